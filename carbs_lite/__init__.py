@@ -1,0 +1,1 @@
+"""carbs_lite: cost-aware Pareto-region Bayesian search with ablation switches."""

@@ -1,0 +1,151 @@
+"""Candidate generation and scoring as small pure functions.
+
+Shapes: n candidates, m front points (centers), d basic dimensions. Acquisition terms are
+combined in log space so that tiny expected improvements never underflow to a tie:
+
+    log acq = log EI + log P_search + log P_success + log 1[predicted cost < cap]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from carbs_lite.heuristics import CandidateRounding, FinalPick, ParetoClamp
+
+DTYPE = torch.float64
+_SQRT2 = math.sqrt(2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def sample_candidates(
+    centers: np.ndarray, std: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """n rows x = c + std * N(0, I), each around a center c drawn uniformly from (m, d) rows.
+
+    ``std`` is (d,) or (m, d).
+    """
+    picks = rng.integers(len(centers), size=n)
+    std = np.broadcast_to(std, centers.shape)[picks]
+    return centers[picks] + std * rng.standard_normal((n, centers.shape[1]))
+
+
+def prepare_candidates(
+    raw: np.ndarray,
+    rounding: CandidateRounding,
+    round_basic: Callable[[np.ndarray], np.ndarray],
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray:
+    """Round (unless FINAL_PICK_ONLY) and drop rows outside [lower, upper]: (n, d) -> (k, d)."""
+    candidates = round_basic(raw) if rounding is CandidateRounding.BEFORE_SCORING else raw
+    inside = np.all((candidates >= lower) & (candidates <= upper), axis=1)
+    return candidates[inside]
+
+
+def drop_duplicates(
+    candidates: np.ndarray, existing: np.ndarray, tolerance: float, enabled: bool
+) -> np.ndarray:
+    """Drop rows within ``tolerance`` (max-norm) of any ``existing`` row or of an earlier row."""
+    if not enabled or len(candidates) == 0:
+        return candidates
+    keys = np.round(candidates / max(tolerance, 1e-12))
+    _, first = np.unique(keys, axis=0, return_index=True)
+    candidates = candidates[np.sort(first)]
+    if len(existing) == 0:
+        return candidates
+    distance = np.abs(candidates[:, None, :] - existing[None, :, :]).max(axis=2).min(axis=1)
+    return candidates[distance > tolerance]
+
+
+def log_search_probability(
+    candidates: torch.Tensor, centers: torch.Tensor, std: torch.Tensor
+) -> torch.Tensor:
+    """log P_search = max_j -0.5 * ||(x - c_j) / std_j||^2: Gaussian density relative to its peak.
+
+    candidates (n, d), centers (m, d), std (d,) or (m, d) -> (n,).
+    """
+    scaled = (candidates[:, None, :] - centers[None, :, :]) / std
+    return (-0.5 * (scaled**2).sum(-1)).max(dim=1).values
+
+
+def log_expected_improvement(
+    mean: torch.Tensor, std: torch.Tensor, best: torch.Tensor, bias: float
+) -> torch.Tensor:
+    """log EI with EI = std * h(z), h(z) = z Phi(z) + phi(z), z = (mean - best - bias) / std.
+
+    For z < 0, h(z) = phi(z) * (1 + z * sqrt(pi/2) * erfcx(-z / sqrt 2)), which stays accurate
+    where Phi(z) underflows.
+    """
+    z = (mean - best - bias) / std
+    log_phi = -0.5 * z**2 - _LOG_SQRT_2PI
+    positive = z.clamp_min(0)
+    log_h_pos = torch.log(
+        positive * torch.special.ndtr(positive) + torch.exp(-0.5 * positive**2 - _LOG_SQRT_2PI)
+    )
+    negative = z.clamp_max(0)
+    ratio = negative * math.sqrt(math.pi / 2) * torch.special.erfcx(-negative / _SQRT2)
+    log_h_neg = log_phi + torch.log1p(ratio.clamp_min(-1 + 1e-16))
+    return torch.log(std) + torch.where(z >= 0, log_h_pos, log_h_neg)
+
+
+def threshold_cost(front_costs: np.ndarray, mode: ParetoClamp, rng: np.random.Generator) -> float:
+    """Cost drawn between the cheapest and dearest front cost: log-uniformly or uniformly."""
+    low, high = float(np.min(front_costs)), float(np.max(front_costs))
+    if mode is ParetoClamp.UNIFORM:
+        return float(rng.uniform(low, high))
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def pareto_threshold_value(
+    pareto: Callable[[torch.Tensor], torch.Tensor],
+    front_scaled_log_costs: np.ndarray,
+    front_costs: np.ndarray,
+    scale_log_cost: Callable[[float], float],
+    mode: ParetoClamp,
+    rng: np.random.Generator,
+) -> float:
+    """Lower clamp for the Pareto value: its value at a random threshold cost, the best front
+    value (ALWAYS_BEST), or -inf (OFF)."""
+    if mode is ParetoClamp.OFF:
+        return -math.inf
+    if mode is ParetoClamp.ALWAYS_BEST:
+        points = torch.as_tensor(front_scaled_log_costs, dtype=DTYPE)
+        return float(pareto(points).max())
+    cost = threshold_cost(front_costs, mode, rng)
+    return float(pareto(torch.tensor([scale_log_cost(math.log(cost))], dtype=DTYPE))[0])
+
+
+def log_cost_mask(predicted_cost: torch.Tensor, max_cost: float | None) -> torch.Tensor:
+    """0 where the predicted cost is below the cap (or there is none), -inf elsewhere."""
+    if max_cost is None:
+        return torch.zeros_like(predicted_cost)
+    return torch.where(predicted_cost < max_cost, 0.0, -math.inf).to(DTYPE)
+
+
+def log_acquisition(
+    log_ei: torch.Tensor,
+    log_p_search: torch.Tensor,
+    log_p_success: torch.Tensor,
+    log_mask: torch.Tensor,
+    use_search_probability: bool,
+) -> torch.Tensor:
+    """log (EI x P_search x P_success x mask); P_search is 1 when not used."""
+    search = log_p_search if use_search_probability else torch.zeros_like(log_p_search)
+    return log_ei + search + log_p_success + log_mask
+
+
+def pick(
+    log_acq: torch.Tensor, mode: FinalPick, temperature: float, rng: np.random.Generator
+) -> int:
+    """Index of the suggestion: argmax, or a draw with p ~ acq, or p ~ exp(acq / (T max acq))."""
+    best = int(torch.argmax(log_acq))
+    if mode is FinalPick.ARGMAX or not torch.isfinite(log_acq[best]):
+        return best
+    relative = torch.exp(log_acq - log_acq[best]).numpy()
+    if mode is FinalPick.SOFTMAX:
+        relative = np.exp((relative - 1.0) / temperature)
+    return int(rng.choice(len(relative), p=relative / relative.sum()))

@@ -1,0 +1,176 @@
+"""ArchSpace: nested-list architectures ``[[w11, w12, ...], [w21, ...], ...]`` as basic vectors.
+
+Encoding, for S = max_sub_arches and L = max_layers, a basic row of 1 + S + S*L numbers:
+
+    [n_sub_arches, depth_1 .. depth_S, log2(w_11) .. log2(w_1L), ..., log2(w_S1) .. log2(w_SL)]
+
+divided by ``count_scale`` (counts) and ``width_scale`` (log2 widths). With the default scales
+and a search radius of 0.3 a Gaussian step changes widths by about 20% and adds or removes a
+layer or sub-arch with probability about 0.1 per count dimension.
+
+Inactive dimensions (sub-arches past n, layers past a sub-arch's depth) are filled canonically:
+an inactive layer repeats the last active layer's width and an inactive sub-arch repeats the
+last active sub-arch, so that growing an arch by one step duplicates its neighbour and every
+arch has exactly one encoding (encode -> decode is the identity on valid archs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from carbs_lite.spaces import INTEGER_BOUND_PADDING, Space
+
+Arch = list[list[int]]
+
+
+@dataclass(frozen=True)
+class ArchSpace(Space):
+    """Architectures of 1..max_sub_arches sub-arches of 1..max_layers layers each."""
+
+    max_sub_arches: int = 5
+    max_layers: int = 5
+    min_size: int = 64
+    max_size: int = 2048
+    rounding_factor: int = 1
+    count_scale: float = 1.0
+    width_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_sub_arches", "max_layers", "min_size", "max_size", "rounding_factor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ArchSpace: {name} must be an integer >= 1, got {value!r}")
+        if self.min_size > self.max_size:
+            raise ValueError(f"ArchSpace: min_size {self.min_size} > max_size {self.max_size}")
+        if self.min_size % self.rounding_factor or self.max_size % self.rounding_factor:
+            raise ValueError(
+                "ArchSpace: min_size and max_size must be multiples of rounding_factor"
+            )
+        for name in ("count_scale", "width_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ArchSpace: {name} must be > 0")
+
+    @property
+    def dim(self) -> int:
+        return 1 + self.max_sub_arches + self.max_sub_arches * self.max_layers
+
+    def validate(self, value: Any) -> Arch:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"arch must be a list of lists, got {type(value).__name__}")
+        if not 1 <= len(value) <= self.max_sub_arches:
+            raise ValueError(
+                f"arch has {len(value)} sub-arches; it needs 1 to {self.max_sub_arches}"
+            )
+        arch = []
+        for i, sub in enumerate(value):
+            if not isinstance(sub, list | tuple):
+                raise ValueError(f"arch[{i}] must be a list of layer sizes, got {sub!r}")
+            if not 1 <= len(sub) <= self.max_layers:
+                raise ValueError(
+                    f"arch[{i}] has {len(sub)} layers; it needs 1 to {self.max_layers}"
+                )
+            arch.append(
+                [self._validate_size(size, f"arch[{i}][{j}]") for j, size in enumerate(sub)]
+            )
+        return arch
+
+    def _validate_size(self, size: Any, where: str) -> int:
+        is_number = isinstance(size, int | np.integer | float | np.floating)
+        if isinstance(size, bool) or not is_number or float(size) != math.floor(float(size)):
+            raise ValueError(f"{where} = {size!r} is not an integer layer size")
+        if not self.min_size <= size <= self.max_size:
+            raise ValueError(f"{where} = {size} is outside {self.min_size}..{self.max_size}")
+        if int(size) % self.rounding_factor:
+            raise ValueError(f"{where} = {size} is not a multiple of {self.rounding_factor}")
+        return int(size)
+
+    def to_basic(self, value: Any) -> np.ndarray:
+        arch = self.validate(value)
+        row = np.empty(self.dim)
+        row[0] = len(arch)
+        row[1 : 1 + len(arch)] = [len(sub) for sub in arch]
+        log_widths = np.empty((self.max_sub_arches, self.max_layers))
+        for i, sub in enumerate(arch):
+            log_widths[i, : len(sub)] = np.log2(sub)
+        self._fill_inactive(row, log_widths)
+        return self._scaled(row, log_widths)
+
+    def _fill_inactive(self, counts: np.ndarray, log_widths: np.ndarray) -> None:
+        """Fill inactive depths and widths in place by repeating the last active ones."""
+        n = int(counts[0])
+        counts[1 + n : 1 + self.max_sub_arches] = counts[n]
+        log_widths[n:] = log_widths[n - 1]
+        for i in range(self.max_sub_arches):
+            depth = int(counts[1 + i])
+            log_widths[i, depth:] = log_widths[i, depth - 1]
+
+    def _scaled(self, counts: np.ndarray, log_widths: np.ndarray) -> np.ndarray:
+        row = counts.copy()
+        row[: 1 + self.max_sub_arches] /= self.count_scale
+        row[1 + self.max_sub_arches :] = log_widths.ravel() / self.width_scale
+        return row
+
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Basic row -> (unscaled counts row with room for widths, log2 widths (S, L))."""
+        counts = np.array(x, dtype=float)
+        counts[: 1 + self.max_sub_arches] *= self.count_scale
+        log_widths = (
+            counts[1 + self.max_sub_arches :].reshape(self.max_sub_arches, self.max_layers)
+            * self.width_scale
+        )
+        return counts, log_widths
+
+    def _round_width(self, log_width: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            width = np.round(np.power(2.0, log_width) / self.rounding_factor) * self.rounding_factor
+        return width
+
+    def from_basic(self, x: np.ndarray) -> Arch:
+        counts, log_widths = self._split(np.asarray(x, dtype=float))
+        n = int(np.clip(np.round(counts[0]), 1, self.max_sub_arches))
+        depths = np.clip(np.round(counts[1 : 1 + n]), 1, self.max_layers).astype(int)
+        widths = np.clip(self._round_width(log_widths), self.min_size, self.max_size).astype(int)
+        return [[int(w) for w in widths[i, : depths[i]]] for i in range(n)]
+
+    def round_basic(self, x: np.ndarray) -> np.ndarray:
+        rows = []
+        for row in np.asarray(x, dtype=float):
+            counts, log_widths = self._split(row)
+            counts[: 1 + self.max_sub_arches] = np.round(counts[: 1 + self.max_sub_arches])
+            with np.errstate(divide="ignore"):
+                log_widths = np.log2(self._round_width(log_widths))
+            clipped = counts.copy()
+            clipped[0] = np.clip(counts[0], 1, self.max_sub_arches)
+            clipped[1 : 1 + self.max_sub_arches] = np.clip(
+                counts[1 : 1 + self.max_sub_arches], 1, self.max_layers
+            )
+            self._fill_inactive(clipped, log_widths)
+            clipped[0] = counts[0]
+            n = int(np.clip(counts[0], 1, self.max_sub_arches))
+            clipped[1 : 1 + n] = counts[1 : 1 + n]
+            rows.append(self._scaled(clipped, log_widths))
+        return np.array(rows).reshape(np.shape(x))
+
+    def basic_bounds(self, pad_integers: bool) -> tuple[np.ndarray, np.ndarray]:
+        pad = INTEGER_BOUND_PADDING if pad_integers else 0.0
+        counts_lo = np.full(1 + self.max_sub_arches, 1 - pad)
+        counts_hi = np.concatenate(
+            [[self.max_sub_arches + pad], np.full(self.max_sub_arches, self.max_layers + pad)]
+        )
+        size = self.max_sub_arches * self.max_layers
+        widths_lo = np.full(size, math.log2(self.min_size - pad))
+        widths_hi = np.full(size, math.log2(self.max_size + pad))
+        return (
+            np.concatenate([counts_lo / self.count_scale, widths_lo / self.width_scale]),
+            np.concatenate([counts_hi / self.count_scale, widths_hi / self.width_scale]),
+        )
+
+    def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
+        counts = np.full((x.shape[0], 1 + self.max_sub_arches), 1.0 / self.count_scale)
+        width = np.power(2.0, x[:, 1 + self.max_sub_arches :] * self.width_scale)
+        step = np.log2((width + self.rounding_factor) / width) / self.width_scale
+        return np.concatenate([counts, step], axis=1)

@@ -1,0 +1,89 @@
+"""TunerConfig: the user's settings and the numeric magnitudes the heuristics use."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from carbs_lite.heuristics import _plain, coerce_fields
+
+
+class Direction(Enum):
+    """Whether a larger or a smaller output is better."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+
+@dataclass(frozen=True)
+class TunerConfig:
+    """Settings of one study. Strings are accepted for ``direction``."""
+
+    direction: Direction = Direction.MAXIMIZE
+    num_random_samples: int = 4
+    """Suggestions drawn around the search center before the surrogates are used."""
+    max_suggestion_cost: float | None = None
+    """Candidates whose predicted cost is not below this are masked out (None: no cap)."""
+    min_pareto_cost_fraction: float = 0.2
+    """Fraction of the cheapest costs bucketed together on the front."""
+    initial_search_radius: float = 0.3
+    """Std (basic space) of the Gaussians that candidates are drawn from."""
+    num_candidates_per_dim: int = 100
+    resample_frequency: int = 5
+    """Every this many observations a front point is re-run (0: never)."""
+    exploration_bias: float = 1.0
+    """Subtracted from the improvement inside EI, in surrogate (normal-quantile) units."""
+    duplicate_tolerance: float = 1e-6
+    softmax_temperature: float = 0.1
+    max_fit_points: int = 128
+    """GP hyperparameters are fit on at most this many points; predictions use all."""
+    fit_iterations: int = 20
+    """L-BFGS iterations per GP fit."""
+    torch_threads: int = 1
+    """Intra-op threads while fitting (one per worker process avoids oversubscription)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.direction, Direction):
+            try:
+                object.__setattr__(self, "direction", Direction(str(self.direction).lower()))
+            except ValueError:
+                raise ValueError(
+                    f"direction must be 'maximize' or 'minimize', got {self.direction!r}"
+                ) from None
+        positive_ints = (
+            "num_candidates_per_dim",
+            "max_fit_points",
+            "fit_iterations",
+            "torch_threads",
+        )
+        for name in positive_ints:
+            if getattr(self, name) < 1:
+                raise ValueError(f"TunerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("num_random_samples", "resample_frequency"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"TunerConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.min_pareto_cost_fraction < 1.0:
+            raise ValueError("TunerConfig.min_pareto_cost_fraction must be in [0, 1)")
+        for name in ("initial_search_radius", "softmax_temperature"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TunerConfig.{name} must be > 0")
+        cap = self.max_suggestion_cost
+        if cap is not None and not (math.isfinite(cap) and cap > 0):
+            raise ValueError(f"TunerConfig.max_suggestion_cost must be finite and > 0, got {cap}")
+
+    @property
+    def sign(self) -> float:
+        """+1 when maximizing, -1 when minimizing: goodness = sign * output."""
+        return 1.0 if self.direction is Direction.MAXIMIZE else -1.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for JSON."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TunerConfig:
+        """Parse values written by ``to_json`` (or typed by a user); unknown names raise."""
+        return cls(**coerce_fields(cls, data))

@@ -1,0 +1,184 @@
+"""Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
+
+Defaults reproduce CARBS. Numeric magnitudes (radius, frequency, fraction, bias, tolerance,
+temperature) live in ``TunerConfig``; the fields here choose the behaviour. Build variants with
+``dataclasses.replace(Heuristics(), field=value)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class CandidateRounding(Enum):
+    """When integer candidates are rounded."""
+
+    BEFORE_SCORING = "before_scoring"
+    FINAL_PICK_ONLY = "final_pick_only"
+
+
+class SearchRadius(Enum):
+    """How the Gaussian sampling radius around front points is chosen."""
+
+    FIXED = "fixed"
+    ADAPTIVE = "adaptive"
+    LENGTHSCALE = "lengthscale"
+
+
+class ParetoModel(Enum):
+    """Model of the best achievable output as a function of log cost."""
+
+    FRONT_GP = "front_gp"
+    ENVELOPE_GP = "envelope_gp"
+    ISOTONIC = "isotonic"
+    LINEAR = "linear"
+    LOGISTIC = "logistic"
+    STEP = "step"
+
+
+class ParetoClamp(Enum):
+    """Lower clamp on the Pareto value that EI must beat."""
+
+    LOG_UNIFORM = "log_uniform"
+    UNIFORM = "uniform"
+    ALWAYS_BEST = "always_best"
+    OFF = "off"
+
+
+class FinalPick(Enum):
+    """How the suggestion is chosen from the scored candidates."""
+
+    ARGMAX = "argmax"
+    PROPORTIONAL = "proportional"
+    SOFTMAX = "softmax"
+
+
+class OutstandingEstimator(Enum):
+    """What the output model assumes for suggestions not yet observed."""
+
+    THOMPSON = "thompson"
+    MEAN = "mean"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Heuristics:
+    """The ablation switches; each is read in exactly one function (named in its doc)."""
+
+    candidate_rounding: CandidateRounding = CandidateRounding.BEFORE_SCORING
+    """BEFORE_SCORING rounds integer candidates, then scores them; FINAL_PICK_ONLY scores
+    unrounded candidates and rounds only the pick. Read in ``acquisition.prepare_candidates``."""
+
+    integer_bound_padding: bool = True
+    """Widen integer bounds by 0.1 (param units) when dropping out-of-bound candidates; False
+    uses the exact bounds. Read in ``Tuner._bounds``."""
+
+    search_space_probability: bool = True
+    """Multiply the acquisition by P_search, the Gaussian density (relative to its peak) of the
+    distance to the nearest front point; False uses a factor 1. Read in ``acquisition.score``."""
+
+    search_radius: SearchRadius = SearchRadius.FIXED
+    """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
+    observation joins the front, shrink x0.8 on failure, within [0.05, 1.0]. LENGTHSCALE:
+    per-dimension radius proportional to the output GP's lengthscales, geometric mean kept at
+    the fixed radius. Read in ``Tuner._search_std``."""
+
+    pareto_model: ParetoModel = ParetoModel.FRONT_GP
+    """FRONT_GP: 1-D RBF GP on front points only. ENVELOPE_GP: GP on every success's running
+    best over cost. ISOTONIC: monotone fit on all successes. LINEAR / LOGISTIC: regression in
+    log cost on the front. STEP: the front's own step function. Read in ``surrogate.fit_pareto_model``."""
+
+    pareto_clamp: ParetoClamp = ParetoClamp.LOG_UNIFORM
+    """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
+    (LOG_UNIFORM) or uniformly (UNIFORM) between the cheapest and dearest front point; ALWAYS_BEST
+    uses the best front value; OFF no clamp. Read in ``acquisition.pareto_threshold_value``."""
+
+    final_pick: FinalPick = FinalPick.ARGMAX
+    """ARGMAX of the acquisition; PROPORTIONAL samples with probability ~ acquisition; SOFTMAX
+    samples ~ exp(acq / (T * max acq)), T = ``TunerConfig.softmax_temperature``. Read in
+    ``acquisition.pick``."""
+
+    resampling: bool = True
+    """Re-run a front point every ``TunerConfig.resample_frequency`` observations; False never.
+    Read in ``Tuner._should_resample``."""
+
+    conservative_pareto: bool = True
+    """A single-sample group joins the front only if it beats the max of the previous front
+    group; False compares means only. Read in ``pareto.pareto_front``."""
+
+    low_cost_bucketing: bool = True
+    """Bucket the cheapest ``TunerConfig.min_pareto_cost_fraction`` of costs (only the best of
+    them is on the front); False puts every group on its own. Read in ``Tuner._front``."""
+
+    duplicate_filter: bool = False
+    """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an
+    observed or outstanding input. Read in ``acquisition.drop_duplicates``."""
+
+    outstanding_estimator: OutstandingEstimator = OutstandingEstimator.THOMPSON
+    """Fold outstanding suggestions into the output model as a posterior sample (THOMPSON) or
+    the posterior mean (MEAN), or ignore them (NONE). Read in ``surrogate.fold_outstanding``."""
+
+    exploration_bias: bool = True
+    """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
+    EI; False uses 0. Read in ``Tuner._exploration_bias``."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for JSON."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Heuristics:
+        """Parse values written by ``to_json`` (or typed by a user); unknown names raise."""
+        return cls(**coerce_fields(cls, data))
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def coerce_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Convert plain JSON/TOML/CLI values to the field types of dataclass ``cls``."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {unknown}; known: {sorted(fields)}")
+    defaults = cls()
+    result = {}
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        result[name] = _coerce(name, value, default)
+    return result
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, Enum):
+        if isinstance(value, type(default)):
+            return value
+        try:
+            return type(default)(str(value).lower())
+        except ValueError:
+            options = [m.value for m in type(default)]
+            raise ValueError(f"{name}: {value!r} is not one of {options}") from None
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        words = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
+        if str(value).lower() not in words:
+            raise ValueError(f"{name}: {value!r} is not a boolean (on/off/true/false)")
+        return words[str(value).lower()]
+    if isinstance(default, int) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not an integer") from None
+    if isinstance(default, float) or default is None:
+        if value is None or str(value).lower() == "none":
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not a number") from None
+    return value

@@ -1,0 +1,92 @@
+"""Pareto logic as pure functions over plain arrays.
+
+Goodness is the output oriented so that larger is better. Observations with the same basic
+input form a *group*; the front is built over groups sorted by cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Group:
+    """Successful observations that share one input. ``members`` index the caller's arrays."""
+
+    members: tuple[int, ...]
+    mean_goodness: float
+    max_goodness: float
+    cost: float
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+
+def group_by_input(inputs: np.ndarray, goodness: np.ndarray, cost: np.ndarray) -> list[Group]:
+    """Group rows of ``inputs`` (n, d) that are equal to 1e-9; cost of a group is its mean cost."""
+    if len(inputs) == 0:
+        return []
+    keys = np.round(np.asarray(inputs, dtype=float), 9)
+    _, first, labels = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    groups = []
+    for label in np.argsort(first):
+        members = np.flatnonzero(labels.ravel() == label)
+        groups.append(
+            Group(
+                members=tuple(int(m) for m in members),
+                mean_goodness=float(np.mean(goodness[members])),
+                max_goodness=float(np.max(goodness[members])),
+                cost=float(np.mean(cost[members])),
+            )
+        )
+    return groups
+
+
+def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool) -> list[Group]:
+    """Groups on the cost/goodness front, cheapest first, goodness strictly increasing.
+
+    Groups whose cost is at most the ``bucket_fraction`` quantile of group costs are bucketed:
+    only the best of them is a front candidate. A later group joins if its mean goodness beats
+    the last front group's mean; when ``conservative``, a single-sample group must beat that
+    group's max instead.
+    """
+    if not groups:
+        return []
+    by_cost = sorted(groups, key=lambda g: (g.cost, -g.mean_goodness))
+    threshold = float(np.quantile([g.cost for g in by_cost], bucket_fraction))
+    bucket = [g for g in by_cost if g.cost <= threshold]
+    front = [max(bucket, key=lambda g: g.mean_goodness)]
+    for group in by_cost[len(bucket) :]:
+        last = front[-1]
+        bar = last.max_goodness if conservative and group.count == 1 else last.mean_goodness
+        if group.mean_goodness > bar:
+            front.append(group)
+    return front
+
+
+def running_best(cost: np.ndarray, goodness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper envelope: sorted costs and the best goodness at that cost or cheaper."""
+    order = np.argsort(cost, kind="stable")
+    return cost[order], np.maximum.accumulate(goodness[order])
+
+
+def isotonic_increasing(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares non-decreasing fit to ``y`` (pool adjacent violators)."""
+    weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    values: list[float] = []
+    sizes: list[float] = []
+    counts: list[int] = []
+    for value, weight in zip(np.asarray(y, dtype=float), weights, strict=True):
+        values.append(value)
+        sizes.append(weight)
+        counts.append(1)
+        while len(values) > 1 and values[-2] > values[-1]:
+            total = sizes[-2] + sizes[-1]
+            merged = (values[-2] * sizes[-2] + values[-1] * sizes[-1]) / total
+            count = counts[-2] + counts[-1]
+            del values[-1], sizes[-1], counts[-1]
+            values[-1], sizes[-1], counts[-1] = merged, total, count
+    return np.repeat(values, counts)

@@ -1,0 +1,403 @@
+"""Param spaces and their maps to the basic space the surrogates work in.
+
+A *param* value is what the user sees; its *basic* value is a vector of floats in which the
+search radius and GP lengthscales are measured. Scalar spaces have one basic dimension:
+
+    LinearSpace:     basic = x / scale
+    LogSpace:        basic = log10(x) / scale
+    LogitSpace:      basic = log10(x / (1 - x)) / scale
+    PowerOfTwoSpace: basic = log2(x) / scale, values are integer powers of two
+
+Integer spaces round to a multiple of ``rounding_factor``. ``ParamSpace`` stacks the basic
+vectors of several named params into one row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+INTEGER_BOUND_PADDING = 0.1
+"""CARBS widens integer bounds by this much (in param units) before mapping them to basic."""
+
+
+class Space(ABC):
+    """A set of admissible param values and its map to a ``dim``-dimensional basic space."""
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Number of basic dimensions."""
+
+    @abstractmethod
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` in canonical form, or raise ``ValueError`` saying what is wrong."""
+
+    @abstractmethod
+    def to_basic(self, value: Any) -> np.ndarray:
+        """Map a valid param value to its basic vector, shape (dim,)."""
+
+    @abstractmethod
+    def from_basic(self, x: np.ndarray) -> Any:
+        """Map a basic vector (dim,) to the nearest valid param value (clipped and rounded)."""
+
+    @abstractmethod
+    def round_basic(self, x: np.ndarray) -> np.ndarray:
+        """Snap basic rows (n, dim) to representable values without clipping to the bounds."""
+
+    @abstractmethod
+    def basic_bounds(self, pad_integers: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper basic bounds, each (dim,); integers widened by the padding if asked."""
+
+    @abstractmethod
+    def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
+        """Basic distance from rows (n, dim) to their nearest distinct representable value.
+
+        Zero for continuous dimensions. The candidate sampler never uses a smaller standard
+        deviation, so an integer can always reach its neighbours whatever its scale.
+        """
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description from which ``space_from_json`` rebuilds this space."""
+        return {"type": type(self).__name__, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class ScalarSpace(Space):
+    """A one-dimensional space ``[min, max]``; subclasses define the monotone map to basic."""
+
+    min: float = -math.inf
+    max: float = math.inf
+    scale: float = 1.0
+    is_integer: bool = False
+    rounding_factor: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0 or not math.isfinite(self.scale):
+            raise ValueError(
+                f"{type(self).__name__}: scale must be finite and > 0, got {self.scale}"
+            )
+        if not self.min < self.max:
+            raise ValueError(f"{type(self).__name__}: min ({self.min}) must be < max ({self.max})")
+        for bound in (self.min, self.max):
+            if math.isfinite(bound) and not self._in_domain(bound) and bound != self._domain()[0]:
+                raise ValueError(f"{type(self).__name__}: bound {bound} is outside its domain")
+        if isinstance(self.rounding_factor, bool) or not isinstance(self.rounding_factor, int):
+            raise ValueError(
+                f"{type(self).__name__}: rounding_factor must be an integer, "
+                f"got {self.rounding_factor!r}"
+            )
+        if self.rounding_factor < 1:
+            raise ValueError(f"{type(self).__name__}: rounding_factor must be >= 1")
+        if self.rounding_factor != 1 and not self.is_integer:
+            raise ValueError(
+                f"{type(self).__name__}: rounding_factor applies to integer spaces only"
+            )
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    def _domain(self) -> tuple[float, float]:
+        """Open interval on which the transform is defined."""
+        return (-math.inf, math.inf)
+
+    def _in_domain(self, value: float) -> bool:
+        lo, hi = self._domain()
+        return lo < value < hi
+
+    @abstractmethod
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """Param -> basic, elementwise."""
+
+    @abstractmethod
+    def _inverse(self, b: np.ndarray) -> np.ndarray:
+        """Basic -> param, elementwise."""
+
+    def _round_param(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_integer:
+            return x
+        return np.round(x / self.rounding_factor) * self.rounding_factor
+
+    def validate(self, value: Any) -> float | int:
+        name = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value) or not self._in_domain(value):
+            raise ValueError(f"{name}: {value} is outside the domain of the transform")
+        if not self.min <= value <= self.max:
+            raise ValueError(f"{name}: {value} is outside [{self.min}, {self.max}]")
+        if self.is_integer:
+            if float(self._round_param(np.array(value))) != value:
+                raise ValueError(
+                    f"{name}: {value} is not a multiple of the rounding factor "
+                    f"{self.rounding_factor}"
+                )
+            return int(value)
+        return value
+
+    def to_basic(self, value: Any) -> np.ndarray:
+        return self._forward(np.array([float(self.validate(value))]))
+
+    def from_basic(self, x: np.ndarray) -> float | int:
+        value = float(self._inverse(np.asarray(x, dtype=float).reshape(1))[0])
+        value = float(self._round_param(np.array(min(max(value, self.min), self.max))))
+        if self.is_integer:
+            value = _integer_inside(value, self.min, self.max, self.rounding_factor)
+            return int(value)
+        return value
+
+    def round_basic(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_integer:
+            return x
+        with np.errstate(invalid="ignore", over="ignore"):
+            return self._forward(self._round_param(self._inverse(x)))
+
+    def basic_bounds(self, pad_integers: bool) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.min, self.max
+        if self.is_integer and pad_integers:
+            lo, hi = lo - INTEGER_BOUND_PADDING, hi + INTEGER_BOUND_PADDING
+            domain_lo, domain_hi = self._domain()
+            lo, hi = max(lo, (domain_lo + self.min) / 2), min(hi, (domain_hi + self.max) / 2)
+        with np.errstate(divide="ignore"):
+            return self._forward(np.array([lo])), self._forward(np.array([hi]))
+
+    def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_integer:
+            return np.zeros_like(x)
+        value = self._round_param(self._inverse(x))
+        up = np.abs(self._forward(value + self.rounding_factor) - self._forward(value))
+        down_value = np.maximum(value - self.rounding_factor, self._domain()[0] + 1e-12)
+        down = np.abs(self._forward(value) - self._forward(down_value))
+        return np.fmin(up, down)
+
+
+def _integer_inside(value: float, lo: float, hi: float, factor: int) -> float:
+    """Move a rounded integer back inside [lo, hi] by whole multiples of ``factor``."""
+    while value < lo:
+        value += factor
+    while value > hi:
+        value -= factor
+    return value
+
+
+@dataclass(frozen=True)
+class LinearSpace(ScalarSpace):
+    """basic = x / scale."""
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        return x / self.scale
+
+    def _inverse(self, b: np.ndarray) -> np.ndarray:
+        return b * self.scale
+
+
+@dataclass(frozen=True)
+class LogSpace(ScalarSpace):
+    """basic = log10(x) / scale, for 0 < min <= x <= max."""
+
+    min: float = 0.0
+
+    def _domain(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(x) / self.scale
+
+    def _inverse(self, b: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return np.power(10.0, b * self.scale)
+
+
+@dataclass(frozen=True)
+class LogitSpace(ScalarSpace):
+    """basic = log10(x / (1 - x)) / scale, for 0 < x < 1."""
+
+    min: float = 0.0
+    max: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.is_integer:
+            raise ValueError("LogitSpace cannot be an integer space")
+        if self.max > 1.0:
+            raise ValueError(f"LogitSpace: max {self.max} is outside (0, 1)")
+
+    def _domain(self) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(x / (1.0 - x)) / self.scale
+
+    def _inverse(self, b: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.power(10.0, -b * self.scale))
+
+
+@dataclass(frozen=True)
+class PowerOfTwoSpace(ScalarSpace):
+    """Integer powers of two in [min, max] (batch sizes); basic = log2(x) / scale."""
+
+    min: float = 1.0
+    is_integer: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.is_integer or self.rounding_factor != 1:
+            raise ValueError("PowerOfTwoSpace is an integer space with rounding_factor 1")
+        for bound in (self.min, self.max):
+            if not math.isfinite(bound) or bound < 1 or 2 ** round(math.log2(bound)) != bound:
+                raise ValueError(f"PowerOfTwoSpace: bound {bound} is not a power of two >= 1")
+
+    def _domain(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log2(x) / self.scale
+
+    def _inverse(self, b: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return np.power(2.0, b * self.scale)
+
+    def _round_param(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.power(2.0, np.round(np.log2(x)))
+
+    def validate(self, value: Any) -> int:
+        result = super().validate(value)
+        if float(self._round_param(np.array(float(result)))) != result:
+            raise ValueError(f"PowerOfTwoSpace: {value} is not a power of two")
+        return int(result)
+
+    def from_basic(self, x: np.ndarray) -> int:
+        exponent = round(float(np.asarray(x).reshape(1)[0]) * self.scale)
+        exponent = min(max(exponent, round(math.log2(self.min))), round(math.log2(self.max)))
+        return 2**exponent
+
+    def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
+        return np.full_like(x, 1.0 / self.scale)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named parameter: its space and the point the first random suggestions surround."""
+
+    name: str
+    space: Space
+    search_center: Any
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"param name must be a non-empty string, got {self.name!r}")
+        try:
+            center = self.space.validate(self.search_center)
+        except ValueError as error:
+            raise ValueError(f"param {self.name!r}: search_center invalid: {error}") from None
+        object.__setattr__(self, "search_center", center)
+
+
+class ParamSpace:
+    """Several named params stacked into one basic row of width ``dim``."""
+
+    def __init__(self, params: list[Param]) -> None:
+        if not params:
+            raise ValueError("at least one Param is required")
+        names = [p.name for p in params]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate parameter names: {duplicates}")
+        self.params = list(params)
+        self.names = names
+        edges = np.cumsum([0] + [p.space.dim for p in params])
+        self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        self.dim = int(edges[-1])
+
+    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Check names and values; return canonical values or raise ``ValueError``."""
+        if not isinstance(values, dict):
+            raise ValueError(f"params must be a dict, got {type(values).__name__}")
+        unknown = sorted(set(values) - set(self.names))
+        missing = [n for n in self.names if n not in values]
+        if unknown or missing:
+            raise ValueError(f"params do not match the space: unknown {unknown}, missing {missing}")
+        result = {}
+        for param in self.params:
+            try:
+                result[param.name] = param.space.validate(values[param.name])
+            except ValueError as error:
+                raise ValueError(f"param {param.name!r}: {error}") from None
+        return result
+
+    def to_basic(self, values: dict[str, Any]) -> np.ndarray:
+        """Valid param dict -> basic row (dim,)."""
+        values = self.validate(values)
+        return np.concatenate([p.space.to_basic(values[p.name]) for p in self.params])
+
+    def from_basic(self, x: np.ndarray) -> dict[str, Any]:
+        """Basic row (dim,) -> nearest valid param dict."""
+        return {
+            p.name: p.space.from_basic(x[s]) for p, s in zip(self.params, self.slices, strict=True)
+        }
+
+    def round_basic(self, x: np.ndarray) -> np.ndarray:
+        """Snap rows (n, dim) to representable values, param by param."""
+        return np.concatenate(
+            [p.space.round_basic(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
+            axis=1,
+        )
+
+    def basic_bounds(self, pad_integers: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Stacked lower and upper basic bounds, each (dim,)."""
+        bounds = [p.space.basic_bounds(pad_integers) for p in self.params]
+        return np.concatenate([b[0] for b in bounds]), np.concatenate([b[1] for b in bounds])
+
+    def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
+        """Stacked per-dimension neighbour distances for rows (n, dim)."""
+        return np.concatenate(
+            [
+                p.space.min_step_in_basic(x[:, s])
+                for p, s in zip(self.params, self.slices, strict=True)
+            ],
+            axis=1,
+        )
+
+    def center_in_basic(self) -> np.ndarray:
+        """Basic row of the search centers."""
+        return self.to_basic({p.name: p.search_center for p in self.params})
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """JSON-ready list of params."""
+        return [
+            {"name": p.name, "space": p.space.to_json(), "search_center": p.search_center}
+            for p in self.params
+        ]
+
+
+def space_from_json(data: dict[str, Any]) -> Space:
+    """Rebuild a space written by ``Space.to_json``."""
+    from carbs_lite.arch import ArchSpace
+
+    kinds = {
+        cls.__name__: cls for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace)
+    }
+    fields = dict(data)
+    kind = fields.pop("type", None)
+    if kind not in kinds:
+        raise ValueError(f"unknown space type {kind!r}; known: {sorted(kinds)}")
+    return kinds[kind](**fields)
+
+
+def param_space_from_json(data: list[dict[str, Any]]) -> ParamSpace:
+    """Rebuild a ``ParamSpace`` written by ``ParamSpace.to_json``."""
+    return ParamSpace(
+        [Param(d["name"], space_from_json(d["space"]), d["search_center"]) for d in data]
+    )

@@ -1,0 +1,283 @@
+"""Fitted surrogate models: pyro-ppl Gaussian processes and the Pareto-value models.
+
+Every GP sees centered inputs and centered targets. Hyperparameters are the MAP under a
+LogNormal(log 1e-2, 0.5) noise prior, found by a short L-BFGS run on at most
+``max_fit_points`` points; predictions then condition on every point.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyro.contrib.gp as gp
+import pyro.distributions as dist
+import torch
+
+from carbs_lite.heuristics import OutstandingEstimator, ParetoModel
+from carbs_lite.pareto import isotonic_increasing, running_best
+
+logger = logging.getLogger(__name__)
+
+DTYPE = torch.float64
+NOISE_PRIOR_LOC = math.log(1e-2)
+NOISE_PRIOR_SCALE = 0.5
+JITTER = 1e-6
+
+ParetoFunction = Callable[[torch.Tensor], torch.Tensor]
+"""Maps scaled log costs (n,) to the best achievable goodness (n,), in surrogate units."""
+
+
+def normal_scores(values: np.ndarray) -> np.ndarray:
+    """Quantile transform to a standard normal: z_i = Phi^-1((rank_i + 0.5) / n), ties averaged."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    quantiles = torch.as_tensor((ranks + 0.5) / n, dtype=DTYPE)
+    return torch.special.ndtri(quantiles).numpy()
+
+
+class QuantileTransform:
+    """Monotone map from goodness to normal scores, piecewise linear between observed values."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.knots, index = np.unique(np.asarray(values, dtype=float), return_index=True)
+        self.scores = normal_scores(values)[index]
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if len(self.knots) == 1:
+            return np.zeros_like(np.asarray(values, dtype=float))
+        return np.interp(values, self.knots, self.scores)
+
+    def inverse(self, scores: np.ndarray) -> np.ndarray:
+        """Normal scores back to goodness, clipped to the observed range."""
+        if len(self.knots) == 1:
+            return np.full_like(np.asarray(scores, dtype=float), self.knots[0])
+        return np.interp(scores, self.scores, self.knots)
+
+
+class FittedGP:
+    """A pyro ``GPRegression`` with fitted hyperparameters; ``predict`` gives latent mean, var."""
+
+    def __init__(self, model: gp.models.GPRegression, x_offset: torch.Tensor, y_offset: float):
+        self.model = model
+        self.x_offset = x_offset
+        self.y_offset = y_offset
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and variance of f at rows (n, d)."""
+        with torch.no_grad():
+            mean, var = self.model(x - self.x_offset, full_cov=False, noiseless=True)
+        if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
+            raise torch.linalg.LinAlgError("GP prediction is not finite")
+        return mean + self.y_offset, var.clamp_min(1e-12)
+
+    def condition_on(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Add pseudo-observations (n, d), (n,) without refitting hyperparameters."""
+        inputs = torch.cat([self.model.X, x - self.x_offset])
+        self.model.set_data(inputs, torch.cat([self.model.y, y - self.y_offset]))
+
+    @property
+    def lengthscale(self) -> np.ndarray:
+        """Per-dimension lengthscales of the stationary kernel part, (d,)."""
+        kernel = self.model.kernel
+        stationary = kernel.kern0 if isinstance(kernel, gp.kernels.Sum) else kernel
+        with torch.no_grad():
+            scale = stationary.lengthscale.detach().reshape(-1).numpy()
+        return np.broadcast_to(scale, (self.model.X.shape[1],)).copy()
+
+
+def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
+    ones = torch.ones(dim, dtype=DTYPE)
+    if kind == "rbf":
+        return gp.kernels.RBF(dim, variance=torch.tensor(1.0, dtype=DTYPE), lengthscale=ones[:1])
+    matern = gp.kernels.Matern32(dim, variance=torch.tensor(1.0, dtype=DTYPE), lengthscale=ones)
+    return gp.kernels.Sum(matern, gp.kernels.Linear(dim, variance=torch.tensor(0.1, dtype=DTYPE)))
+
+
+def _negative_log_posterior(model: gp.models.GPRegression) -> torch.Tensor:
+    """-log N(y | 0, K + noise I) - log p(noise), the MAP objective."""
+    n = model.X.shape[0]
+    cov = model.kernel(model.X) + (model.noise + JITTER) * torch.eye(n, dtype=DTYPE)
+    tril = torch.linalg.cholesky(cov)
+    likelihood = dist.MultivariateNormal(torch.zeros(n, dtype=DTYPE), scale_tril=tril)
+    prior = dist.LogNormal(torch.tensor(NOISE_PRIOR_LOC, dtype=DTYPE), NOISE_PRIOR_SCALE)
+    return -likelihood.log_prob(model.y) - prior.log_prob(model.noise)
+
+
+def _optimize(model: gp.models.GPRegression, iterations: int) -> None:
+    """Short L-BFGS on the MAP objective; restores the initial values if it fails."""
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.LBFGS(
+        model.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = _negative_log_posterior(model)
+        loss.backward()
+        return loss
+
+    try:
+        optimizer.step(closure)
+        finite = all(torch.isfinite(p).all() for p in model.parameters())
+        if not finite or not torch.isfinite(_negative_log_posterior(model)):
+            raise torch.linalg.LinAlgError("non-finite hyperparameters")
+    except torch.linalg.LinAlgError as error:
+        logger.warning("GP hyperparameter fit failed (%s); keeping initial values", error)
+        model.load_state_dict(initial)
+
+
+def fit_gp(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kind: str = "matern_linear",
+    iterations: int = 20,
+    max_fit_points: int = 128,
+    rng: np.random.Generator | None = None,
+) -> FittedGP:
+    """Fit a GP to rows x (n, d), targets y (n,). ``kind``: "matern_linear" or "rbf"."""
+    x_offset = x.mean(0)
+    y_offset = float(y.mean())
+    inputs, targets = x - x_offset, y - y_offset
+    subset = np.arange(len(x))
+    if len(x) > max_fit_points:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        subset = np.sort(rng.choice(len(x), size=max_fit_points, replace=False))
+    model = gp.models.GPRegression(
+        inputs[subset],
+        targets[subset],
+        _kernel(kind, x.shape[1]),
+        noise=torch.tensor(math.exp(NOISE_PRIOR_LOC), dtype=DTYPE),
+        jitter=JITTER,
+    )
+    _optimize(model, iterations)
+    model.set_data(inputs, targets)
+    return FittedGP(model, x_offset, y_offset)
+
+
+def fold_outstanding(
+    model: FittedGP,
+    outstanding: torch.Tensor,
+    estimator: OutstandingEstimator,
+    rng: np.random.Generator,
+) -> None:
+    """Condition the output model on outstanding inputs (m, d) at a posterior draw or mean."""
+    if estimator is OutstandingEstimator.NONE or len(outstanding) == 0:
+        return
+    mean, var = model.predict(outstanding)
+    if estimator is OutstandingEstimator.THOMPSON:
+        noise = torch.as_tensor(rng.standard_normal(len(outstanding)), dtype=DTYPE)
+        mean = mean + var.sqrt() * noise
+    model.condition_on(outstanding, mean)
+
+
+def _front_gp(front_x: np.ndarray, front_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    fitted = fit_gp(
+        torch.as_tensor(front_x[:, None], dtype=DTYPE), torch.as_tensor(front_y, dtype=DTYPE), "rbf"
+    )
+    return lambda c: fitted.predict(c[:, None])[0]
+
+
+def _envelope_gp(success_x: np.ndarray, success_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    cost, best = running_best(success_x, success_y)
+    return _front_gp(cost, best)
+
+
+def _interpolate(knots: np.ndarray, values: np.ndarray) -> ParetoFunction:
+    """Piecewise-linear in scaled log cost, flat beyond the ends."""
+    knots_t = torch.as_tensor(knots, dtype=DTYPE)
+    values_t = torch.as_tensor(values, dtype=DTYPE)
+    if len(knots) == 1:
+        return lambda c: values_t[0].expand(c.shape)
+
+    def predict(c: torch.Tensor) -> torch.Tensor:
+        c = c.clamp(knots_t[0], knots_t[-1])
+        right = torch.searchsorted(knots_t, c).clamp(1, len(knots) - 1)
+        left = right - 1
+        width = (knots_t[right] - knots_t[left]).clamp_min(1e-12)
+        weight = (c - knots_t[left]) / width
+        return values_t[left] + weight * (values_t[right] - values_t[left])
+
+    return predict
+
+
+def _isotonic(success_x: np.ndarray, success_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    order = np.argsort(success_x, kind="stable")
+    fitted = isotonic_increasing(success_y[order])
+    knots, first = np.unique(success_x[order], return_index=True)
+    last = np.r_[first[1:], len(order)] - 1
+    return _interpolate(knots, fitted[last])
+
+
+def _linear(front_x: np.ndarray, front_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    slope = 0.0
+    if len(front_x) > 1 and np.ptp(front_x) > 0:
+        slope = max(float(np.polyfit(front_x, front_y, 1)[0]), 0.0)
+    intercept = float(np.mean(front_y) - slope * np.mean(front_x))
+    return lambda c: intercept + slope * c
+
+
+def _logistic(front_x: np.ndarray, front_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    """y = low + (high - low) * sigmoid(a + b c): saturating improvement with log cost."""
+    x = torch.as_tensor(front_x, dtype=DTYPE)
+    y = torch.as_tensor(front_y, dtype=DTYPE)
+    spread = max(float(y.max() - y.min()), 1e-3)
+    theta = torch.tensor(
+        [float(y.min()) - 0.1 * spread, float(y.max()) + 0.1 * spread, 0.0, 1.0],
+        dtype=DTYPE,
+        requires_grad=True,
+    )
+
+    def curve(c: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return t[0] + (t[1] - t[0]) * torch.sigmoid(t[2] + t[3].abs() * (c - x.mean()) * 4)
+
+    optimizer = torch.optim.LBFGS([theta], max_iter=50, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = ((curve(x, theta) - y) ** 2).sum() + 1e-3 * (theta[2:] ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    fitted = theta.detach()
+    if not torch.isfinite(fitted).all():
+        return _linear(front_x, front_y)
+    return lambda c: curve(c, fitted)
+
+
+def _step(front_x: np.ndarray, front_y: np.ndarray, **_: np.ndarray) -> ParetoFunction:
+    knots = torch.as_tensor(front_x, dtype=DTYPE)
+    values = torch.as_tensor(front_y, dtype=DTYPE)
+    return lambda c: values[(torch.searchsorted(knots, c, right=True) - 1).clamp_min(0)]
+
+
+_PARETO_MODELS = {
+    ParetoModel.FRONT_GP: _front_gp,
+    ParetoModel.ENVELOPE_GP: _envelope_gp,
+    ParetoModel.ISOTONIC: _isotonic,
+    ParetoModel.LINEAR: _linear,
+    ParetoModel.LOGISTIC: _logistic,
+    ParetoModel.STEP: _step,
+}
+
+
+def fit_pareto_model(
+    kind: ParetoModel,
+    front_x: np.ndarray,
+    front_y: np.ndarray,
+    success_x: np.ndarray,
+    success_y: np.ndarray,
+) -> ParetoFunction:
+    """Pareto value as a function of scaled log cost, fit on front points or all successes."""
+    return _PARETO_MODELS[kind](
+        front_x=front_x, front_y=front_y, success_x=success_x, success_y=success_y
+    )

@@ -1,0 +1,460 @@
+"""Tuner: suggest / observe / forget / best / pareto_front, wiring the modules together.
+
+Each ``suggest()`` draws its randomness from ``numpy.random.default_rng([seed, n])`` where n
+counts suggestions so far, and refits every model deterministically, so a tuner restored from
+its saved state makes the same next suggestion.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from carbs_lite import acquisition as acq
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import CandidateRounding, Heuristics, SearchRadius
+from carbs_lite.pareto import Group, group_by_input, pareto_front
+from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
+from carbs_lite.spaces import Param, ParamSpace
+from carbs_lite.surrogate import (
+    DTYPE,
+    FittedGP,
+    QuantileTransform,
+    fit_gp,
+    fit_pareto_model,
+    fold_outstanding,
+)
+
+logger = logging.getLogger(__name__)
+
+NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
+"""Errors from the surrogates that make ``suggest`` fall back to sampling around the front."""
+
+RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
+
+
+class NoCandidatesError(RuntimeError):
+    """Every sampled candidate was out of bounds or a duplicate."""
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` intra-op torch threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    if previous != count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if previous != count:
+            torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Observations as arrays; goodness = sign * output, larger is better."""
+
+    inputs: np.ndarray
+    cost: np.ndarray
+    failed: np.ndarray
+    goodness: np.ndarray
+
+    @property
+    def successes(self) -> np.ndarray:
+        return ~self.failed
+
+
+@dataclass(frozen=True)
+class _Models:
+    """Everything fitted for one suggestion."""
+
+    output: FittedGP
+    cost: FittedGP
+    success: FittedGP | None
+    transform: QuantileTransform
+    pareto: Any
+    log_cost_range: tuple[float, float]
+    front: list[Group]
+
+    def scale_log_cost(self, log_cost: Any) -> Any:
+        low, high = self.log_cost_range
+        return (log_cost - low) / max(high - low, 1e-9)
+
+    def cost_from_scaled(self, scaled: torch.Tensor) -> torch.Tensor:
+        low, high = self.log_cost_range
+        return torch.exp(low + scaled * max(high - low, 1e-9))
+
+
+class Tuner:
+    """Cost-aware Pareto-region Bayesian search over ``params``."""
+
+    def __init__(
+        self,
+        params: list[Param],
+        config: TunerConfig | None = None,
+        heuristics: Heuristics | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.param_space = ParamSpace(params)
+        self.config = config or TunerConfig()
+        self.heuristics = heuristics or Heuristics()
+        self.seed = int(seed)
+        self._observations: list[Observation] = []
+        self._inputs: list[np.ndarray] = []
+        self._outstanding: dict[str, Suggestion] = {}
+        self._suggestion_count = 0
+        self._resample_count = 0
+        self._search_radius = self.config.initial_search_radius
+        self._lock = threading.RLock()
+
+    @property
+    def observations(self) -> list[Observation]:
+        """Every observation so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._observations)
+
+    @property
+    def outstanding(self) -> list[Suggestion]:
+        """Suggestions handed out and not yet observed or forgotten."""
+        with self._lock:
+            return list(self._outstanding.values())
+
+    def suggest(self) -> Suggestion:
+        """The next point to evaluate; it stays outstanding until observed or forgotten."""
+        with self._lock, torch_threads(self.config.torch_threads):
+            rng = np.random.default_rng([self.seed, self._suggestion_count])
+            x, diagnostics = self._choose(rng)
+            params = self.param_space.from_basic(x)
+            suggestion = Suggestion(
+                f"{self._suggestion_count:05d}-{rng.bytes(3).hex()}", params, diagnostics
+            )
+            self._outstanding[suggestion.id] = suggestion
+            self._suggestion_count += 1
+            return suggestion
+
+    def observe(
+        self,
+        params_or_suggestion: dict[str, Any] | Suggestion,
+        output: float,
+        cost: float,
+        is_failure: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> Observation:
+        """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0."""
+        with self._lock:
+            params, suggestion = self._resolve(params_or_suggestion)
+            output, cost = _as_float("output", output), _as_float("cost", cost)
+            if not (math.isfinite(cost) and cost > 0):
+                raise ValueError(f"cost must be finite and > 0, got {cost}")
+            failed = bool(is_failure) or not math.isfinite(output)
+            observation = Observation(
+                params,
+                output if math.isfinite(output) else math.nan,
+                cost,
+                failed,
+                suggestion.id if suggestion else None,
+                dict(extra or {}),
+                suggestion.diagnostics if suggestion else None,
+            )
+            self._observations.append(observation)
+            self._inputs.append(self.param_space.to_basic(params))
+            if suggestion:
+                self._outstanding.pop(suggestion.id, None)
+            self._update_search_radius(observation)
+            return observation
+
+    def forget(self, suggestion_id: str) -> None:
+        """Drop an outstanding suggestion that will never be observed."""
+        with self._lock:
+            if suggestion_id not in self._outstanding:
+                raise ValueError(f"no outstanding suggestion with id {suggestion_id!r}")
+            del self._outstanding[suggestion_id]
+
+    def best(self) -> Observation | None:
+        """Best successful observation whose cost is below ``max_suggestion_cost`` (if set)."""
+        with self._lock:
+            cap = self.config.max_suggestion_cost
+            feasible = [
+                o for o in self._observations if not o.is_failure and (cap is None or o.cost < cap)
+            ]
+            if not feasible:
+                return None
+            return max(feasible, key=lambda o: self.config.sign * o.output)
+
+    def pareto_front(self) -> list[ParetoPoint]:
+        """The current front, cheapest first (mean output and cost per distinct input)."""
+        with self._lock:
+            data = self._data()
+            success = np.flatnonzero(data.successes)
+            points = []
+            for group in self._front(data):
+                first = self._observations[success[group.members[0]]]
+                output = self.config.sign * group.mean_goodness
+                points.append(ParetoPoint(first.params, output, group.cost, group.count))
+            return points
+
+    def save(self, path: str | Path) -> None:
+        """Write the state atomically as versioned JSON (see ``carbs_lite.state``)."""
+        from carbs_lite.state import save_tuner
+
+        save_tuner(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tuner:
+        """Restore a tuner written by ``save``."""
+        from carbs_lite.state import load_tuner
+
+        return load_tuner(path)
+
+    def _resolve(
+        self, item: dict[str, Any] | Suggestion
+    ) -> tuple[dict[str, Any], Suggestion | None]:
+        """Canonical params and the suggestion they answer, if any."""
+        if isinstance(item, Suggestion):
+            if any(o.suggestion_id == item.id for o in self._observations):
+                raise ValueError(f"suggestion {item.id!r} was already observed")
+            return self.param_space.validate(item.params), item
+        params = self.param_space.validate(item)
+        for suggestion in self._outstanding.values():
+            if suggestion.params == params:
+                return params, suggestion
+        return params, None
+
+    def _data(self) -> _Data:
+        dim = self.param_space.dim
+        inputs = np.array(self._inputs).reshape(-1, dim)
+        failed = np.array([o.is_failure for o in self._observations], dtype=bool)
+        outputs = np.array([o.output for o in self._observations], dtype=float)
+        cost = np.array([o.cost for o in self._observations], dtype=float)
+        return _Data(inputs, cost, failed, self.config.sign * outputs)
+
+    def _front(self, data: _Data) -> list[Group]:
+        """Front groups over successes; ``members`` index the successes."""
+        ok = data.successes
+        groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+        fraction = (
+            self.config.min_pareto_cost_fraction if self.heuristics.low_cost_bucketing else 0.0
+        )
+        return pareto_front(groups, fraction, self.heuristics.conservative_pareto)
+
+    def _choose(self, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+        data = self._data()
+        started = len(self._observations) + len(self._outstanding)
+        if started < self.config.num_random_samples or not data.successes.any():
+            center = self.param_space.center_in_basic()[None, :]
+            return self._sample_around(center, rng, "random")
+        if self._should_resample():
+            return self._resample(data, rng)
+        try:
+            return self._search(data, rng)
+        except (*NUMERICAL_ERRORS, NoCandidatesError) as error:
+            logger.warning("surrogate search failed (%s); sampling around the front", error)
+            return self._sample_around(self._centers(data, self._front(data)), rng, "fallback")
+
+    def _sample_around(
+        self, centers: np.ndarray, rng: np.random.Generator, source: str
+    ) -> tuple[np.ndarray, Diagnostics]:
+        """A random in-bounds rounded point near one of ``centers``; clipped if none lands inside."""
+        std = self._search_std(centers, None)
+        lower, upper = self._bounds()
+        raw = acq.sample_candidates(centers, std, 64, rng)
+        inside = acq.prepare_candidates(
+            raw, CandidateRounding.BEFORE_SCORING, self.param_space.round_basic, lower, upper
+        )
+        x = inside[0] if len(inside) else raw[0]
+        return x, Diagnostics(source, search_radius=float(np.mean(std)))
+
+    def _should_resample(self) -> bool:
+        frequency = self.config.resample_frequency
+        if not self.heuristics.resampling or frequency == 0:
+            return False
+        return len(self._observations) // frequency > self._resample_count
+
+    def _resample(self, data: _Data, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+        """Re-run the front point with the fewest runs (ties broken at random)."""
+        self._resample_count += 1
+        front = self._front(data)
+        fewest = min(g.count for g in front)
+        choices = [g for g in front if g.count == fewest]
+        group = choices[int(rng.integers(len(choices)))]
+        return self._centers(data, [group])[0], Diagnostics("resample")
+
+    def _centers(self, data: _Data, front: list[Group]) -> np.ndarray:
+        """Basic inputs of front groups, (m, d); the search center if the front is empty."""
+        if not front:
+            return self.param_space.center_in_basic()[None, :]
+        success_inputs = data.inputs[data.successes]
+        return np.array([success_inputs[g.members[0]] for g in front])
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.param_space.basic_bounds(self.heuristics.integer_bound_padding)
+
+    def _search_std(self, centers: np.ndarray, output_model: FittedGP | None) -> np.ndarray:
+        """Per-center, per-dimension sampling std (m, d), never below an integer's step."""
+        radius = np.full(self.param_space.dim, self._search_radius)
+        if self.heuristics.search_radius is SearchRadius.LENGTHSCALE and output_model is not None:
+            scale = np.clip(output_model.lengthscale, 1e-3, 1e3)
+            radius = self._search_radius * scale / np.exp(np.mean(np.log(scale)))
+        return np.maximum(radius[None, :], self.param_space.min_step_in_basic(centers))
+
+    def _update_search_radius(self, observation: Observation) -> None:
+        """ADAPTIVE radius: grow when the observation joins the front, shrink on failure."""
+        if self.heuristics.search_radius is not SearchRadius.ADAPTIVE:
+            return
+        if observation.is_failure:
+            factor = RADIUS_SHRINK
+        else:
+            data = self._data()
+            success_index = int(data.successes.sum()) - 1
+            on_front = any(success_index in g.members for g in self._front(data))
+            factor = RADIUS_GROWTH if on_front else 1.0
+        self._search_radius = float(np.clip(self._search_radius * factor, *RADIUS_RANGE))
+
+    def _exploration_bias(self) -> float:
+        return self.config.exploration_bias if self.heuristics.exploration_bias else 0.0
+
+    def _fit(self, data: _Data, rng: np.random.Generator) -> _Models:
+        """Output, cost, success and Pareto models for the current data."""
+        ok = data.successes
+        fit = {
+            "iterations": self.config.fit_iterations,
+            "max_fit_points": self.config.max_fit_points,
+        }
+        transform = QuantileTransform(data.goodness[ok])
+        inputs = torch.as_tensor(data.inputs, dtype=DTYPE)
+        target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
+        output = fit_gp(inputs[ok], target, rng=rng, **fit)
+        outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
+        fold_outstanding(
+            output,
+            torch.as_tensor(np.array(outstanding), dtype=DTYPE).reshape(-1, inputs.shape[1]),
+            self.heuristics.outstanding_estimator,
+            rng,
+        )
+        log_cost = np.log(data.cost)
+        models_range = (float(log_cost.min()), float(log_cost.max()))
+        scaled = (log_cost - models_range[0]) / max(models_range[1] - models_range[0], 1e-9)
+        cost = fit_gp(inputs, torch.as_tensor(scaled, dtype=DTYPE), rng=rng, **fit)
+        success = None
+        if data.failed.any():
+            labels = torch.as_tensor(np.where(data.failed, 1.0, -1.0), dtype=DTYPE)
+            success = fit_gp(inputs, labels, rng=rng, **fit)
+        front = self._front(data)
+        front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
+        front_y = transform(np.array([g.mean_goodness for g in front]))
+        pareto = fit_pareto_model(
+            self.heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy()
+        )
+        return _Models(output, cost, success, transform, pareto, models_range, front)
+
+    def _candidates(
+        self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Sampled, rounded (per the switch), in-bounds, de-duplicated candidates (k, d)."""
+        count = self.config.num_candidates_per_dim * self.param_space.dim
+        raw = acq.sample_candidates(centers, std, count, rng)
+        lower, upper = self._bounds()
+        candidates = acq.prepare_candidates(
+            raw, self.heuristics.candidate_rounding, self.param_space.round_basic, lower, upper
+        )
+        existing = list(self._inputs) + [
+            self.param_space.to_basic(s.params) for s in self._outstanding.values()
+        ]
+        candidates = acq.drop_duplicates(
+            candidates,
+            np.array(existing).reshape(-1, self.param_space.dim),
+            self.config.duplicate_tolerance,
+            self.heuristics.duplicate_filter,
+        )
+        if len(candidates) == 0:
+            raise NoCandidatesError(f"none of {count} candidates is in bounds and new")
+        return candidates
+
+    def _search(self, data: _Data, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+        models = self._fit(data, rng)
+        centers = self._centers(data, models.front)
+        std = self._search_std(centers, models.output)
+        candidates = self._candidates(centers, std, rng)
+        terms = self._score(models, centers, std, candidates, rng)
+        if torch.isfinite(terms["log_acq"]).any():
+            index = acq.pick(
+                terms["log_acq"], self.heuristics.final_pick, self.config.softmax_temperature, rng
+            )
+        else:
+            index = int(torch.argmin(terms["cost"]))
+        mean = terms["mean"][index].numpy()
+        diagnostics = Diagnostics(
+            "search",
+            predicted_output=float(self.config.sign * models.transform.inverse(mean)),
+            predicted_cost=float(terms["cost"][index]),
+            expected_improvement=float(terms["log_ei"][index].exp()),
+            p_search=float(terms["log_p_search"][index].exp()),
+            p_success=float(terms["log_p_success"][index].exp()),
+            acquisition=float(terms["log_acq"][index].exp()),
+            search_radius=float(np.mean(std)),
+            num_candidates=len(candidates),
+        )
+        return candidates[index], diagnostics
+
+    def _score(
+        self,
+        models: _Models,
+        centers: np.ndarray,
+        std: np.ndarray,
+        candidates: np.ndarray,
+        rng: np.random.Generator,
+    ) -> dict[str, torch.Tensor]:
+        """Every acquisition term for candidates (n, d), each (n,)."""
+        x = torch.as_tensor(candidates, dtype=DTYPE)
+        mean, var = models.output.predict(x)
+        scaled_cost = models.cost.predict(x)[0]
+        front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
+        floor = acq.pareto_threshold_value(
+            models.pareto,
+            front_scaled,
+            np.array([g.cost for g in models.front]),
+            models.scale_log_cost,
+            self.heuristics.pareto_clamp,
+            rng,
+        )
+        best = models.pareto(scaled_cost).clamp_min(floor)
+        log_ei = acq.log_expected_improvement(mean, var.sqrt(), best, self._exploration_bias())
+        log_p_success = torch.zeros_like(mean)
+        if models.success is not None:
+            s_mean, s_var = models.success.predict(x)
+            log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
+        cost = models.cost_from_scaled(scaled_cost)
+        log_p_search = acq.log_search_probability(x, torch.as_tensor(centers), torch.as_tensor(std))
+        log_acq = acq.log_acquisition(
+            log_ei,
+            log_p_search,
+            log_p_success,
+            acq.log_cost_mask(cost, self.config.max_suggestion_cost),
+            self.heuristics.search_space_probability,
+        )
+        return {
+            "mean": mean,
+            "cost": cost,
+            "log_ei": log_ei,
+            "log_p_search": log_p_search,
+            "log_p_success": log_p_success,
+            "log_acq": log_acq,
+        }
+
+
+def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
