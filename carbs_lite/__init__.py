@@ -1,1 +1,41 @@
-"""carbs_lite: cost-aware Pareto-region Bayesian search with ablation switches."""
+"""carbs_lite: cost-aware Pareto-region Bayesian search with an ablation switch per heuristic."""
+
+from carbs_lite.arch import ArchSpace
+from carbs_lite.config import Direction, TunerConfig
+from carbs_lite.heuristics import (
+    CandidateRounding,
+    FinalPick,
+    Heuristics,
+    OutstandingEstimator,
+    ParetoClamp,
+    ParetoModel,
+    SearchRadius,
+)
+from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
+from carbs_lite.spaces import LinearSpace, LogitSpace, LogSpace, Param, PowerOfTwoSpace
+from carbs_lite.state import StateFileError
+from carbs_lite.tuner import Tuner
+
+__all__ = [
+    "ArchSpace",
+    "CandidateRounding",
+    "Diagnostics",
+    "Direction",
+    "FinalPick",
+    "Heuristics",
+    "LinearSpace",
+    "LogSpace",
+    "LogitSpace",
+    "Observation",
+    "OutstandingEstimator",
+    "Param",
+    "ParetoClamp",
+    "ParetoModel",
+    "ParetoPoint",
+    "PowerOfTwoSpace",
+    "SearchRadius",
+    "StateFileError",
+    "Suggestion",
+    "Tuner",
+    "TunerConfig",
+]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
+import pyro
 import pyro.contrib.gp as gp
 import pyro.distributions as dist
 import torch
@@ -25,6 +28,20 @@ DTYPE = torch.float64
 NOISE_PRIOR_LOC = math.log(1e-2)
 NOISE_PRIOR_SCALE = 0.5
 JITTER = 1e-6
+
+_PYRO_SETTINGS_LOCK = threading.RLock()
+
+
+@contextmanager
+def _module_local_params() -> Iterator[None]:
+    """Keep GP parameters inside their modules, not in pyro's global param store.
+
+    By default pyro reads a PyroModule's parameters from the global store by name while the
+    module runs, so one fit would leak its values into the next model of the same shape.
+    """
+    with _PYRO_SETTINGS_LOCK, pyro.settings.context(module_local_params=True):
+        yield
+
 
 ParetoFunction = Callable[[torch.Tensor], torch.Tensor]
 """Maps scaled log costs (n,) to the best achievable goodness (n,), in surrogate units."""
@@ -73,7 +90,7 @@ class FittedGP:
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and variance of f at rows (n, d)."""
-        with torch.no_grad():
+        with torch.no_grad(), _module_local_params():
             mean, var = self.model(x - self.x_offset, full_cov=False, noiseless=True)
         if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
             raise torch.linalg.LinAlgError("GP prediction is not finite")
@@ -144,6 +161,18 @@ def fit_gp(
     rng: np.random.Generator | None = None,
 ) -> FittedGP:
     """Fit a GP to rows x (n, d), targets y (n,). ``kind``: "matern_linear" or "rbf"."""
+    with _module_local_params():
+        return _fit_gp(x, y, kind, iterations, max_fit_points, rng)
+
+
+def _fit_gp(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kind: str,
+    iterations: int,
+    max_fit_points: int,
+    rng: np.random.Generator | None,
+) -> FittedGP:
     x_offset = x.mean(0)
     y_offset = float(y.mean())
     inputs, targets = x - x_offset, y - y_offset

@@ -1,0 +1,39 @@
+"""Shared fixtures: small spaces and a cheap cost-aware objective."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from carbs_lite import LinearSpace, LogSpace, Param, Tuner, TunerConfig
+
+torch.set_num_threads(1)
+
+
+def objective(params: dict) -> tuple[float, float]:
+    """Minimized loss improving with width (cost) and best at lr = 1e-2."""
+    loss = 1.0 / math.sqrt(params["width"]) + (math.log10(params["lr"]) + 2.0) ** 2
+    return loss, params["width"] / 100.0
+
+
+@pytest.fixture
+def params() -> list[Param]:
+    return [
+        Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
+        Param("width", LinearSpace(min=8, max=512, is_integer=True, scale=100.0), 32),
+    ]
+
+
+def run(tuner: Tuner, steps: int) -> Tuner:
+    """Suggest/observe ``steps`` times on ``objective``."""
+    for _ in range(steps):
+        suggestion = tuner.suggest()
+        tuner.observe(suggestion, *objective(suggestion.params))
+    return tuner
+
+
+@pytest.fixture
+def minimize() -> TunerConfig:
+    return TunerConfig(direction="minimize", num_candidates_per_dim=50)

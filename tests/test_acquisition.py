@@ -1,0 +1,118 @@
+"""Acquisition terms against hand-computed numbers (stub posteriors, no GP)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from carbs_lite import acquisition as acq
+from carbs_lite.heuristics import CandidateRounding, FinalPick, ParetoClamp
+
+T = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+
+
+def _phi(z: float) -> float:
+    return math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def _cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+@pytest.mark.parametrize(
+    "mean, std, best, bias", [(1.0, 0.5, 0.2, 0.0), (0.0, 1.0, 0.0, 1.0), (-3.0, 0.2, 1.0, 1.0)]
+)
+def test_expected_improvement_matches_closed_form(mean, std, best, bias):
+    z = (mean - best - bias) / std
+    expected = std * (z * _cdf(z) + _phi(z))
+    log_ei = acq.log_expected_improvement(T(mean), T(std), T(best), bias)
+    assert math.exp(float(log_ei)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_log_expected_improvement_stays_finite_and_ordered_far_below_best():
+    means = T(-10.0, -20.0, -40.0)
+    log_ei = acq.log_expected_improvement(means, T(0.1, 0.1, 0.1), T(0.0, 0.0, 0.0), 1.0)
+    assert torch.isfinite(log_ei).all()
+    assert log_ei[0] > log_ei[1] > log_ei[2]
+
+
+def test_search_probability_is_max_over_centers_of_relative_density():
+    centers = T(0.0, 0.0, 1.0, 1.0).reshape(2, 2)
+    candidates = T(0.1, 0.0, 1.0, 0.7).reshape(2, 2)
+    log_p = acq.log_search_probability(candidates, centers, T(0.5, 0.5))
+    assert log_p[0] == pytest.approx(-0.5 * (0.1 / 0.5) ** 2)
+    assert log_p[1] == pytest.approx(-0.5 * (0.3 / 0.5) ** 2)
+
+
+def test_cost_mask_and_combination():
+    mask = acq.log_cost_mask(T(0.5, 1.0, 2.0), 1.0)
+    assert mask.tolist() == [0.0, -math.inf, -math.inf]
+    assert acq.log_cost_mask(T(5.0), None).tolist() == [0.0]
+    log_acq = acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), True)
+    assert float(log_acq) == pytest.approx(-3.5)
+    assert float(acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), False)) == -1.5
+
+
+def test_prepare_candidates_rounds_then_drops_out_of_bounds():
+    raw = np.array([[0.4], [2.6], [3.6]])
+    lower, upper = np.array([0.0]), np.array([3.0])
+    rounded = acq.prepare_candidates(raw, CandidateRounding.BEFORE_SCORING, np.round, lower, upper)
+    assert rounded.ravel().tolist() == [0.0, 3.0]
+    unrounded = acq.prepare_candidates(
+        raw, CandidateRounding.FINAL_PICK_ONLY, np.round, lower, upper
+    )
+    assert unrounded.ravel().tolist() == [0.4, 2.6]
+
+
+def test_drop_duplicates_against_existing_and_within():
+    candidates = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    existing = np.array([[1.0, 1.0]])
+    kept = acq.drop_duplicates(candidates, existing, 1e-6, enabled=True)
+    assert kept.tolist() == [[0.0, 0.0], [2.0, 2.0]]
+    assert len(acq.drop_duplicates(candidates, existing, 1e-6, enabled=False)) == 4
+
+
+def test_pick_modes():
+    log_acq = torch.log(T(0.1, 0.6, 0.3))
+    rng = np.random.default_rng(0)
+    assert acq.pick(log_acq, FinalPick.ARGMAX, 0.1, rng) == 1
+    draws = [acq.pick(log_acq, FinalPick.PROPORTIONAL, 0.1, rng) for _ in range(3000)]
+    assert np.bincount(draws, minlength=3) / 3000 == pytest.approx([0.1, 0.6, 0.3], abs=0.03)
+    soft = [acq.pick(log_acq, FinalPick.SOFTMAX, 0.1, rng) for _ in range(3000)]
+    # p ~ exp(acq / (0.1 * 0.6)): (0.1, 0.6, 0.3) -> weights exp(-8.33), 1, exp(-5)
+    assert np.mean(np.array(soft) == 1) == pytest.approx(
+        1 / (1 + math.exp(-5) + math.exp(-25 / 3)), abs=0.01
+    )
+
+
+def test_threshold_costs_follow_their_distribution():
+    rng = np.random.default_rng(1)
+    costs = np.array([1.0, 100.0])
+    log_uniform = [acq.threshold_cost(costs, ParetoClamp.LOG_UNIFORM, rng) for _ in range(4000)]
+    uniform = [acq.threshold_cost(costs, ParetoClamp.UNIFORM, rng) for _ in range(4000)]
+    assert min(log_uniform) >= 1.0 and max(log_uniform) <= 100.0
+    assert np.median(log_uniform) == pytest.approx(10.0, rel=0.1)
+    assert np.median(uniform) == pytest.approx(50.5, rel=0.05)
+
+
+def test_pareto_threshold_value_modes():
+    pareto = lambda c: 2.0 * c  # noqa: E731
+    front_scaled, front_costs = np.array([0.0, 1.0]), np.array([1.0, 10.0])
+    rng = np.random.default_rng(2)
+    scale = lambda log_cost: log_cost / math.log(10.0)  # noqa: E731
+    args = (pareto, front_scaled, front_costs, scale)
+    assert acq.pareto_threshold_value(*args, ParetoClamp.OFF, rng) == -math.inf
+    assert acq.pareto_threshold_value(*args, ParetoClamp.ALWAYS_BEST, rng) == 2.0
+    value = acq.pareto_threshold_value(*args, ParetoClamp.LOG_UNIFORM, rng)
+    assert 0.0 <= value <= 2.0
+
+
+def test_sample_candidates_centered_with_given_std():
+    rng = np.random.default_rng(3)
+    centers = np.array([[0.0, 10.0]])
+    samples = acq.sample_candidates(centers, np.array([0.1, 2.0]), 20000, rng)
+    assert samples.mean(0) == pytest.approx([0.0, 10.0], abs=0.05)
+    assert samples.std(0) == pytest.approx([0.1, 2.0], rel=0.03)

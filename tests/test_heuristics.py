@@ -1,0 +1,264 @@
+"""One test per ablation switch: each changes behaviour the documented way."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import run
+
+from carbs_lite import (
+    CandidateRounding,
+    FinalPick,
+    Heuristics,
+    LinearSpace,
+    OutstandingEstimator,
+    Param,
+    ParetoClamp,
+    ParetoModel,
+    SearchRadius,
+    Tuner,
+    TunerConfig,
+)
+from carbs_lite.surrogate import fit_pareto_model
+
+
+def _tuner(params, seed=0, steps=8, **switches) -> Tuner:
+    config = TunerConfig(direction="minimize", num_candidates_per_dim=50)
+    heuristics = dataclasses.replace(Heuristics(), **switches)
+    return run(Tuner(params, config, heuristics, seed=seed), steps)
+
+
+def _variant(tuner: Tuner, **switches) -> Tuner:
+    """A tuner with the same history as ``tuner`` but other switches."""
+    heuristics = dataclasses.replace(tuner.heuristics, **switches)
+    other = Tuner(tuner.param_space.params, tuner.config, heuristics, seed=tuner.seed)
+    for o in tuner.observations:
+        other.observe(o.params, o.output, o.cost, o.is_failure)
+    return other
+
+
+def _scored(tuner: Tuner, seed: int = 0) -> dict:
+    """Fit the models and score one candidate set with a fixed RNG."""
+    rng = np.random.default_rng(seed)
+    data = tuner._data()
+    models = tuner._fit(data, rng)
+    centers = tuner._centers(data, models.front)
+    std = tuner._search_std(centers, models.output)
+    candidates = tuner._candidates(centers, std, rng)
+    return {"candidates": candidates, **tuner._score(models, centers, std, candidates, rng)}
+
+
+def test_defaults_reproduce_carbs():
+    h = Heuristics()
+    assert h.candidate_rounding is CandidateRounding.BEFORE_SCORING
+    assert h.integer_bound_padding and h.search_space_probability and h.resampling
+    assert h.conservative_pareto and h.low_cost_bucketing and h.exploration_bias
+    assert not h.duplicate_filter
+    assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
+    assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
+    assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
+    c = TunerConfig()
+    assert (c.initial_search_radius, c.resample_frequency, c.exploration_bias) == (0.3, 5, 1.0)
+    assert c.min_pareto_cost_fraction == 0.2 and c.num_candidates_per_dim == 100
+
+
+def test_candidate_rounding(params):
+    base = _tuner(params)
+    before = _scored(base)["candidates"][:, 1] * 100.0
+    unrounded = _variant(base, candidate_rounding=CandidateRounding.FINAL_PICK_ONLY)
+    after = _scored(unrounded)["candidates"][:, 1] * 100.0
+    assert np.allclose(before, np.round(before))
+    assert not np.allclose(after, np.round(after))
+    assert isinstance(unrounded.suggest().params["width"], int)
+
+
+def test_integer_bound_padding(params):
+    padded = _tuner(params, steps=0)._bounds()
+    exact = _tuner(params, steps=0, integer_bound_padding=False)._bounds()
+    assert padded[1][1] == pytest.approx(512.1 / 100) and exact[1][1] == pytest.approx(5.12)
+    assert padded[1][0] == exact[1][0]  # the float lr dimension is never padded
+    # an unrounded candidate just past the integer bound survives only with padding
+    tuner = _tuner(params, steps=0, candidate_rounding=CandidateRounding.FINAL_PICK_ONLY)
+    from carbs_lite.acquisition import prepare_candidates
+
+    row = np.array([[-3.0, 5.1205]])
+    kept = prepare_candidates(
+        row, CandidateRounding.FINAL_PICK_ONLY, tuner.param_space.round_basic, *padded
+    )
+    dropped = prepare_candidates(
+        row, CandidateRounding.FINAL_PICK_ONLY, tuner.param_space.round_basic, *exact
+    )
+    assert len(kept) == 1 and len(dropped) == 0
+
+
+def test_search_space_probability_off_gives_ei_times_success_times_mask(params):
+    base = _tuner(params)
+    on = _scored(base)
+    off = _scored(_variant(base, search_space_probability=False))
+    assert torch.allclose(off["log_acq"], off["log_ei"] + off["log_p_success"])
+    assert torch.allclose(on["log_acq"], on["log_ei"] + on["log_p_success"] + on["log_p_search"])
+    assert (on["log_p_search"] < 0).any()
+
+
+def test_search_radius_fixed_adaptive_lengthscale(params):
+    fixed = _tuner(params, steps=10)
+    assert fixed._search_radius == 0.3
+    adaptive = _tuner(params, steps=0, search_radius=SearchRadius.ADAPTIVE)
+    adaptive.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    assert adaptive._search_radius == pytest.approx(0.3 * 1.25)
+    adaptive.observe({"lr": 1e-3, "width": 64}, math.nan, 1.0, is_failure=True)
+    assert adaptive._search_radius == pytest.approx(0.3 * 1.25 * 0.8)
+    scaled = _tuner(params, search_radius=SearchRadius.LENGTHSCALE)
+    rng = np.random.default_rng(0)
+    models = scaled._fit(scaled._data(), rng)
+    centers = scaled._centers(scaled._data(), models.front)
+    std = scaled._search_std(centers, models.output)
+    scale = models.output.lengthscale
+    assert std[0, 0] / std[0, 1] == pytest.approx(scale[0] / scale[1], rel=1e-6)
+    assert math.exp(np.mean(np.log(std[0]))) == pytest.approx(0.3, rel=1e-6)
+
+
+def test_pareto_models_differ_and_behave():
+    front_x, front_y = np.array([0.0, 0.5, 1.0]), np.array([-1.0, 0.5, 1.0])
+    success_x = np.array([0.0, 0.2, 0.5, 0.7, 1.0])
+    success_y = np.array([-1.0, -1.5, 0.5, 0.0, 1.0])
+    grid = torch.linspace(-0.2, 1.2, 15, dtype=torch.float64)
+    curves = {
+        kind: fit_pareto_model(kind, front_x, front_y, success_x, success_y)(grid)
+        for kind in ParetoModel
+    }
+    step = fit_pareto_model(ParetoModel.STEP, front_x, front_y, success_x, success_y)
+    assert step(torch.tensor([0.0, 0.4, 0.5, 2.0], dtype=torch.float64)).tolist() == [
+        -1,
+        -1,
+        0.5,
+        1,
+    ]
+    for kind in (ParetoModel.ISOTONIC, ParetoModel.LINEAR, ParetoModel.LOGISTIC, ParetoModel.STEP):
+        assert (torch.diff(curves[kind]) >= -1e-9).all(), kind
+    front_gp = fit_pareto_model(ParetoModel.FRONT_GP, front_x, front_y, success_x, success_y)
+    assert front_gp(torch.tensor(front_x)).tolist() == pytest.approx(front_y.tolist(), abs=0.15)
+    distinct = {tuple(np.round(c.numpy(), 4)) for c in curves.values()}
+    assert len(distinct) == len(ParetoModel)
+
+
+@pytest.mark.parametrize("kind", list(ParetoModel))
+def test_every_pareto_model_runs_in_the_tuner(params, kind):
+    tuner = _tuner(params, steps=7, pareto_model=kind)
+    assert tuner.suggest().diagnostics.source in {"search", "resample"}
+
+
+def test_pareto_clamp_raises_the_bar_for_cheap_candidates(params):
+    base = Tuner(params, TunerConfig(direction="minimize", num_candidates_per_dim=50))
+    for i in range(8):  # a front of 8 points: cost up, loss down
+        base.observe({"lr": 10.0 ** (-4 + 0.3 * i), "width": 16 + 40 * i}, 8.0 - i, 0.16 + 0.4 * i)
+    off = _scored(_variant(base, pareto_clamp=ParetoClamp.OFF))
+    best = _scored(_variant(base, pareto_clamp=ParetoClamp.ALWAYS_BEST))
+    # same candidates and models; a higher bar can only lower EI
+    assert torch.equal(torch.as_tensor(off["candidates"]), torch.as_tensor(best["candidates"]))
+    assert (best["log_ei"] <= off["log_ei"] + 1e-9).all() and (
+        best["log_ei"] < off["log_ei"] - 1e-6
+    ).any()
+
+
+def test_final_pick_argmax_vs_sampling(params):
+    argmax = _tuner(params)
+    terms = _scored(argmax)
+    rng = np.random.default_rng(0)
+    from carbs_lite.acquisition import pick
+
+    top = int(torch.argmax(terms["log_acq"]))
+    assert pick(terms["log_acq"], argmax.heuristics.final_pick, 0.1, rng) == top
+    picks = {pick(terms["log_acq"], FinalPick.PROPORTIONAL, 0.1, rng) for _ in range(50)}
+    assert len(picks) > 1
+    sampled = _tuner(params, final_pick=FinalPick.PROPORTIONAL)
+    assert sampled.heuristics.final_pick is FinalPick.PROPORTIONAL
+
+
+def test_resampling_reruns_front_points(params):
+    with_resampling = _tuner(params, steps=11)
+    sources = [o.diagnostics.source for o in with_resampling.observations]
+    assert sources[5] == "resample" and sources[10] == "resample"
+    front_params = [p.params for p in with_resampling.pareto_front()]
+    assert with_resampling.observations[10].params in [
+        o.params for o in with_resampling.observations[:10]
+    ]
+    assert front_params
+    without = _tuner(params, steps=11, resampling=False)
+    assert "resample" not in [o.diagnostics.source for o in without.observations]
+
+
+def _history(tuner: Tuner, rows) -> Tuner:
+    for lr, output, cost in rows:
+        tuner.observe({"lr": lr, "width": 32}, output, cost)
+    return tuner
+
+
+def test_conservative_pareto_groups(params):
+    rows = [(1e-3, 1.0, 1.0), (1e-3, 3.0, 1.0), (1e-2, 2.5, 2.0)]  # maximize
+    on = _history(Tuner(params, TunerConfig(min_pareto_cost_fraction=0.0)), rows)
+    off = _history(
+        Tuner(
+            params, TunerConfig(min_pareto_cost_fraction=0.0), Heuristics(conservative_pareto=False)
+        ),
+        rows,
+    )
+    assert [p.cost for p in on.pareto_front()] == [1.0]
+    assert [p.cost for p in off.pareto_front()] == [1.0, 2.0]
+
+
+def test_low_cost_bucketing(params):
+    rows = [(10.0 ** -(1 + 0.4 * i), float(i % 3), 1.0 + i) for i in range(10)]
+    on = _history(Tuner(params), rows)
+    off = _history(Tuner(params, heuristics=Heuristics(low_cost_bucketing=False)), rows)
+    # costs 1..10: the cheapest 20% (costs <= 2.8) are one bucket; its best (output 1) leads
+    assert on.pareto_front()[0].cost == 2.0
+    assert off.pareto_front()[0].cost == 1.0
+
+
+def test_duplicate_filter():
+    space = LinearSpace(min=0, max=4, is_integer=True)
+    params = [Param("a", space, 2), Param("b", space, 2)]
+    config = TunerConfig(num_random_samples=0, num_candidates_per_dim=20)
+    for heuristics, expect_duplicates in (
+        (Heuristics(), True),
+        (Heuristics(duplicate_filter=True), False),
+    ):
+        tuner = Tuner(params, config, heuristics)
+        for a in range(3):
+            tuner.observe({"a": a, "b": 2}, float(a), 1.0 + a)
+        rng = np.random.default_rng(0)
+        data = tuner._data()
+        centers = tuner._centers(data, tuner._front(data))
+        candidates = tuner._candidates(centers, tuner._search_std(centers, None), rng)
+        seen = {tuple(row) for row in np.array(tuner._inputs)}
+        has_duplicates = any(tuple(row) in seen for row in candidates)
+        assert has_duplicates == expect_duplicates
+
+
+@pytest.mark.parametrize("estimator", list(OutstandingEstimator))
+def test_outstanding_estimator(params, estimator):
+    tuner = _tuner(params, steps=6, outstanding_estimator=estimator)
+    pending = tuner.suggest()
+    x = torch.as_tensor(tuner.param_space.to_basic(pending.params))[None, :]
+    models = tuner._fit(tuner._data(), np.random.default_rng(0))
+    variance = float(models.output.predict(x)[1])
+    tuner.forget(pending.id)
+    alone = tuner._fit(tuner._data(), np.random.default_rng(0))
+    variance_alone = float(alone.output.predict(x)[1])
+    if estimator is OutstandingEstimator.NONE:
+        assert variance == pytest.approx(variance_alone)
+    else:
+        assert variance < 0.5 * variance_alone
+
+
+def test_exploration_bias(params):
+    on = _tuner(params)
+    off = _variant(on, exploration_bias=False)
+    assert on._exploration_bias() == 1.0 and off._exploration_bias() == 0.0
+    on_terms, off_terms = _scored(on), _scored(off)
+    assert (off_terms["log_ei"] > on_terms["log_ei"]).all()

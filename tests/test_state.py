@@ -1,0 +1,81 @@
+"""Versioned JSON state: round trip, same next suggestion, clear errors, no overwrite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run
+
+from carbs_lite import ArchSpace, Heuristics, Param, PowerOfTwoSpace, StateFileError, Tuner
+from carbs_lite.heuristics import ParetoModel
+from carbs_lite.state import VERSION
+
+
+def test_save_load_round_trip_and_same_next_suggestion(tmp_path, params, minimize):
+    tuner = run(Tuner(params, minimize, Heuristics(pareto_model=ParetoModel.ISOTONIC), seed=3), 9)
+    pending = tuner.suggest()
+    path = tmp_path / "study.json"
+    tuner.save(path)
+    loaded = Tuner.load(path)
+    assert loaded.observations == tuner.observations
+    assert [s.id for s in loaded.outstanding] == [pending.id]
+    assert loaded.config == tuner.config and loaded.heuristics == tuner.heuristics
+    assert loaded.suggest().params == tuner.suggest().params
+    data = json.loads(path.read_text())
+    assert data["version"] == VERSION and data["format"] == "carbs_lite.tuner"
+
+
+def test_arch_and_power_of_two_params_round_trip(tmp_path):
+    params = [
+        Param("arch", ArchSpace(), [[64, 64]]),
+        Param("batch", PowerOfTwoSpace(min=8, max=1024), 64),
+    ]
+    tuner = Tuner(params)
+    tuner.observe({"arch": [[128], [64, 64]], "batch": 256}, 0.5, 2.0)
+    tuner.save(tmp_path / "s.json")
+    loaded = Tuner.load(tmp_path / "s.json")
+    assert loaded.observations[0].params == {"arch": [[128], [64, 64]], "batch": 256}
+    assert isinstance(loaded.suggest().params["arch"], list)
+
+
+def test_newer_version_is_refused_and_file_untouched(tmp_path, params):
+    path = tmp_path / "study.json"
+    Tuner(params).save(path)
+    data = json.loads(path.read_text())
+    data["version"] = VERSION + 1
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    with pytest.raises(StateFileError, match="newer"):
+        Tuner.load(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"format": "other"}', "[]"])
+def test_corrupted_file_raises_clear_error(tmp_path, content):
+    path = tmp_path / "study.json"
+    path.write_text(content)
+    with pytest.raises(StateFileError):
+        Tuner.load(path)
+    assert path.read_text() == content
+
+
+def test_truncated_observation_record_raises(tmp_path, params):
+    path = tmp_path / "study.json"
+    tuner = Tuner(params)
+    tuner.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    tuner.save(path)
+    data = json.loads(path.read_text())
+    del data["observations"][0]["cost"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match="corrupted"):
+        Tuner.load(path)
+
+
+def test_save_is_atomic_no_temp_files_left(tmp_path, params):
+    path = tmp_path / "study.json"
+    tuner = Tuner(params)
+    for i in range(3):
+        tuner.observe({"lr": 1e-3, "width": 32 + i}, 1.0, 1.0)
+        tuner.save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["study.json"]

@@ -1,0 +1,67 @@
+"""GP surrogates: fit quality, robustness, quantile transform, outstanding folding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from carbs_lite.heuristics import OutstandingEstimator
+from carbs_lite.surrogate import QuantileTransform, fit_gp, fold_outstanding, normal_scores
+
+D = torch.float64
+
+
+def test_gp_fits_a_smooth_function_and_is_uncertain_far_away():
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.uniform(-1, 1, (40, 2)), dtype=D)
+    y = torch.sin(2 * x[:, 0]) + x[:, 1] ** 2
+    model = fit_gp(x, y)
+    test = torch.as_tensor(rng.uniform(-0.8, 0.8, (50, 2)), dtype=D)
+    mean, var = model.predict(test)
+    truth = torch.sin(2 * test[:, 0]) + test[:, 1] ** 2
+    assert float((mean - truth).abs().mean()) < 0.05
+    far = model.predict(torch.tensor([[8.0, 8.0]], dtype=D))[1]
+    assert float(far) > 10 * float(var.mean())
+
+
+@pytest.mark.parametrize("case", ["duplicates", "constant", "single", "huge_scale"])
+def test_gp_fit_is_robust(case):
+    x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], dtype=D)
+    y = torch.tensor([1.0, 1.1, 2.0, 2.0], dtype=D)
+    if case == "constant":
+        y = torch.full((4,), 3.0, dtype=D)
+    if case == "single":
+        x, y = x[:1], y[:1]
+    if case == "huge_scale":
+        x = x * 1e6
+    mean, var = fit_gp(x, y).predict(torch.tensor([[0.5, 0.5]], dtype=D))
+    assert torch.isfinite(mean).all() and torch.isfinite(var).all() and float(var) > 0
+
+
+def test_fit_on_capped_subset_predicts_with_all_points():
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.uniform(-1, 1, (300, 3)), dtype=D)
+    y = x.sum(1)
+    model = fit_gp(x, y, max_fit_points=50, rng=rng)
+    assert model.model.X.shape[0] == 300
+    assert float((model.predict(x[:20])[0] - y[:20]).abs().max()) < 0.05
+
+
+def test_normal_scores_and_transform():
+    scores = normal_scores(np.array([3.0, 1.0, 2.0, 2.0]))
+    assert scores[1] < scores[2] == scores[3] < scores[0]
+    assert scores.sum() == pytest.approx(0.0, abs=1e-12)
+    transform = QuantileTransform(np.array([1.0, 2.0, 3.0]))
+    assert transform(np.array([2.0]))[0] == pytest.approx(0.0, abs=1e-12)
+    assert transform.inverse(transform(np.array([2.5])))[0] == pytest.approx(2.5)
+    assert QuantileTransform(np.array([5.0, 5.0]))(np.array([7.0])).tolist() == [0.0]
+
+
+def test_fold_outstanding_collapses_variance_at_pending_points():
+    x = torch.tensor([[0.0], [1.0], [2.0]], dtype=D)
+    model = fit_gp(x, torch.tensor([0.0, 1.0, 0.0], dtype=D))
+    pending = torch.tensor([[3.0]], dtype=D)
+    before = float(model.predict(pending)[1])
+    fold_outstanding(model, pending, OutstandingEstimator.MEAN, np.random.default_rng(0))
+    assert float(model.predict(pending)[1]) < 0.1 * before
