@@ -1,5 +1,6 @@
 """carbs_lite: cost-aware Pareto-region Bayesian search with an ablation switch per heuristic."""
 
+from carbs_lite.ads_task import ArchTry, ArchTuningResult, tune_arch
 from carbs_lite.arch import ArchSpace
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import (
@@ -18,6 +19,8 @@ from carbs_lite.tuner import Tuner
 
 __all__ = [
     "ArchSpace",
+    "ArchTry",
+    "ArchTuningResult",
     "CandidateRounding",
     "Diagnostics",
     "Direction",
@@ -38,4 +41,5 @@ __all__ = [
     "Suggestion",
     "Tuner",
     "TunerConfig",
+    "tune_arch",
 ]

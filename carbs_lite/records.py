@@ -12,7 +12,8 @@ from typing import Any
 class Diagnostics:
     """Why a suggestion was made: model predictions at the pick and its acquisition terms.
 
-    ``source`` is one of "random" (around the search center), "search" (acquisition),
+    ``source`` is one of "center" (the first suggestion of a study is the search center),
+    "random" (around the search center), "search" (acquisition),
     "resample" (a front point re-run) or "fallback" (random around the front after a model
     failure). Model fields are NaN where no model was used.
     """

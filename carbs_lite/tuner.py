@@ -249,6 +249,8 @@ class Tuner:
     def _choose(self, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
         data = self._data()
         started = len(self._observations) + len(self._outstanding)
+        if self._suggestion_count == 0 and started == 0:
+            return self.param_space.center_in_basic(), Diagnostics("center")
         if started < self.config.num_random_samples or not data.successes.any():
             center = self.param_space.center_in_basic()[None, :]
             return self._sample_around(center, rng, "random")

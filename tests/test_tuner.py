@@ -19,7 +19,8 @@ def test_suggest_returns_valid_params_with_id_and_diagnostics(params, minimize):
     assert suggestion.id and suggestion.id in {s.id for s in tuner.outstanding}
     assert suggestion.diagnostics.source in {"search", "resample"}
     sources = [o.diagnostics.source for o in tuner.observations]
-    assert sources[:4] == ["random"] * 4 and "search" in sources
+    assert sources[:4] == ["center"] + ["random"] * 3 and "search" in sources
+    assert tuner.observations[0].params == {"lr": 1e-3, "width": 32}
 
 
 def test_search_diagnostics_are_finite_probabilities(params, minimize):

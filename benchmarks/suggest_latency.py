@@ -1,0 +1,112 @@
+"""Median ``suggest()`` wall time at 10, 100 and 1000 observations in 10 dimensions, and
+suggestion quality of the fast fit versus a long fit (the peer), measured in one run.
+
+    python benchmarks/suggest_latency.py [--repeats 5] [--quality-seeds 5] [--quality-steps 50]
+
+Problem: ``QuadraticCostProblem(dim=9)`` (9 coordinates + 1 cost parameter = 10 dimensions).
+Fast: L-BFGS for 20 iterations on at most 128 points (the defaults). Long: L-BFGS for 300
+iterations on every point. One torch thread. The first fit in the process (warm-up) is
+reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from carbs_lite import Tuner, TunerConfig
+from carbs_lite.bench.synthetic import QuadraticCostProblem
+
+PROBLEM = QuadraticCostProblem(dim=9)
+FAST = {"fit_iterations": 20, "max_fit_points": 128}
+LONG = {"fit_iterations": 300, "max_fit_points": 100_000}
+
+
+def _config(fit: dict, resample_frequency: int = 5) -> TunerConfig:
+    return TunerConfig(
+        direction="minimize",
+        max_suggestion_cost=PROBLEM.max_cost,
+        resample_frequency=resample_frequency,
+        **fit,
+    )
+
+
+def _filled_tuner(count: int, fit: dict, seed: int = 0) -> Tuner:
+    """A tuner holding ``count`` observations at random points; it never re-runs a front point,
+    so every timed ``suggest()`` is a full model fit and search."""
+    tuner = Tuner(PROBLEM.params(), _config(fit, resample_frequency=0), seed=seed)
+    rng = np.random.default_rng(seed)
+    lower, upper = tuner.param_space.basic_bounds(pad_integers=False)
+    for row in rng.uniform(lower, upper, (count, len(lower))):
+        params = tuner.param_space.from_basic(row)
+        evaluation = PROBLEM.evaluate(params, rng)
+        tuner.observe(params, evaluation.output, evaluation.cost)
+    return tuner
+
+
+def median_latency(count: int, fit: dict, repeats: int) -> float:
+    """Median seconds of one search ``suggest()`` with ``count`` observations."""
+    tuner = _filled_tuner(count, fit)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        suggestion = tuner.suggest()
+        times.append(time.perf_counter() - start)
+        tuner.forget(suggestion.id)
+    return statistics.median(times)
+
+
+def best_after(steps: int, fit: dict, seed: int) -> float:
+    """Best true output under the cost cap after ``steps`` suggest/observe rounds."""
+    tuner = Tuner(PROBLEM.params(), _config(fit), seed=seed)
+    rng = np.random.default_rng(seed)
+    best = float("inf")
+    for _ in range(steps):
+        suggestion = tuner.suggest()
+        evaluation = PROBLEM.evaluate(suggestion.params, rng)
+        tuner.observe(suggestion, evaluation.output, evaluation.cost)
+        if PROBLEM.is_feasible(evaluation):
+            best = min(best, evaluation.true_output)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quality-seeds", type=int, default=5)
+    parser.add_argument("--quality-steps", type=int, default=50)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    start = time.perf_counter()
+    median_latency(10, FAST, 1)
+    print(f"warm-up (first suggest in the process): {time.perf_counter() - start:.2f} s")
+    print("| observations | fast median s | long median s | long / fast |")
+    print("|---|---|---|---|")
+    for count in args.sizes:
+        fast = median_latency(count, FAST, args.repeats)
+        long = median_latency(count, LONG, max(1, args.repeats // 2)) if count <= 100 else None
+        ratio = f"{long / fast:.1f}x" if long else "n/a"
+        long_text = f"{long:.3f}" if long else "not run"
+        print(f"| {count} | {fast:.3f} | {long_text} | {ratio} |")
+
+    print(
+        f"\nbest true output after {args.quality_steps} suggestions (lower is better; optimum {PROBLEM.optimum:.4f})"
+    )
+    print("| seed | fast | long |")
+    print("|---|---|---|")
+    fast_all, long_all = [], []
+    for seed in range(args.quality_seeds):
+        fast_all.append(best_after(args.quality_steps, FAST, seed))
+        long_all.append(best_after(args.quality_steps, LONG, seed))
+        print(f"| {seed} | {fast_all[-1]:.4f} | {long_all[-1]:.4f} |")
+    print(f"| median | {statistics.median(fast_all):.4f} | {statistics.median(long_all):.4f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The ads-architecture task: pick the best arch in a few tries with serving QPS above a floor.
+
+In Pareto terms: performance = NE (minimized), cost = 1 / qps (serving cost per query), cost
+cap = 1 / min_qps. Any object with ``train_model(training_days, arch, ignore_budget)`` returning
+``(ne, qps, curve)`` and ``get_score(ne)`` works unchanged (the built-in simulator or a real
+service). A run whose NE is NaN (diverged) is a failure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from carbs_lite.arch import Arch, ArchSpace
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.records import Observation
+from carbs_lite.spaces import Param
+from carbs_lite.tuner import Tuner
+
+BASELINE_ARCH: Arch = [[64, 64]]
+
+
+class ModelService(Protocol):
+    """What ``tune_arch`` needs from the team's service (or the simulator)."""
+
+    def train_model(
+        self, training_days: int, arch: Arch, ignore_budget: bool = ...
+    ) -> tuple[float, float, list[float]]: ...
+
+    def get_score(self, ne: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class ArchTry:
+    """One training run. ``feasible``: not diverged and qps above the floor."""
+
+    index: int
+    arch: Arch
+    ne: float
+    qps: float
+    score: float
+    feasible: bool
+    curve: list[float] = field(default_factory=list)
+
+    @property
+    def diverged(self) -> bool:
+        return math.isnan(self.ne)
+
+
+@dataclass(frozen=True)
+class ArchTuningResult:
+    """Every try in order and the best feasible one (None if none was feasible)."""
+
+    tries: list[ArchTry]
+    tuner: Tuner
+
+    @property
+    def best(self) -> ArchTry | None:
+        feasible = [t for t in self.tries if t.feasible]
+        return max(feasible, key=lambda t: t.score) if feasible else None
+
+
+def arch_tuner(
+    min_qps: float = 3500.0,
+    seed: int = 0,
+    heuristics: Heuristics | None = None,
+    config: TunerConfig | None = None,
+    space: ArchSpace | None = None,
+    start: Arch | None = None,
+) -> Tuner:
+    """A tuner for one ``arch`` param: minimize NE at cost 1/qps below 1/min_qps."""
+    if not (isinstance(min_qps, int | float) and math.isfinite(min_qps) and min_qps > 0):
+        raise ValueError(f"min_qps must be a finite number > 0, got {min_qps!r}")
+    config = config or TunerConfig()
+    config = TunerConfig.from_json(
+        {**config.to_json(), "direction": "minimize", "max_suggestion_cost": 1.0 / min_qps}
+    )
+    param = Param("arch", space or ArchSpace(), start or BASELINE_ARCH)
+    return Tuner([param], config, heuristics, seed=seed)
+
+
+def observe_try(
+    tuner: Tuner, suggestion_or_arch: Any, ne: float, qps: float, curve=None
+) -> Observation:
+    """Record one run: output NE, cost 1/qps; NaN NE is a failure. Rejects qps <= 0 or NaN."""
+    qps = float(qps)
+    if not (math.isfinite(qps) and qps > 0):
+        raise ValueError(f"qps must be a finite number > 0, got {qps}")
+    ne = float(ne)
+    if math.isfinite(ne) and ne <= 0:
+        raise ValueError(f"ne must be > 0 (or NaN for a diverged run), got {ne}")
+    extra: dict[str, Any] = {"qps": qps}
+    if curve is not None:
+        extra["curve"] = [None if math.isnan(v) else float(v) for v in curve]
+    if not isinstance(suggestion_or_arch, dict) and not hasattr(suggestion_or_arch, "params"):
+        suggestion_or_arch = {"arch": suggestion_or_arch}
+    return tuner.observe(suggestion_or_arch, ne, 1.0 / qps, extra=extra)
+
+
+def tune_arch(
+    api: ModelService,
+    tries: int = 10,
+    training_days: int = 60,
+    min_qps: float = 3500.0,
+    seed: int = 0,
+    heuristics: Heuristics | None = None,
+    config: TunerConfig | None = None,
+    on_try: Callable[[ArchTry], None] | None = None,
+) -> ArchTuningResult:
+    """Run ``tries`` suggest -> train -> observe rounds; ``on_try`` sees each finished try."""
+    if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
+        raise ValueError(f"tries must be a positive integer, got {tries!r}")
+    tuner = arch_tuner(min_qps, seed, heuristics, config)
+    results = []
+    for index in range(tries):
+        suggestion = tuner.suggest()
+        arch = suggestion.params["arch"]
+        ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
+        observe_try(tuner, suggestion, ne, qps, curve)
+        feasible = not math.isnan(ne) and qps > min_qps
+        score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
+        result = ArchTry(index, arch, float(ne), float(qps), score, feasible, list(curve))
+        results.append(result)
+        if on_try is not None:
+            on_try(result)
+    return ArchTuningResult(results, tuner)
