@@ -1,0 +1,96 @@
+"""The `carbs-lite` back-and-forth through the real entry point, in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from carbs_lite import Tuner
+from carbs_lite.cli import main
+
+
+def _suggest(study, capsys) -> tuple[str, list]:
+    assert main(["suggest", str(study)]) == 0
+    out = capsys.readouterr().out
+    ident = re.search(r"id:\s+(\S+)", out).group(1)
+    arch = json.loads(re.search(r"arch:\s+(.+)", out).group(1))
+    return ident, arch
+
+
+def test_init_suggest_observe_status(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    assert main(["init", str(study), "--problem", "ads-arch"]) == 0
+    ident, arch = _suggest(study, capsys)
+    assert arch == [[64, 64]]
+    assert main(["observe", str(study), ident, "--ne", "0.8111", "--qps", "18800"]) == 0
+    second, arch = _suggest(study, capsys)
+    assert second != ident and isinstance(arch, list)
+    assert main(["observe", str(study), second, "--failed"]) == 0
+    third, _ = _suggest(study, capsys)
+    assert main(["status", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert "pending" in out and "failed" in out and "best feasible: ne=0.811100" in out
+    tuner = Tuner.load(study)
+    assert len(tuner.observations) == 2 and [s.id for s in tuner.outstanding] == [third]
+    assert tuner.observations[0].extra["qps"] == 18800.0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ne", "0", "--qps", "4000"], "--ne"),
+        (["--ne", "-0.5", "--qps", "4000"], "--ne"),
+        (["--ne", "nan", "--qps", "4000"], "--ne"),
+        (["--ne", "0.79", "--qps", "0"], "--qps"),
+        (["--ne", "0.79", "--qps", "inf"], "--qps"),
+        (["--ne", "0.79"], "--qps is required"),
+        ([], "either --ne"),
+        (["--ne", "0.79", "--qps", "4000", "--failed"], "either --ne"),
+    ],
+)
+def test_bad_numbers_are_rejected_and_file_unchanged(tmp_path, capsys, args, message):
+    study = tmp_path / "study.json"
+    main(["init", str(study)])
+    ident, _ = _suggest(study, capsys)
+    before = study.read_bytes()
+    assert _exit_code(["observe", str(study), ident, *args]) == 2
+    assert message in capsys.readouterr().err
+    assert study.read_bytes() == before
+
+
+def _exit_code(argv: list[str]) -> int:
+    """main()'s return value, or the code argparse exits with on a bad argument."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code)
+
+
+def test_unknown_id_and_missing_study(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    main(["init", str(study)])
+    before = study.read_bytes()
+    assert main(["observe", str(study), "nope", "--ne", "0.79", "--qps", "4000"]) == 2
+    assert "unknown id 'nope'" in capsys.readouterr().err
+    assert study.read_bytes() == before
+    assert main(["status", str(tmp_path / "missing.json")]) == 2
+    assert "no such study" in capsys.readouterr().err
+
+
+def test_init_refuses_to_overwrite(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    main(["init", str(study)])
+    ident, _ = _suggest(study, capsys)
+    assert main(["init", str(study)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert [s.id for s in Tuner.load(study).outstanding] == [ident]
+
+
+def test_corrupted_study_is_reported_not_overwritten(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    study.write_text("{broken")
+    assert main(["suggest", str(study)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert study.read_text() == "{broken"
