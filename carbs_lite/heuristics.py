@@ -20,6 +20,13 @@ class CandidateRounding(Enum):
     FINAL_PICK_ONLY = "final_pick_only"
 
 
+class InitialDesign(Enum):
+    """Where the suggestions before the surrogates are used come from."""
+
+    AROUND_CENTER = "around_center"
+    SPACE_FILLING = "space_filling"
+
+
 class SearchRadius(Enum):
     """How the Gaussian sampling radius around front points is chosen."""
 
@@ -75,6 +82,12 @@ class Heuristics:
     integer_bound_padding: bool = True
     """Widen integer bounds by 0.1 (param units) when dropping out-of-bound candidates; False
     uses the exact bounds. Read in ``Tuner._bounds``."""
+
+    initial_design: InitialDesign = InitialDesign.AROUND_CENTER
+    """AROUND_CENTER: the first ``TunerConfig.num_random_samples`` suggestions are Gaussians
+    (std = search radius) around the search center. SPACE_FILLING: uniform over the basic
+    bounds (a dimension with an infinite bound: uniform within 4 search radii of the center),
+    so the first models see the whole space. Read in ``Tuner._initial_sample``."""
 
     search_space_probability: bool = True
     """Multiply the acquisition by P_search, the Gaussian density (relative to its peak) of the

@@ -21,7 +21,7 @@ import torch
 
 from carbs_lite import acquisition as acq
 from carbs_lite.config import TunerConfig
-from carbs_lite.heuristics import CandidateRounding, Heuristics, SearchRadius
+from carbs_lite.heuristics import CandidateRounding, Heuristics, InitialDesign, SearchRadius
 from carbs_lite.pareto import Group, group_by_input, pareto_front
 from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
 from carbs_lite.spaces import Param, ParamSpace
@@ -202,6 +202,23 @@ class Tuner:
                 points.append(ParetoPoint(first.params, output, group.cost, group.count))
             return points
 
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        params: list[Param] | None = None,
+        config: TunerConfig | None = None,
+        heuristics: Heuristics | None = None,
+        seed: int = 0,
+    ) -> Any:
+        """A ``carbs_lite.journal.JournalTuner`` on the study file at ``path``, shared by processes.
+
+        Creates the file if it is absent and ``params`` are given; otherwise opens it.
+        """
+        from carbs_lite.journal import open_journal
+
+        return open_journal(path, params, config, heuristics, seed)
+
     def save(self, path: str | Path) -> None:
         """Write the state atomically as versioned JSON (see ``carbs_lite.state``)."""
         from carbs_lite.state import save_tuner
@@ -252,8 +269,7 @@ class Tuner:
         if self._suggestion_count == 0 and started == 0:
             return self.param_space.center_in_basic(), Diagnostics("center")
         if started < self.config.num_random_samples or not data.successes.any():
-            center = self.param_space.center_in_basic()[None, :]
-            return self._sample_around(center, rng, "random")
+            return self._initial_sample(rng)
         if self._should_resample():
             return self._resample(data, rng)
         try:
@@ -261,6 +277,18 @@ class Tuner:
         except (*NUMERICAL_ERRORS, NoCandidatesError) as error:
             logger.warning("surrogate search failed (%s); sampling around the front", error)
             return self._sample_around(self._centers(data, self._front(data)), rng, "fallback")
+
+    def _initial_sample(self, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+        """A random-phase suggestion, per the initial-design switch."""
+        center = self.param_space.center_in_basic()
+        if self.heuristics.initial_design is InitialDesign.AROUND_CENTER:
+            return self._sample_around(center[None, :], rng, "random")
+        lower, upper = self.param_space.basic_bounds(pad_integers=False)
+        reach = 4 * self._search_radius
+        lower = np.where(np.isfinite(lower), lower, center - reach)
+        upper = np.where(np.isfinite(upper), upper, center + reach)
+        x = self.param_space.round_basic(rng.uniform(lower, upper)[None, :])[0]
+        return x, Diagnostics("random")
 
     def _sample_around(
         self, centers: np.ndarray, rng: np.random.Generator, source: str

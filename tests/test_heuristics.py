@@ -14,6 +14,7 @@ from carbs_lite import (
     CandidateRounding,
     FinalPick,
     Heuristics,
+    InitialDesign,
     LinearSpace,
     OutstandingEstimator,
     Param,
@@ -262,3 +263,16 @@ def test_exploration_bias(params):
     assert on._exploration_bias() == 1.0 and off._exploration_bias() == 0.0
     on_terms, off_terms = _scored(on), _scored(off)
     assert (off_terms["log_ei"] > on_terms["log_ei"]).all()
+
+
+def test_initial_design(params):
+    config = TunerConfig(num_random_samples=30)
+    spreads = {}
+    for design in InitialDesign:
+        tuner = Tuner(params, config, Heuristics(initial_design=design), seed=0)
+        tuner.suggest()  # the search center
+        widths = [tuner.suggest().params["width"] for _ in range(29)]
+        assert all(8 <= w <= 512 for w in widths)
+        spreads[design] = np.ptp(widths)
+    # around the center: std 0.3 basic = 30 widths; space filling: uniform over 8..512
+    assert spreads[InitialDesign.AROUND_CENTER] < 200 < spreads[InitialDesign.SPACE_FILLING]
