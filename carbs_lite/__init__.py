@@ -5,6 +5,7 @@ from carbs_lite.arch import ArchSpace
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import (
     CandidateRounding,
+    CostMask,
     FinalPick,
     Heuristics,
     InitialDesign,
@@ -23,6 +24,7 @@ __all__ = [
     "ArchTry",
     "ArchTuningResult",
     "CandidateRounding",
+    "CostMask",
     "Diagnostics",
     "Direction",
     "FinalPick",

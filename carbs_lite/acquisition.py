@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from carbs_lite.heuristics import CandidateRounding, FinalPick, ParetoClamp
+from carbs_lite.heuristics import CandidateRounding, CostMask, FinalPick, ParetoClamp
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)
@@ -119,11 +119,20 @@ def pareto_threshold_value(
     return float(pareto(torch.tensor([scale_log_cost(math.log(cost))], dtype=DTYPE))[0])
 
 
-def log_cost_mask(predicted_cost: torch.Tensor, max_cost: float | None) -> torch.Tensor:
-    """0 where the predicted cost is below the cap (or there is none), -inf elsewhere."""
-    if max_cost is None:
-        return torch.zeros_like(predicted_cost)
-    return torch.where(predicted_cost < max_cost, 0.0, -math.inf).to(DTYPE)
+def log_cost_mask(
+    mean: torch.Tensor, std: torch.Tensor, cap: float | None, mode: CostMask
+) -> torch.Tensor:
+    """log of the cost factor for a cost model N(mean, std^2) in the cap's units.
+
+    HARD: 0 where mean < cap, -inf elsewhere. PROBABILITY: the hard mask plus
+    log Phi((cap - mean) / std). No cap: 0.
+    """
+    if cap is None:
+        return torch.zeros_like(mean)
+    hard = torch.where(mean < cap, 0.0, -math.inf).to(DTYPE)
+    if mode is CostMask.PROBABILITY:
+        return hard + torch.special.log_ndtr((cap - mean) / std)
+    return hard
 
 
 def log_acquisition(

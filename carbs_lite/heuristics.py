@@ -1,7 +1,8 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
-Defaults reproduce CARBS. Numeric magnitudes (radius, frequency, fraction, bias, tolerance,
-temperature) live in ``TunerConfig``; the fields here choose the behaviour. Build variants with
+Defaults reproduce CARBS, except ``initial_design`` (see its note). Numeric magnitudes
+(radius, frequency, fraction, bias, tolerance, temperature) live in ``TunerConfig``; the fields
+here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
 """
 
@@ -25,6 +26,13 @@ class InitialDesign(Enum):
 
     AROUND_CENTER = "around_center"
     SPACE_FILLING = "space_filling"
+
+
+class CostMask(Enum):
+    """How the cost cap enters the acquisition."""
+
+    HARD = "hard"
+    PROBABILITY = "probability"
 
 
 class SearchRadius(Enum):
@@ -83,8 +91,9 @@ class Heuristics:
     """Widen integer bounds by 0.1 (param units) when dropping out-of-bound candidates; False
     uses the exact bounds. Read in ``Tuner._bounds``."""
 
-    initial_design: InitialDesign = InitialDesign.AROUND_CENTER
-    """AROUND_CENTER: the first ``TunerConfig.num_random_samples`` suggestions are Gaussians
+    initial_design: InitialDesign = InitialDesign.SPACE_FILLING
+    """Not a CARBS default: CARBS samples AROUND_CENTER, which on the ads task (10 tries from a
+    tiny baseline) never reaches the QPS frontier (BENCHMARKS.md). AROUND_CENTER: the first ``TunerConfig.num_random_samples`` suggestions are Gaussians
     (std = search radius) around the search center. SPACE_FILLING: uniform over the basic
     bounds (a dimension with an infinite bound: uniform within 4 search radii of the center),
     so the first models see the whole space. Read in ``Tuner._initial_sample``."""
@@ -125,6 +134,12 @@ class Heuristics:
     low_cost_bucketing: bool = True
     """Bucket the cheapest ``TunerConfig.min_pareto_cost_fraction`` of costs (only the best of
     them is on the front); False puts every group on its own. Read in ``Tuner._front``."""
+
+    cost_mask: CostMask = CostMask.HARD
+    """HARD: factor 1[predicted mean cost < max_suggestion_cost]. PROBABILITY: that factor
+    times P(cost < cap) = Phi((log cap - mu) / sigma) from the cost GP's posterior on log cost,
+    which also discounts candidates close to the cap or of uncertain cost. Read in
+    ``acquisition.log_cost_mask``."""
 
     duplicate_filter: bool = False
     """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an

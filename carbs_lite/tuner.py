@@ -435,6 +435,16 @@ class Tuner:
         )
         return candidates[index], diagnostics
 
+    def _log_cost_mask(
+        self, models: _Models, scaled_cost: torch.Tensor, scaled_var: torch.Tensor
+    ) -> torch.Tensor:
+        """The cost-cap factor, computed in the cost model's scaled log-cost units."""
+        cap = self.config.max_suggestion_cost
+        scaled_cap = None if cap is None else models.scale_log_cost(math.log(cap))
+        return acq.log_cost_mask(
+            scaled_cost, scaled_var.sqrt(), scaled_cap, self.heuristics.cost_mask
+        )
+
     def _score(
         self,
         models: _Models,
@@ -446,7 +456,7 @@ class Tuner:
         """Every acquisition term for candidates (n, d), each (n,)."""
         x = torch.as_tensor(candidates, dtype=DTYPE)
         mean, var = models.output.predict(x)
-        scaled_cost = models.cost.predict(x)[0]
+        scaled_cost, scaled_cost_var = models.cost.predict(x)
         front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
         floor = acq.pareto_threshold_value(
             models.pareto,
@@ -468,7 +478,7 @@ class Tuner:
             log_ei,
             log_p_search,
             log_p_success,
-            acq.log_cost_mask(cost, self.config.max_suggestion_cost),
+            self._log_cost_mask(models, scaled_cost, scaled_cost_var),
             self.heuristics.search_space_probability,
         )
         return {

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from carbs_lite import acquisition as acq
-from carbs_lite.heuristics import CandidateRounding, FinalPick, ParetoClamp
+from carbs_lite.heuristics import CandidateRounding, CostMask, FinalPick, ParetoClamp
 
 T = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
 
@@ -48,9 +48,11 @@ def test_search_probability_is_max_over_centers_of_relative_density():
 
 
 def test_cost_mask_and_combination():
-    mask = acq.log_cost_mask(T(0.5, 1.0, 2.0), 1.0)
-    assert mask.tolist() == [0.0, -math.inf, -math.inf]
-    assert acq.log_cost_mask(T(5.0), None).tolist() == [0.0]
+    mean, std = T(0.5, 1.0, 2.0), T(0.5, 0.5, 0.5)
+    assert acq.log_cost_mask(mean, std, 1.0, CostMask.HARD).tolist() == [0.0, -math.inf, -math.inf]
+    soft = acq.log_cost_mask(mean, std, 1.0, CostMask.PROBABILITY).exp()
+    assert soft.tolist() == pytest.approx([_cdf(1.0), 0.0, 0.0])
+    assert acq.log_cost_mask(T(5.0), T(1.0), None, CostMask.HARD).tolist() == [0.0]
     log_acq = acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), True)
     assert float(log_acq) == pytest.approx(-3.5)
     assert float(acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), False)) == -1.5

@@ -12,6 +12,7 @@ from conftest import run
 
 from carbs_lite import (
     CandidateRounding,
+    CostMask,
     FinalPick,
     Heuristics,
     InitialDesign,
@@ -62,6 +63,8 @@ def test_defaults_reproduce_carbs():
     assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
+    assert h.cost_mask is CostMask.HARD
+    assert h.initial_design is InitialDesign.SPACE_FILLING  # the one non-CARBS default
     c = TunerConfig()
     assert (c.initial_search_radius, c.resample_frequency, c.exploration_bias) == (0.3, 5, 1.0)
     assert c.min_pareto_cost_fraction == 0.2 and c.num_candidates_per_dim == 100
@@ -276,3 +279,18 @@ def test_initial_design(params):
         spreads[design] = np.ptp(widths)
     # around the center: std 0.3 basic = 30 widths; space filling: uniform over 8..512
     assert spreads[InitialDesign.AROUND_CENTER] < 200 < spreads[InitialDesign.SPACE_FILLING]
+
+
+def test_cost_mask(params):
+    config = TunerConfig(direction="minimize", max_suggestion_cost=0.4, num_candidates_per_dim=50)
+    around_center = Heuristics(initial_design=InitialDesign.AROUND_CENTER)
+    hard = run(Tuner(params, config, around_center, seed=1), 8)
+    soft = _variant(hard, cost_mask=CostMask.PROBABILITY)
+    hard_terms, soft_terms = _scored(hard), _scored(soft)
+    masked = ~torch.isfinite(hard_terms["log_acq"])
+    assert masked.any() and (~masked).any()
+    # the same candidates stay masked; the others are discounted by P(cost < cap) < 1
+    assert torch.equal(~torch.isfinite(soft_terms["log_acq"]), masked)
+    no_mask = soft_terms["log_ei"] + soft_terms["log_p_search"] + soft_terms["log_p_success"]
+    discount = soft_terms["log_acq"][~masked] - no_mask[~masked]
+    assert (discount < 0).all() and (discount > math.log(0.5) - 1e-9).all()
