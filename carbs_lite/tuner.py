@@ -219,6 +219,12 @@ class Tuner:
 
         return open_journal(path, params, config, heuristics, seed)
 
+    def report(self, path: str | Path) -> Path:
+        """Write a self-contained HTML study report (plotly); returns its path."""
+        from carbs_lite.report_study import write_study_report
+
+        return write_study_report(self, path)
+
     def save(self, path: str | Path) -> None:
         """Write the state atomically as versioned JSON (see ``carbs_lite.state``)."""
         from carbs_lite.state import save_tuner

@@ -1,0 +1,380 @@
+"""A study file shared by several processes: an append-only JSON-lines journal under a file lock.
+
+Why a journal and not SQLite: a study is a short sequence of small, independent operations
+(suggest, observe, forget), so an append-only log maps onto it one line per operation and
+reuses the JSON records and snapshot format of ``carbs_lite.state`` unchanged, where SQLite
+would need a second schema kept in step with it. A crash can only tear the last line, which
+readers detect, report and skip, so earlier records are never lost or rewritten, and the file
+stays readable with ``grep`` and ``jq``. ``fcntl.flock`` serializes processes on one machine;
+it is not reliable on network filesystems (use the Ray integration across machines).
+
+Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
+``tuner_to_json`` snapshot. Each later line is one operation's delta: ``{"kind": "suggest",
+"suggestion"}``, ``{"kind": "observe", "observation"}`` or ``{"kind": "forget", "id"}``, all
+with ``counters``, the tuner's counters after the operation. Replay folds deltas onto the
+snapshot and rebuilds the tuner with ``tuner_from_json``, so no tuner logic is re-run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.records import Observation, ParetoPoint, Suggestion
+from carbs_lite.spaces import Param, ParamSpace
+from carbs_lite.state import StateFileError, tuner_from_json, tuner_to_json, write_json_atomically
+from carbs_lite.tuner import Tuner
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "carbs_lite.journal"
+VERSION = 1
+COUNTERS = ("suggestion_count", "resample_count", "search_radius")
+"""Snapshot fields that suggest/observe update internally; every record carries their new values."""
+IDENTITY = ("seed", "params", "config", "heuristics")
+"""Snapshot fields that define a study; reopening with params compares them."""
+
+Lines = list[tuple[int, bytes]]
+
+
+class JournalError(StateFileError):
+    """A journal that cannot be read: not a journal, from a newer version, or a malformed record."""
+
+
+class JournalTuner:
+    """A Tuner whose every operation is locked, replays the journal, then appends to it.
+
+    Same methods as ``Tuner``. ``suggest`` holds the lock while fitting so that the new point
+    sees every outstanding suggestion; suggestion ids stay unique because the count is global.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        # O_APPEND: every write lands at the end; reads use os.pread at an offset. The file
+        # object closes the descriptor if the JournalTuner is dropped without close().
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        self._file = os.fdopen(self._fd, "r+b", buffering=0)
+        self._lock = threading.RLock()
+        self._offset = 0
+        try:
+            with self._locked(fcntl.LOCK_SH):
+                lines, end = self._new_lines()
+                if not lines:
+                    raise JournalError(f"{self.path}: empty file, no journal header")
+                self._header = self._state = self._header_state(lines[0][1])
+                self._tuner = self._fold(lines[1:])
+                self._offset = end
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def observations(self) -> list[Observation]:
+        """Every observation by any process so far, oldest first (a copy)."""
+        return self._read(lambda tuner: tuner.observations)
+
+    @property
+    def outstanding(self) -> list[Suggestion]:
+        """Suggestions by any process not yet observed or forgotten."""
+        return self._read(lambda tuner: tuner.outstanding)
+
+    @property
+    def param_space(self) -> ParamSpace:
+        return self._tuner.param_space
+
+    @property
+    def config(self) -> TunerConfig:
+        return self._tuner.config
+
+    @property
+    def heuristics(self) -> Heuristics:
+        return self._tuner.heuristics
+
+    @property
+    def seed(self) -> int:
+        return self._tuner.seed
+
+    def suggest(self) -> Suggestion:
+        """The next point, chosen with every process's observations and outstanding points."""
+
+        def action(tuner: Tuner) -> tuple[Suggestion, dict[str, Any]]:
+            suggestion = tuner.suggest()
+            return suggestion, {"suggestion": suggestion.to_json()}
+
+        return self._write("suggest", action)
+
+    def observe(
+        self,
+        params_or_suggestion: dict[str, Any] | Suggestion,
+        output: float,
+        cost: float,
+        is_failure: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> Observation:
+        """Record a result (see ``Tuner.observe``); it is on disk when this returns."""
+
+        def action(tuner: Tuner) -> tuple[Observation, dict[str, Any]]:
+            observation = tuner.observe(params_or_suggestion, output, cost, is_failure, extra)
+            return observation, {"observation": observation.to_json()}
+
+        return self._write("observe", action)
+
+    def forget(self, suggestion_id: str) -> None:
+        """Drop an outstanding suggestion, possibly made by another process."""
+
+        def action(tuner: Tuner) -> tuple[None, dict[str, Any]]:
+            tuner.forget(suggestion_id)
+            return None, {"id": suggestion_id}
+
+        self._write("forget", action)
+
+    def best(self) -> Observation | None:
+        """See ``Tuner.best``."""
+        return self._read(lambda tuner: tuner.best())
+
+    def pareto_front(self) -> list[ParetoPoint]:
+        """See ``Tuner.pareto_front``."""
+        return self._read(lambda tuner: tuner.pareto_front())
+
+    def save(self, path: str | Path) -> None:
+        """Write the current state as a plain ``Tuner.save`` file."""
+        write_json_atomically(self._read(tuner_to_json), path)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> JournalTuner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _locked(self, operation: int) -> Iterator[None]:
+        """Hold the thread lock and ``flock(operation)`` on the journal; not re-entrant."""
+        with self._lock:
+            fcntl.flock(self._fd, operation)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _read(self, query: Callable[[Tuner], Any]) -> Any:
+        with self._locked(fcntl.LOCK_SH):
+            self._refresh()
+            return query(self._tuner)
+
+    def _write(self, kind: str, action: Callable[[Tuner], tuple[Any, dict[str, Any]]]) -> Any:
+        """Replay, apply ``action`` to the tuner, append its record; roll back if that fails."""
+        with self._locked(fcntl.LOCK_EX):
+            self._refresh()
+            try:
+                result, body = action(self._tuner)
+                state = tuner_to_json(self._tuner)
+                self._append({"kind": kind, **body, "counters": {k: state[k] for k in COUNTERS}})
+            except BaseException:
+                self._tuner = tuner_from_json(self._state)
+                raise
+            self._state = state
+            return result
+
+    def _refresh(self) -> None:
+        """Apply the records appended since the last read (caller holds the file lock)."""
+        lines, end = self._new_lines()
+        if lines:
+            self._tuner = self._fold(lines)
+        self._offset = end
+
+    def _new_lines(self) -> tuple[Lines, int]:
+        """Complete lines after the read offset with their byte offsets, and the end offset.
+
+        Under the lock no one is writing, so an unterminated tail was torn by a crashed writer:
+        it is reported and passed over (the next append starts a new line after it).
+        """
+        size = os.fstat(self._fd).st_size
+        data = os.pread(self._fd, size - self._offset, self._offset)
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):
+            logger.warning(
+                "%s: skipping a truncated last record at byte %d (%d bytes); "
+                "a writer probably died while appending it",
+                self.path,
+                self._offset + complete,
+                len(data) - complete,
+            )
+        lines, start = [], self._offset
+        for line in data[:complete].split(b"\n")[:-1]:
+            lines.append((start, line))
+            start += len(line) + 1
+        return lines, size
+
+    def _header_state(self, line: bytes) -> dict[str, Any]:
+        """The snapshot the journal starts from; raises ``JournalError`` if it is not ours."""
+        try:
+            header = json.loads(line)
+        except ValueError:
+            raise JournalError(
+                f"{self.path}: not a carbs_lite journal (unreadable header)"
+            ) from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise JournalError(f"{self.path}: not a carbs_lite journal (missing 'format')")
+        version = header.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise JournalError(
+                f"{self.path}: journal version {version!r} is newer than this carbs_lite reads "
+                f"({VERSION}); upgrade carbs_lite"
+            )
+        if not isinstance(header.get("state"), dict):
+            raise JournalError(f"{self.path}: journal header has no 'state'")
+        return header["state"]
+
+    def _fold(self, lines: Lines) -> Tuner:
+        """Apply ``lines`` to a copy of the snapshot, rebuild the tuner, then keep the copy."""
+        state = {
+            **self._state,
+            "observations": list(self._state["observations"]),
+            "outstanding": list(self._state["outstanding"]),
+        }
+        for offset, line in lines:
+            record = self._parse(offset, line)
+            if record is None:
+                continue
+            try:
+                _APPLY[record["kind"]](state, record)
+                state.update({k: record["counters"][k] for k in COUNTERS})
+            except (KeyError, TypeError) as error:
+                raise JournalError(
+                    f"{self.path}: malformed record at byte {offset} ({error!r}); "
+                    "written by a newer carbs_lite?"
+                ) from None
+        try:
+            tuner = tuner_from_json(state)
+        except StateFileError as error:
+            raise JournalError(f"{self.path}: {error}") from None
+        self._state = state
+        return tuner
+
+    def _parse(self, offset: int, line: bytes) -> dict[str, Any] | None:
+        """One record, or None for a blank line or one torn by a crash (logged)."""
+        if not line.strip():
+            return None
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            logger.warning(
+                "%s: skipping an unreadable record at byte %d (%d bytes); "
+                "a writer probably died while appending it",
+                self.path,
+                offset,
+                len(line),
+            )
+            return None
+        return record
+
+    def _append(self, record: dict[str, Any]) -> None:
+        """Append one line and fsync; start a new line if the file ends in a torn record."""
+        data = (json.dumps(record) + "\n").encode()
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        written = 0
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+        os.fsync(self._fd)
+        self._offset = size + len(data)
+
+
+def _apply_suggest(state: dict[str, Any], record: dict[str, Any]) -> None:
+    state["outstanding"].append(record["suggestion"])
+
+
+def _apply_observe(state: dict[str, Any], record: dict[str, Any]) -> None:
+    observation = record["observation"]
+    state["observations"].append(observation)
+    _drop_outstanding(state, observation["suggestion_id"])
+
+
+def _apply_forget(state: dict[str, Any], record: dict[str, Any]) -> None:
+    _drop_outstanding(state, record["id"])
+
+
+def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
+    state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
+
+
+_APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "suggest": _apply_suggest,
+    "observe": _apply_observe,
+    "forget": _apply_forget,
+}
+
+
+def create_journal(path: str | Path, tuner: Tuner) -> JournalTuner:
+    """Start a journal at ``path`` from ``tuner``'s state; ``FileExistsError`` if it exists.
+
+    The header is written to a temp file and hard-linked into place, so the journal appears
+    whole or not at all and only one of several racing creators succeeds.
+    """
+    path = Path(path)
+    header = {"kind": "header", "format": FORMAT, "version": VERSION, "state": tuner_to_json(tuner)}
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(json.dumps(header) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(temp, path)
+    finally:
+        os.unlink(temp)
+    return JournalTuner(path)
+
+
+def open_journal(
+    path: str | Path,
+    params: list[Param] | None = None,
+    config: TunerConfig | None = None,
+    heuristics: Heuristics | None = None,
+    seed: int = 0,
+) -> JournalTuner:
+    """Open the journal at ``path``, creating it first if it is absent and ``params`` are given.
+
+    With ``params``, an existing journal must hold the study these arguments describe.
+    """
+    if params is None:
+        if config is not None or heuristics is not None:
+            raise ValueError("config and heuristics only apply when creating a study; pass params")
+        if not Path(path).exists():
+            raise FileNotFoundError(f"{path}: no study journal here; pass params to create one")
+        return JournalTuner(path)
+    tuner = Tuner(params, config, heuristics, seed)
+    try:
+        return create_journal(path, tuner)
+    except FileExistsError:
+        pass
+    journal = JournalTuner(path)
+    wanted, found = _identity(tuner_to_json(tuner)), _identity(journal._header)
+    differing = [k for k in IDENTITY if wanted[k] != found[k]]
+    if differing:
+        journal.close()
+        raise ValueError(
+            f"{path} holds a different study: its {', '.join(differing)} differ from the "
+            "arguments; open it without params or choose another path"
+        )
+    return journal
+
+
+def _identity(state: dict[str, Any]) -> dict[str, Any]:
+    """The fields that define a study, normalized through JSON."""
+    return json.loads(json.dumps({k: state[k] for k in IDENTITY}))

@@ -1,0 +1,187 @@
+"""Property-based tests: random spaces and hostile observation sequences never break the tuner."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from carbs_lite import (
+    ArchSpace,
+    Heuristics,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    Param,
+    ParetoModel,
+    PowerOfTwoSpace,
+    SearchRadius,
+    Tuner,
+    TunerConfig,
+)
+from carbs_lite.heuristics import InitialDesign
+
+torch.set_num_threads(1)
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+scales = st.sampled_from([0.1, 1.0, 10.0])
+costs = st.floats(-12, 12).map(lambda e: 10.0**e)
+
+
+@st.composite
+def linear_params(draw: st.DrawFn, name: str) -> Param:
+    if draw(st.booleans()):
+        factor = draw(st.sampled_from([1, 2, 8]))
+        low = draw(st.integers(-1000, 1000))
+        high = low + draw(st.integers(1, 200))
+        center = draw(st.integers(low, high)) * factor
+        space = LinearSpace(low * factor, high * factor, draw(scales), True, factor)
+        return Param(name, space, center)
+    low = draw(st.floats(-1e6, 1e6))
+    high = low + 10 ** draw(st.floats(-4, 7))
+    center = _between(draw, low, high)
+    low, high = draw(st.sampled_from([(low, high), (-math.inf, high), (low, math.inf)]))
+    return Param(name, LinearSpace(low, high, draw(scales)), center)
+
+
+@st.composite
+def log_params(draw: st.DrawFn, name: str) -> Param:
+    if draw(st.booleans()):
+        low = draw(st.integers(1, 100))
+        high = low + draw(st.integers(1, 10_000))
+        space = LogSpace(low, high, draw(scales), is_integer=True)
+        return Param(name, space, draw(st.integers(low, high)))
+    low = 10 ** draw(st.floats(-12, 6))
+    high = low * 10 ** draw(st.floats(0.01, 6))
+    return Param(name, LogSpace(low, high, draw(scales)), _between(draw, low, high))
+
+
+@st.composite
+def logit_params(draw: st.DrawFn, name: str) -> Param:
+    low = draw(st.floats(1e-6, 0.9))
+    high = draw(st.floats(low + 1e-3, 1.0 - 1e-6))
+    return Param(name, LogitSpace(low, high, draw(scales)), _between(draw, low, high))
+
+
+@st.composite
+def power_of_two_params(draw: st.DrawFn, name: str) -> Param:
+    low = draw(st.integers(0, 8))
+    high = low + draw(st.integers(1, 6))
+    space = PowerOfTwoSpace(2.0**low, 2.0**high, draw(scales))
+    return Param(name, space, 2 ** draw(st.integers(low, high)))
+
+
+@st.composite
+def arch_params(draw: st.DrawFn, name: str) -> Param:
+    space = ArchSpace(
+        max_sub_arches=draw(st.integers(1, 2)),
+        max_layers=draw(st.integers(1, 3)),
+        min_size=8,
+        max_size=draw(st.sampled_from([8, 64, 256])),
+        rounding_factor=draw(st.sampled_from([1, 8])),
+    )
+    return Param(name, space, [[8]])
+
+
+def _between(draw: st.DrawFn, low: float, high: float) -> float:
+    return min(max(low + draw(st.floats(0, 1)) * (high - low), low), high)
+
+
+KINDS = [linear_params, log_params, logit_params, power_of_two_params, arch_params]
+
+
+@st.composite
+def param_lists(draw: st.DrawFn) -> list[Param]:
+    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3))
+    return [draw(kind(f"p{i}")) for i, kind in enumerate(kinds)]
+
+
+@st.composite
+def tuners(draw: st.DrawFn) -> Tuner:
+    config = TunerConfig(
+        direction=draw(st.sampled_from(["maximize", "minimize"])),
+        num_random_samples=draw(st.integers(0, 3)),
+        resample_frequency=draw(st.integers(0, 3)),
+        max_suggestion_cost=draw(st.none() | costs),
+        num_candidates_per_dim=10,
+        fit_iterations=5,
+    )
+    heuristics = Heuristics(
+        pareto_model=draw(st.sampled_from(ParetoModel)),
+        search_radius=draw(st.sampled_from(SearchRadius)),
+        initial_design=draw(st.sampled_from(InitialDesign)),
+    )
+    return Tuner(draw(param_lists()), config, heuristics, seed=draw(st.integers(0, 2**16)))
+
+
+outputs = st.one_of(
+    st.floats(-1e6, 1e6),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1.0, 1.0, 0.0]),
+)
+steps = st.tuples(
+    st.sampled_from(["observe", "observe", "repeat", "pending", "forget"]),
+    outputs,
+    costs,
+    st.booleans(),
+)
+
+
+def _assert_valid(tuner: Tuner, params: dict[str, Any]) -> None:
+    assert tuner.param_space.validate(params) == params
+    assert not any(math.isnan(v) for v in _numbers(params))
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    return [float(value)]
+
+
+def _play(tuner: Tuner, script: list[tuple[str, float, float, bool]]) -> None:
+    """Suggest once per step, then observe it, re-observe an earlier point, leave it or forget it."""
+    seen: list[dict[str, Any]] = []
+    for action, output, cost, failed in script:
+        suggestion = tuner.suggest()
+        _assert_valid(tuner, suggestion.params)
+        if action == "observe":
+            tuner.observe(suggestion, output, cost, is_failure=failed)
+        elif action == "repeat" and seen:
+            tuner.observe(seen[len(seen) // 2], output, cost, is_failure=failed)
+        elif action == "forget":
+            tuner.forget(suggestion.id)
+        seen.append(suggestion.params)
+
+
+@FUZZ
+@given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=10))
+def test_suggest_never_raises_and_stays_valid_and_state_round_trips(tuner, script, tmp_path):
+    _play(tuner, script)
+    _assert_valid(tuner, tuner.suggest().params)
+    tuner.save(tmp_path / "state.json")
+    loaded = Tuner.load(tmp_path / "state.json")
+    assert loaded.observations == tuner.observations
+    assert loaded.outstanding == tuner.outstanding
+    assert loaded.suggest().params == tuner.suggest().params
+
+
+@settings(FUZZ, max_examples=15)
+@given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=6))
+def test_journal_replays_any_sequence_like_the_tuner(tuner, script, tmp_path):
+    path = tmp_path / "study.jsonl"
+    path.unlink(missing_ok=True)
+    study = Tuner.open(path, tuner.param_space.params, tuner.config, tuner.heuristics, tuner.seed)
+    _play(study, script)
+    _play(tuner, script)
+    reopened = Tuner.open(path)
+    assert reopened.observations == study.observations == tuner.observations
+    assert reopened.outstanding == tuner.outstanding
+    assert reopened.suggest().params == tuner.suggest().params

@@ -1,0 +1,211 @@
+"""Shared study journal: exact replay, unique ids, several processes, crashes, torn records."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import objective
+
+from carbs_lite import LinearSpace, Param, Tuner, TunerConfig
+from carbs_lite.journal import JournalError, JournalTuner
+
+FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5)
+
+WORKER_PRELUDE = textwrap.dedent(
+    """
+    import math, sys
+    import torch
+    from carbs_lite import LinearSpace, LogSpace, Param, Tuner, TunerConfig
+
+    torch.set_num_threads(1)
+    PARAMS = [
+        Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
+        Param("width", LinearSpace(min=8, max=512, is_integer=True, scale=100.0), 32),
+    ]
+    CONFIG = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5)
+    path, cycles = sys.argv[1], int(sys.argv[2])
+    """
+)
+
+CYCLE_WORKER = WORKER_PRELUDE + textwrap.dedent(
+    """
+    study = Tuner.open(path, PARAMS, CONFIG, seed=7)
+    for _ in range(cycles):
+        suggestion = study.suggest()
+        p = suggestion.params
+        loss = 1.0 / math.sqrt(p["width"]) + (math.log10(p["lr"]) + 2.0) ** 2
+        study.observe(suggestion, loss, p["width"] / 100.0)
+    """
+)
+
+OBSERVE_WORKER = WORKER_PRELUDE + textwrap.dedent(
+    """
+    import random
+    study = Tuner.open(path)
+    run = int(sys.argv[3])
+    for i in range(cycles):
+        params = {"lr": 10 ** random.uniform(-5, 0), "width": random.randint(8, 512)}
+        study.observe(params, random.random(), 1.0, extra={"run": run, "i": i})
+        print(i, flush=True)
+    """
+)
+
+
+def _worker(code: str, *args: object) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_two_handles_replay_exactly_what_one_tuner_does(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    first, second = (Tuner.open(path, params, FAST, seed=1) for _ in range(2))
+    plain = Tuner(params, FAST, seed=1)
+    for step in range(6):
+        a, b = (first, second) if step % 2 else (second, first)
+        ours, theirs = a.suggest(), b.suggest()
+        expected = plain.suggest(), plain.suggest()
+        assert [(s.id, s.params) for s in (ours, theirs)] == [(s.id, s.params) for s in expected]
+        b.observe(ours, *objective(ours.params))
+        plain.observe(expected[0], *objective(expected[0].params))
+        a.forget(theirs.id)
+        plain.forget(expected[1].id)
+    assert first.observations == second.observations == plain.observations
+    assert first.outstanding == plain.outstanding == []
+    with pytest.raises(ValueError, match="already observed"):
+        first.observe(ours, 1.0, 1.0)  # observed through the other handle
+    reopened = Tuner.open(path)
+    assert reopened.suggest().params == plain.suggest().params
+    assert reopened.best() == plain.best()
+    assert reopened.pareto_front() == plain.pareto_front()
+
+
+def test_save_writes_a_plain_tuner_state(tmp_path, params):
+    with Tuner.open(tmp_path / "study.jsonl", params, FAST) as study:
+        suggestion = study.suggest()
+        study.observe(suggestion, *objective(suggestion.params))
+        study.save(tmp_path / "state.json")
+        assert Tuner.load(tmp_path / "state.json").observations == study.observations
+
+
+def test_failed_append_rolls_back_the_operation(tmp_path, params, monkeypatch):
+    study = Tuner.open(tmp_path / "study.jsonl", params, FAST)
+
+    def disk_full(self, record):
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(JournalTuner, "_append", disk_full)
+        with pytest.raises(OSError):
+            study.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    assert study.observations == []
+    study.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    assert len(Tuner.open(tmp_path / "study.jsonl").observations) == 1
+
+
+def test_open_refuses_missing_mismatched_and_foreign_files(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    with pytest.raises(FileNotFoundError, match="pass params"):
+        Tuner.open(path)
+    assert not path.exists()
+    with pytest.raises(ValueError, match="pass params"):
+        Tuner.open(path, config=FAST)
+    Tuner.open(path, params, FAST, seed=3)
+    with pytest.raises(ValueError, match="seed"):
+        Tuner.open(path, params, FAST, seed=4)
+    other = [Param("x", LinearSpace(min=0, max=1), 0.5)]
+    with pytest.raises(ValueError, match="params"):
+        Tuner.open(path, other, FAST, seed=3)
+    Tuner(params).save(tmp_path / "state.json")
+    with pytest.raises(JournalError, match="not a carbs_lite journal"):
+        Tuner.open(tmp_path / "state.json")
+
+
+def test_newer_version_and_malformed_records_raise(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    Tuner.open(path, params).observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["version"] += 1
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(JournalError, match="newer"):
+        Tuner.open(newer)
+    path.write_text(path.read_text() + json.dumps({"kind": "rewind"}) + "\n")
+    with pytest.raises(JournalError, match="malformed record"):
+        Tuner.open(path)
+
+
+def test_truncated_last_record_is_reported_skipped_and_never_glued(tmp_path, params, caplog):
+    path = tmp_path / "study.jsonl"
+    study = Tuner.open(path, params, FAST)
+    for width in (16, 32, 64):
+        study.observe({"lr": 1e-3, "width": width}, 1.0, 1.0)
+    with open(path, "ab") as stream:
+        stream.write(b'{"kind": "observe", "observation": {"params": {"lr"')
+    with caplog.at_level(logging.WARNING, logger="carbs_lite.journal"):
+        reopened = Tuner.open(path)
+    assert "truncated last record" in caplog.text
+    assert [o.params["width"] for o in reopened.observations] == [16, 32, 64]
+
+    reopened.observe({"lr": 1e-3, "width": 128}, 1.0, 1.0)
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-3].endswith(b'{"lr"') and json.loads(lines[-2])["kind"] == "observe"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="carbs_lite.journal"):
+        final = Tuner.open(path)
+    assert "unreadable record" in caplog.text
+    assert [o.params["width"] for o in final.observations] == [16, 32, 64, 128]
+    study.observe({"lr": 1e-3, "width": 256}, 1.0, 1.0)  # the stale handle catches up
+    assert [o.params["width"] for o in study.observations] == [16, 32, 64, 128, 256]
+
+
+def test_kill_9_during_observe_keeps_every_completed_observation(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    Tuner.open(path, params, FAST)
+    rng = random.Random(0)
+    completed: set[tuple[int, int]] = set()
+    for run in range(3):
+        worker = _worker(OBSERVE_WORKER, path, 10_000, run)
+        target = rng.randint(5, 40)
+        printed = [int(worker.stdout.readline()) for _ in range(target)]
+        time.sleep(rng.uniform(0.0, 0.02))
+        worker.send_signal(signal.SIGKILL)
+        rest, _ = worker.communicate(timeout=30)
+        printed += [int(line) for line in rest.split()]
+        assert worker.returncode == -signal.SIGKILL
+        completed |= {(run, i) for i in printed}
+        found = [(o.extra["run"], o.extra["i"]) for o in Tuner.open(path).observations]
+        assert completed <= set(found), "an observation that returned was lost"
+        assert len(found) == len(set(found))
+        assert len(found) - len(completed) <= run + 1  # at most one unreported per kill
+
+
+def test_four_processes_share_one_study(tmp_path):
+    path = tmp_path / "study.jsonl"
+    started = time.perf_counter()
+    workers = [_worker(CYCLE_WORKER, path, 25) for _ in range(4)]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=300)
+        assert worker.returncode == 0, errors
+    observations = Tuner.open(path).observations
+    assert len(observations) == 100
+    ids = [o.suggestion_id for o in observations]
+    assert None not in ids and len(set(ids)) == 100
+    assert len({json.dumps(o.params, sort_keys=True) for o in observations}) > 50
+    assert Tuner.open(path).outstanding == []
+    assert time.perf_counter() - started < 120

@@ -1,0 +1,98 @@
+"""Study report: the gathered info, and a self-contained page with every panel."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from conftest import run
+
+from carbs_lite import ArchSpace, Param, Tuner, TunerConfig
+from carbs_lite import report_study as rs
+
+
+@pytest.fixture
+def arch_tuner() -> Tuner:
+    config = TunerConfig(direction="minimize", max_suggestion_cost=1 / 3500)
+    tuner = Tuner([Param("arch", ArchSpace(), [[64, 64]])], config)
+    rows = [
+        ([[64, 64]], 0.81, 18000),
+        ([[512, 256]], 0.79, 9000),
+        ([[2048] * 3], math.nan, 2000),
+        ([[1024, 512]], 0.785, 5000),
+        ([[1024, 1024, 512]], 0.783, 3000),
+    ]
+    for arch, ne, qps in rows:
+        curve = [0.82 - 0.001 * d for d in range(5)] + ([None] if math.isnan(ne) else [ne])
+        tuner.observe({"arch": arch}, ne, 1 / qps, extra={"curve": curve, "qps": qps})
+    return tuner
+
+
+def test_points_and_best(arch_tuner):
+    points = rs.points_info(arch_tuner)
+    assert points.tries == [1, 2, 3, 4, 5] and points.failed == [False, False, True, False, False]
+    assert points.best_index == 3  # 0.783 is over the cap (qps 3000)
+    assert "arch = [[1024, 512]]" in points.labels[3]
+
+
+def test_front_history_follows_the_tuner(arch_tuner):
+    history = rs.front_history_info(arch_tuner)
+    assert history[-1].after_try == 5
+    front = arch_tuner.pareto_front()
+    assert history[-1].costs == [p.cost for p in front]
+    assert history[0].after_try == 1 and history[0].outputs == [0.81]
+
+
+def test_best_so_far_is_feasible_and_monotone(arch_tuner):
+    info = rs.best_so_far_info(arch_tuner)
+    assert info.best == [0.81, 0.79, 0.79, 0.785, 0.785]
+    assert info.cumulative_cost == pytest.approx(
+        np.cumsum([1 / 18000, 1 / 9000, 1 / 2000, 1 / 5000, 1 / 3000])
+    )
+
+
+def test_arch_features():
+    assert rs.arch_total_params([[64, 64]]) == 36928
+    assert rs.arch_total_params([[512, 256], [512, 256]]) == 786944
+    tuner = Tuner([Param("arch", ArchSpace(), [[64, 64]])])
+    tuner.observe({"arch": [[128], [64, 64, 64]]}, 1.0, 1.0)
+    features = rs.param_features(tuner)
+    assert features["arch: depth"] == ([3], False) and features["arch: sub-arches"] == ([2], False)
+
+
+def test_diagnostics_rows_come_from_searched_tries(params, minimize):
+    tuner = run(Tuner(params, minimize, seed=0), 7)
+    info = rs.diagnostics_info(tuner)
+    searched = [i + 1 for i, o in enumerate(tuner.observations) if o.diagnostics.source == "search"]
+    assert info.tries == searched and len(info.terms["p_search"]) == len(searched)
+    assert all(0 < p <= 1 for p in info.terms["p_search"])
+
+
+def test_page_is_self_contained_with_every_panel(arch_tuner, tmp_path):
+    path = arch_tuner.report(tmp_path / "report.html")
+    page = path.read_text()
+    assert page.count("Plotly.newPlot(") == 6
+    assert len(re.findall(r"<script[^>]*\ssrc=", page)) == 0
+    for title in (
+        "Cost vs performance",
+        "Pareto front over tries",
+        "Best so far",
+        "Parameters vs performance",
+        "Suggestion diagnostics",
+        "Daily NE curves",
+        "heuristics.pareto_model",
+    ):
+        assert title in page
+    assert math.isnan(rs.curves_info(arch_tuner)[3][-1])  # the diverged day
+
+
+def test_thousand_observations_stay_small(params, tmp_path):
+    tuner = Tuner(params, TunerConfig(direction="minimize"))
+    rng = np.random.default_rng(0)
+    for _ in range(1000):
+        p = {"lr": float(10 ** rng.uniform(-5, 0)), "width": int(rng.integers(8, 513))}
+        tuner.observe(p, float(rng.normal()), float(rng.uniform(0.1, 5)))
+    size = tuner.report(tmp_path / "big.html").stat().st_size
+    assert size < 10_000_000
