@@ -43,7 +43,9 @@ def _true_score(api: ModelPerformanceAPI, arch: Arch | None) -> float:
     return api.get_score(api.true_metrics(arch, DAYS).ne)
 
 
-def _run_tries(api: ModelPerformanceAPI, archs: Callable[[], Arch], tries: int) -> tuple[Arch | None, int]:
+def _run_tries(
+    api: ModelPerformanceAPI, archs: Callable[[], Arch], tries: int
+) -> tuple[Arch | None, int]:
     """Train ``tries`` archs from ``archs()``; the best observed feasible one and #feasible."""
     best, best_ne, feasible = None, math.inf, 0
     for _ in range(tries):
@@ -91,7 +93,9 @@ def run_tpe(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float, fl
             best.update(arch=arch, ne=ne)
         return api.get_score(ne)
 
-    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=4)
+    sampler = optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, group=True, n_startup_trials=4
+    )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.enqueue_trial({"sub_arches": 1, "depth_0": 2, "w_0_0": 64, "w_0_1": 64})
     study.optimize(objective, n_trials=tries)
@@ -128,7 +132,9 @@ def main() -> None:
                 scores[method].append(score)
                 feasible[method].append(fraction)
         print(f"\n{tries} tries, {args.seeds} seeds (ceiling {CEILING})")
-        print("| method | median true score | median regret | mean feasible tries | wins vs tpe (paired) | seconds |")
+        print(
+            "| method | median true score | median regret | mean feasible tries | wins vs tpe (paired) | seconds |"
+        )
         print("|---|---|---|---|---|---|")
         for method in args.methods:
             median = statistics.median(scores[method])

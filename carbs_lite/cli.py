@@ -14,7 +14,9 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from carbs_lite.state import StateFileError
 from carbs_lite.tuner import Tuner
 
 PROBLEMS = ("ads-arch",)
+MAX_BUDGET_TRIES = 500
+"""With --cost-budget a run stops when the budget is spent, or after this many tries."""
 
 
 class CommandError(Exception):
@@ -170,6 +174,46 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    import platform
+
+    from carbs_lite.ablate import load_specs, run_sweep, variants_from
+    from carbs_lite.ablation_summary import write_outputs
+    from carbs_lite.bench.suite import DEFAULT_SUITE, PROBLEMS
+
+    specs = load_specs(args.specs) if Path(args.specs).is_dir() else {}
+    switches = args.switch or list(specs)
+    if not switches:
+        raise CommandError(f"no --switch given and no *.toml in {args.specs}")
+    problems = args.problem or DEFAULT_SUITE
+    unknown = [p for p in problems if p not in PROBLEMS]
+    if unknown:
+        raise CommandError(f"unknown problems {unknown}; known: {sorted(PROBLEMS)}")
+    try:
+        variants = variants_from(switches, specs)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    started = time.perf_counter()
+    out = Path(args.out)
+    records = run_sweep(
+        out, problems, variants, args.seeds, args.tries, args.cost_budget, args.workers
+    )
+    header = {
+        "command": "carbs-lite " + " ".join(args.argv),
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+        "wall time of this invocation": f"{time.perf_counter() - started:.0f} s",
+        "runs": str(len(records)),
+    }
+    rows = write_outputs(out, records, header)
+    for effect in (e for e in rows if e.problem == "all problems"):
+        print(
+            f"{effect.variant:40s} {effect.median_difference:+.4f} "
+            f"[{effect.ci_low:+.4f}, {effect.ci_high:+.4f}] {effect.verdict}"
+        )
+    print(f"summary: {out / 'summary.md'}\nreport: {out / 'report.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carbs-lite", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("study")
     report.add_argument("-o", "--output", default="report.html")
     report.set_defaults(func=cmd_report)
+
+    ablate = commands.add_parser("ablate", help="run the tuner with and without each heuristic")
+    ablate.add_argument(
+        "--switch",
+        action="append",
+        metavar="NAME[=VALUE]",
+        help="a Heuristics/TunerConfig field (all its TOML alternatives) or one value",
+    )
+    ablate.add_argument("--problem", action="append", metavar="NAME")
+    ablate.add_argument("--seeds", type=int, default=10)
+    budget = ablate.add_mutually_exclusive_group()
+    budget.add_argument("--tries", type=int, default=12)
+    budget.add_argument("--cost-budget", type=_positive_float, default=None)
+    ablate.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ablate.add_argument("--out", default="ablation-out")
+    ablate.add_argument("--specs", default="ablations", help="folder of switch TOML files")
+    ablate.set_defaults(func=cmd_ablate)
     return parser
 
 
@@ -218,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `carbs-lite` console script; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except CommandError as error:

@@ -1,0 +1,222 @@
+"""Ablation runs: variants x problems x seeds in a process pool, resumable, with paired stats.
+
+A *variant* sets one field of ``Heuristics`` or ``TunerConfig`` away from the defaults (the
+baseline). Each run tunes one problem for a number of tries (suggestions are made two at a
+time, as two workers would) and records the best-so-far normalized regret after every try;
+a run is scored by the area under that curve (its mean over tries, lower is better).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics, coerce_fields
+
+logger = logging.getLogger(__name__)
+
+BASELINE = "baseline"
+WORKERS_PER_RUN = 2
+"""Suggestions made before observing, as two parallel workers would."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One field of ``Heuristics`` (target "heuristics") or ``TunerConfig`` set to ``value``."""
+
+    switch: str
+    value: Any
+    target: str
+
+    @property
+    def name(self) -> str:
+        return BASELINE if self.switch == BASELINE else f"{self.switch}={self.value}"
+
+    def build(self) -> tuple[TunerConfig, Heuristics]:
+        """The (config, heuristics) of this variant: defaults with the one field replaced."""
+        config, heuristics = TunerConfig(), Heuristics()
+        if self.switch == BASELINE:
+            return config, heuristics
+        if self.target == "config":
+            return dataclasses.replace(
+                config, **coerce_fields(TunerConfig, {self.switch: self.value})
+            ), heuristics
+        return config, dataclasses.replace(
+            heuristics, **coerce_fields(Heuristics, {self.switch: self.value})
+        )
+
+
+BASELINE_VARIANT = Variant(BASELINE, None, "heuristics")
+
+
+def _target(field: str) -> str:
+    if field in {f.name for f in dataclasses.fields(Heuristics)}:
+        return "heuristics"
+    if field in {f.name for f in dataclasses.fields(TunerConfig)}:
+        return "config"
+    raise ValueError(f"unknown switch {field!r}: not a Heuristics or TunerConfig field")
+
+
+def load_specs(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Every ``*.toml`` in ``folder``: switch name -> {question, alternatives, field}."""
+    specs = {}
+    for path in sorted(Path(folder).glob("*.toml")):
+        spec = tomllib.loads(path.read_text())
+        for key in ("field", "alternatives"):
+            if key not in spec:
+                raise ValueError(f"{path}: missing '{key}'")
+        specs[spec["field"]] = spec
+    return specs
+
+
+def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> list[Variant]:
+    """``NAME`` (every alternative in its TOML) or ``NAME=VALUE``, values in canonical form."""
+    variants = []
+    for text in switches:
+        name, _, value = text.partition("=")
+        values = [value] if value else specs.get(name, {}).get("alternatives")
+        if values is None:
+            raise ValueError(
+                f"switch {name!r} has no ablations/*.toml; give a value as {name}=VALUE"
+            )
+        target = _target(name)
+        cls = Heuristics if target == "heuristics" else TunerConfig
+        for item in values:
+            value = coerce_fields(cls, {name: item})[name]
+            variants.append(
+                Variant(name, value.value if isinstance(value, Enum) else value, target)
+            )
+    return variants
+
+
+def run_one(
+    problem_name: str, variant: Variant, seed: int, tries: int, cost_budget: float | None
+) -> dict:
+    """Tune ``problem_name`` with ``variant``; the per-try record of one run."""
+    import torch
+
+    from carbs_lite.bench.suite import make_problem
+    from carbs_lite.tuner import Tuner
+
+    torch.set_num_threads(1)
+    problem = make_problem(problem_name)
+    config, heuristics = variant.build()
+    config = dataclasses.replace(
+        config, direction=problem.direction, max_suggestion_cost=problem.max_cost
+    )
+    tuner = Tuner(problem.params(), config, heuristics, seed=seed)
+    rng = np.random.default_rng([seed, 7919])
+    sign = 1.0 if problem.direction.value == "maximize" else -1.0
+    best, spent, rows, start = math.nan, 0.0, [], time.perf_counter()
+    while len(rows) < tries and (cost_budget is None or spent < cost_budget):
+        batch = [tuner.suggest() for _ in range(min(WORKERS_PER_RUN, tries - len(rows)))]
+        for suggestion in batch:
+            evaluation = problem.evaluate(suggestion.params, rng)
+            tuner.observe(suggestion, evaluation.output, evaluation.cost, evaluation.is_failure)
+            spent += evaluation.cost
+            feasible = problem.is_feasible(evaluation)
+            if feasible and (math.isnan(best) or sign * (evaluation.true_output - best) > 0):
+                best = evaluation.true_output
+            rows.append(
+                {
+                    "cost": evaluation.cost,
+                    "feasible": feasible,
+                    "regret": problem.normalized_regret(best),
+                    "spent": spent,
+                }
+            )
+    regrets = [r["regret"] for r in rows]
+    return {
+        "key": run_key(problem_name, variant, seed, tries, cost_budget),
+        "problem": problem_name,
+        "variant": variant.name,
+        "switch": variant.switch,
+        "value": variant.value,
+        "seed": seed,
+        "tries": rows,
+        "auc": float(np.mean(regrets)),
+        "final_regret": regrets[-1],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def run_key(
+    problem: str, variant: Variant, seed: int, tries: int, cost_budget: float | None
+) -> str:
+    return f"{problem}|{variant.name}|{seed}|{tries}|{cost_budget}"
+
+
+def read_results(path: Path) -> list[dict]:
+    """Finished runs in ``path``; an unreadable line (a run cut off mid-write) is skipped."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("%s:%d: unreadable record skipped (an interrupted write?)", path, number)
+    return records
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    eta = elapsed / done * (total - done) if done else math.nan
+    sys.stderr.write(f"\r[{done}/{total}] {elapsed:6.0f} s elapsed, ETA {eta:6.0f} s ")
+    sys.stderr.flush()
+
+
+def run_sweep(
+    out: Path,
+    problems: list[str],
+    variants: list[Variant],
+    seeds: int,
+    tries: int,
+    cost_budget: float | None,
+    workers: int,
+) -> list[dict]:
+    """Run every (problem, variant, seed) not yet in ``out/results.jsonl``, appending each."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.jsonl"
+    done = {r["key"] for r in read_results(path)}
+    all_jobs = [
+        (p, v, s, tries, cost_budget)
+        for p in problems
+        for v in [BASELINE_VARIANT, *variants]
+        for s in range(seeds)
+    ]
+    jobs = [job for job in all_jobs if run_key(*job) not in done]
+    started = time.perf_counter()
+    if path.exists() and path.read_bytes()[-1:] not in (b"", b"\n"):
+        with path.open("a") as stream:
+            stream.write("\n")
+    with ProcessPoolExecutor(max_workers=workers) as pool, path.open("a") as stream:
+        pending = {pool.submit(run_one, *job) for job in jobs}
+        finished = 0
+        while pending:
+            complete, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in complete:
+                stream.write(json.dumps(future.result()) + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+                finished += 1
+                _progress(finished, len(jobs), started)
+    if jobs:
+        sys.stderr.write("\n")
+    wanted = {run_key(*job) for job in all_jobs}
+    return [r for r in read_results(path) if r["key"] in wanted]

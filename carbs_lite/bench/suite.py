@@ -1,0 +1,52 @@
+"""Named benchmark problems: the registry behind ``carbs-lite ablate --problem NAME``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from carbs_lite.bench.ads_problem import AdsArchProblem
+from carbs_lite.bench.problem import Problem
+from carbs_lite.bench.synthetic import QuadraticCostProblem, ScalingProblem
+
+ADS_SHALLOW = {"DEPTH_FACTOR": [0.9, 1.0, 0.8, 0.6, 0.45]}
+"""Shallow towers win: one- and two-layer sub-arches are the most effective."""
+ADS_INPUT_HEAVY = {"INPUT_LAYER_WEIGHT": 1.0, "DIVERSITY_GAIN": 0.004}
+"""Input projections count fully and several towers pay: wide first layers, many sub-arches."""
+
+
+def _bbob(suite: str, function: int, dimension: int) -> Callable[[], Problem]:
+    def build() -> Problem:
+        from carbs_lite.bench.bbob import BBOBProblem
+
+        return BBOBProblem(suite, function, dimension)
+
+    return build
+
+
+PROBLEMS: dict[str, Callable[[], Problem]] = {
+    "ads-default": lambda: AdsArchProblem(None, "ads-default"),
+    "ads-shallow": lambda: AdsArchProblem(ADS_SHALLOW, "ads-shallow"),
+    "ads-input-heavy": lambda: AdsArchProblem(ADS_INPUT_HEAVY, "ads-input-heavy"),
+    "scaling": lambda: ScalingProblem(),
+    "scaling-noisy": lambda: ScalingProblem(noise=0.02),
+    "quadratic-cost-4d": lambda: QuadraticCostProblem(dim=4),
+    "bbob-f8-d5": _bbob("bbob", 8, 5),
+    "bbob-f15-d5": _bbob("bbob", 15, 5),
+    "bbob-mixint-f1-d5": _bbob("bbob-mixint", 1, 5),
+}
+DEFAULT_SUITE = [
+    "ads-default",
+    "ads-shallow",
+    "ads-input-heavy",
+    "scaling",
+    "scaling-noisy",
+    "bbob-f8-d5",
+    "bbob-mixint-f1-d5",
+]
+
+
+def make_problem(name: str) -> Problem:
+    """Build a problem by name; unknown names raise ValueError listing the known ones."""
+    if name not in PROBLEMS:
+        raise ValueError(f"unknown problem {name!r}; known: {sorted(PROBLEMS)}")
+    return PROBLEMS[name]()

@@ -1,0 +1,62 @@
+"""Paired statistics against hand-computed values."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from carbs_lite.stats import bootstrap_median_ci, holm, verdict, wilcoxon_signed_rank
+
+
+def _brute_force_p(differences: list[float]) -> float:
+    """Two-sided p by enumerating every sign pattern (distinct |d|, no zeros)."""
+    ranks = np.argsort(np.argsort(np.abs(differences))) + 1
+    observed = ranks[np.array(differences) > 0].sum()
+    sums = [
+        sum(r for r, s in zip(ranks, signs, strict=True) if s)
+        for signs in itertools.product([0, 1], repeat=len(ranks))
+    ]
+    lower = np.mean([s <= observed for s in sums])
+    upper = np.mean([s >= observed for s in sums])
+    return min(1.0, 2 * min(lower, upper))
+
+
+def test_wilcoxon_small_examples():
+    # all 5 positive: W+ = 15 is the single most extreme of 32 patterns -> p = 2/32
+    assert wilcoxon_signed_rank(np.array([1.0, 2, 3, 4, 5])) == pytest.approx(0.0625)
+    # W+ = 2 + 4 + 5 = 11; 7 of 32 patterns have W+ >= 11 -> p = 14/32
+    assert wilcoxon_signed_rank(np.array([-1.0, 2, -3, 4, 5])) == pytest.approx(0.4375)
+    assert wilcoxon_signed_rank(np.array([0.0, 0.0])) == 1.0
+
+
+def test_wilcoxon_matches_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d = rng.normal(0.3, 1.0, size=8).tolist()
+        assert wilcoxon_signed_rank(np.array(d)) == pytest.approx(_brute_force_p(d))
+
+
+def test_wilcoxon_handles_ties_and_zeros():
+    p = wilcoxon_signed_rank(np.array([0.0, 1.0, 1.0, -1.0, 2.0, 2.0, 3.0]))
+    assert 0 < p <= 1
+
+
+def test_holm_known_list():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([0.9, 0.9]) == [1.0, 1.0]
+
+
+def test_bootstrap_ci_contains_the_median_and_is_seeded():
+    d = np.random.default_rng(1).normal(-0.2, 0.1, 30)
+    low, high = bootstrap_median_ci(d)
+    assert low <= np.median(d) <= high and high < 0
+    assert bootstrap_median_ci(d) == (low, high)
+
+
+def test_verdicts():
+    assert verdict(-0.1, 0.01) == "helps"
+    assert verdict(0.1, 0.01) == "hurts"
+    assert verdict(-0.1, 0.2) == "no detectable effect"
+    assert verdict(0.0, 0.001) == "no detectable effect"
