@@ -151,7 +151,7 @@ class Heuristics:
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
-    EI; False uses 0. Read in ``Tuner._exploration_bias``."""
+    EI; False uses 0. Read in ``search.exploration_bias``."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain values for JSON."""

@@ -12,7 +12,6 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,9 @@ from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import CandidateRounding, Heuristics, InitialDesign, SearchRadius
 from carbs_lite.pareto import Group, group_by_input, pareto_front
 from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
+from carbs_lite.search import FittedModels, StudyData, fit_models, score_candidates
 from carbs_lite.spaces import Param, ParamSpace
-from carbs_lite.surrogate import (
-    DTYPE,
-    FittedGP,
-    QuantileTransform,
-    fit_gp,
-    fit_pareto_model,
-    fold_outstanding,
-)
+from carbs_lite.surrogate import FittedGP
 
 logger = logging.getLogger(__name__)
 
@@ -57,41 +50,6 @@ def torch_threads(count: int) -> Iterator[None]:
     finally:
         if previous != count:
             torch.set_num_threads(previous)
-
-
-@dataclass(frozen=True)
-class _Data:
-    """Observations as arrays; goodness = sign * output, larger is better."""
-
-    inputs: np.ndarray
-    cost: np.ndarray
-    failed: np.ndarray
-    goodness: np.ndarray
-
-    @property
-    def successes(self) -> np.ndarray:
-        return ~self.failed
-
-
-@dataclass(frozen=True)
-class _Models:
-    """Everything fitted for one suggestion."""
-
-    output: FittedGP
-    cost: FittedGP
-    success: FittedGP | None
-    transform: QuantileTransform
-    pareto: Any
-    log_cost_range: tuple[float, float]
-    front: list[Group]
-
-    def scale_log_cost(self, log_cost: Any) -> Any:
-        low, high = self.log_cost_range
-        return (log_cost - low) / max(high - low, 1e-9)
-
-    def cost_from_scaled(self, scaled: torch.Tensor) -> torch.Tensor:
-        low, high = self.log_cost_range
-        return torch.exp(low + scaled * max(high - low, 1e-9))
 
 
 class Tuner:
@@ -252,15 +210,15 @@ class Tuner:
                 return params, suggestion
         return params, None
 
-    def _data(self) -> _Data:
+    def _data(self) -> StudyData:
         dim = self.param_space.dim
         inputs = np.array(self._inputs).reshape(-1, dim)
         failed = np.array([o.is_failure for o in self._observations], dtype=bool)
         outputs = np.array([o.output for o in self._observations], dtype=float)
         cost = np.array([o.cost for o in self._observations], dtype=float)
-        return _Data(inputs, cost, failed, self.config.sign * outputs)
+        return StudyData(inputs, cost, failed, self.config.sign * outputs)
 
-    def _front(self, data: _Data) -> list[Group]:
+    def _front(self, data: StudyData) -> list[Group]:
         """Front groups over successes; ``members`` index the successes."""
         ok = data.successes
         groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
@@ -315,7 +273,9 @@ class Tuner:
             return False
         return len(self._observations) // frequency > self._resample_count
 
-    def _resample(self, data: _Data, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+    def _resample(
+        self, data: StudyData, rng: np.random.Generator
+    ) -> tuple[np.ndarray, Diagnostics]:
         """Re-run the front point with the fewest runs (ties broken at random)."""
         self._resample_count += 1
         front = self._front(data)
@@ -324,7 +284,7 @@ class Tuner:
         group = choices[int(rng.integers(len(choices)))]
         return self._centers(data, [group])[0], Diagnostics("resample")
 
-    def _centers(self, data: _Data, front: list[Group]) -> np.ndarray:
+    def _centers(self, data: StudyData, front: list[Group]) -> np.ndarray:
         """Basic inputs of front groups, (m, d); the search center if the front is empty."""
         if not front:
             return self.param_space.center_in_basic()[None, :]
@@ -355,42 +315,12 @@ class Tuner:
             factor = RADIUS_GROWTH if on_front else 1.0
         self._search_radius = float(np.clip(self._search_radius * factor, *RADIUS_RANGE))
 
-    def _exploration_bias(self) -> float:
-        return self.config.exploration_bias if self.heuristics.exploration_bias else 0.0
-
-    def _fit(self, data: _Data, rng: np.random.Generator) -> _Models:
+    def _fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:
         """Output, cost, success and Pareto models for the current data."""
-        ok = data.successes
-        fit = {
-            "iterations": self.config.fit_iterations,
-            "max_fit_points": self.config.max_fit_points,
-        }
-        transform = QuantileTransform(data.goodness[ok])
-        inputs = torch.as_tensor(data.inputs, dtype=DTYPE)
-        target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
-        output = fit_gp(inputs[ok], target, rng=rng, **fit)
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
-        fold_outstanding(
-            output,
-            torch.as_tensor(np.array(outstanding), dtype=DTYPE).reshape(-1, inputs.shape[1]),
-            self.heuristics.outstanding_estimator,
-            rng,
-        )
-        log_cost = np.log(data.cost)
-        models_range = (float(log_cost.min()), float(log_cost.max()))
-        scaled = (log_cost - models_range[0]) / max(models_range[1] - models_range[0], 1e-9)
-        cost = fit_gp(inputs, torch.as_tensor(scaled, dtype=DTYPE), rng=rng, **fit)
-        success = None
-        if data.failed.any():
-            labels = torch.as_tensor(np.where(data.failed, 1.0, -1.0), dtype=DTYPE)
-            success = fit_gp(inputs, labels, rng=rng, **fit)
+        outstanding_inputs = np.array(outstanding).reshape(-1, self.param_space.dim)
         front = self._front(data)
-        front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
-        front_y = transform(np.array([g.mean_goodness for g in front]))
-        pareto = fit_pareto_model(
-            self.heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy()
-        )
-        return _Models(output, cost, success, transform, pareto, models_range, front)
+        return fit_models(data, front, outstanding_inputs, self.config, self.heuristics, rng)
 
     def _candidates(
         self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator
@@ -415,7 +345,7 @@ class Tuner:
             raise NoCandidatesError(f"none of {count} candidates is in bounds and new")
         return candidates
 
-    def _search(self, data: _Data, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+    def _search(self, data: StudyData, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
         models = self._fit(data, rng)
         centers = self._centers(data, models.front)
         std = self._search_std(centers, models.output)
@@ -441,60 +371,16 @@ class Tuner:
         )
         return candidates[index], diagnostics
 
-    def _log_cost_mask(
-        self, models: _Models, scaled_cost: torch.Tensor, scaled_var: torch.Tensor
-    ) -> torch.Tensor:
-        """The cost-cap factor, computed in the cost model's scaled log-cost units."""
-        cap = self.config.max_suggestion_cost
-        scaled_cap = None if cap is None else models.scale_log_cost(math.log(cap))
-        return acq.log_cost_mask(
-            scaled_cost, scaled_var.sqrt(), scaled_cap, self.heuristics.cost_mask
-        )
-
     def _score(
         self,
-        models: _Models,
+        models: FittedModels,
         centers: np.ndarray,
         std: np.ndarray,
         candidates: np.ndarray,
         rng: np.random.Generator,
     ) -> dict[str, torch.Tensor]:
         """Every acquisition term for candidates (n, d), each (n,)."""
-        x = torch.as_tensor(candidates, dtype=DTYPE)
-        mean, var = models.output.predict(x)
-        scaled_cost, scaled_cost_var = models.cost.predict(x)
-        front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
-        floor = acq.pareto_threshold_value(
-            models.pareto,
-            front_scaled,
-            np.array([g.cost for g in models.front]),
-            models.scale_log_cost,
-            self.heuristics.pareto_clamp,
-            rng,
-        )
-        best = models.pareto(scaled_cost).clamp_min(floor)
-        log_ei = acq.log_expected_improvement(mean, var.sqrt(), best, self._exploration_bias())
-        log_p_success = torch.zeros_like(mean)
-        if models.success is not None:
-            s_mean, s_var = models.success.predict(x)
-            log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
-        cost = models.cost_from_scaled(scaled_cost)
-        log_p_search = acq.log_search_probability(x, torch.as_tensor(centers), torch.as_tensor(std))
-        log_acq = acq.log_acquisition(
-            log_ei,
-            log_p_search,
-            log_p_success,
-            self._log_cost_mask(models, scaled_cost, scaled_cost_var),
-            self.heuristics.search_space_probability,
-        )
-        return {
-            "mean": mean,
-            "cost": cost,
-            "log_ei": log_ei,
-            "log_p_search": log_p_search,
-            "log_p_success": log_p_success,
-            "log_acq": log_acq,
-        }
+        return score_candidates(models, centers, std, candidates, self.config, self.heuristics, rng)
 
 
 def _as_float(name: str, value: Any) -> float:

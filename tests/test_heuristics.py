@@ -25,6 +25,7 @@ from carbs_lite import (
     Tuner,
     TunerConfig,
 )
+from carbs_lite.search import exploration_bias
 from carbs_lite.surrogate import fit_pareto_model
 
 
@@ -263,7 +264,8 @@ def test_outstanding_estimator(params, estimator):
 def test_exploration_bias(params):
     on = _tuner(params)
     off = _variant(on, exploration_bias=False)
-    assert on._exploration_bias() == 1.0 and off._exploration_bias() == 0.0
+    assert exploration_bias(on.config, on.heuristics) == 1.0
+    assert exploration_bias(off.config, off.heuristics) == 0.0
     on_terms, off_terms = _scored(on), _scored(off)
     assert (off_terms["log_ei"] > on_terms["log_ei"]).all()
 

@@ -1,0 +1,167 @@
+"""One search step: fit the surrogates to a study's data, then score candidates.
+
+Acquisition (CARBS): EI of the output over the Pareto value at the candidate's predicted cost
+(clamped below at a threshold cost's value) x P_search x P_success x the cost-cap factor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from carbs_lite import acquisition as acq
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.pareto import Group
+from carbs_lite.surrogate import (
+    DTYPE,
+    FittedGP,
+    QuantileTransform,
+    fit_gp,
+    fit_pareto_model,
+    fold_outstanding,
+)
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """Observations as arrays; goodness = sign * output, larger is better."""
+
+    inputs: np.ndarray
+    cost: np.ndarray
+    failed: np.ndarray
+    goodness: np.ndarray
+
+    @property
+    def successes(self) -> np.ndarray:
+        return ~self.failed
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """Everything fitted for one suggestion."""
+
+    output: FittedGP
+    cost: FittedGP
+    success: FittedGP | None
+    transform: QuantileTransform
+    pareto: Any
+    log_cost_range: tuple[float, float]
+    front: list[Group]
+
+    def scale_log_cost(self, log_cost: Any) -> Any:
+        low, high = self.log_cost_range
+        return (log_cost - low) / max(high - low, 1e-9)
+
+    def cost_from_scaled(self, scaled: torch.Tensor) -> torch.Tensor:
+        low, high = self.log_cost_range
+        return torch.exp(low + scaled * max(high - low, 1e-9))
+
+
+def exploration_bias(config: TunerConfig, heuristics: Heuristics) -> float:
+    """The bias subtracted inside EI: ``config.exploration_bias``, or 0 with the switch off."""
+    return config.exploration_bias if heuristics.exploration_bias else 0.0
+
+
+def fit_models(
+    data: StudyData,
+    front: list[Group],
+    outstanding: np.ndarray,
+    config: TunerConfig,
+    heuristics: Heuristics,
+    rng: np.random.Generator,
+) -> FittedModels:
+    """Output, cost, success and Pareto models for the current data."""
+    ok = data.successes
+    fit = {
+        "iterations": config.fit_iterations,
+        "max_fit_points": config.max_fit_points,
+    }
+    transform = QuantileTransform(data.goodness[ok])
+    inputs = torch.as_tensor(data.inputs, dtype=DTYPE)
+    target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
+    output = fit_gp(inputs[ok], target, rng=rng, **fit)
+    fold_outstanding(
+        output,
+        torch.as_tensor(outstanding, dtype=DTYPE),
+        heuristics.outstanding_estimator,
+        rng,
+    )
+    log_cost = np.log(data.cost)
+    models_range = (float(log_cost.min()), float(log_cost.max()))
+    scaled = (log_cost - models_range[0]) / max(models_range[1] - models_range[0], 1e-9)
+    cost = fit_gp(inputs, torch.as_tensor(scaled, dtype=DTYPE), rng=rng, **fit)
+    success = None
+    if data.failed.any():
+        labels = torch.as_tensor(np.where(data.failed, 1.0, -1.0), dtype=DTYPE)
+        success = fit_gp(inputs, labels, rng=rng, **fit)
+    front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
+    front_y = transform(np.array([g.mean_goodness for g in front]))
+    pareto = fit_pareto_model(heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy())
+    return FittedModels(output, cost, success, transform, pareto, models_range, front)
+
+
+def _log_cost_mask(
+    models: FittedModels,
+    scaled_cost: torch.Tensor,
+    scaled_var: torch.Tensor,
+    config: TunerConfig,
+    heuristics: Heuristics,
+) -> torch.Tensor:
+    """The cost-cap factor, computed in the cost model's scaled log-cost units."""
+    cap = config.max_suggestion_cost
+    scaled_cap = None if cap is None else models.scale_log_cost(math.log(cap))
+    return acq.log_cost_mask(scaled_cost, scaled_var.sqrt(), scaled_cap, heuristics.cost_mask)
+
+
+def score_candidates(
+    models: FittedModels,
+    centers: np.ndarray,
+    std: np.ndarray,
+    candidates: np.ndarray,
+    config: TunerConfig,
+    heuristics: Heuristics,
+    rng: np.random.Generator,
+) -> dict[str, torch.Tensor]:
+    """Every acquisition term for candidates (n, d), each (n,)."""
+    x = torch.as_tensor(candidates, dtype=DTYPE)
+    mean, var = models.output.predict(x)
+    scaled_cost, scaled_cost_var = models.cost.predict(x)
+    front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
+    floor = acq.pareto_threshold_value(
+        models.pareto,
+        front_scaled,
+        np.array([g.cost for g in models.front]),
+        models.scale_log_cost,
+        heuristics.pareto_clamp,
+        rng,
+    )
+    best = models.pareto(scaled_cost).clamp_min(floor)
+    log_ei = acq.log_expected_improvement(
+        mean, var.sqrt(), best, exploration_bias(config, heuristics)
+    )
+    log_p_success = torch.zeros_like(mean)
+    if models.success is not None:
+        s_mean, s_var = models.success.predict(x)
+        log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
+    cost = models.cost_from_scaled(scaled_cost)
+    log_p_search = acq.log_search_probability(x, torch.as_tensor(centers), torch.as_tensor(std))
+    log_acq = acq.log_acquisition(
+        log_ei,
+        log_p_search,
+        log_p_success,
+        _log_cost_mask(models, scaled_cost, scaled_cost_var, config, heuristics),
+        heuristics.search_space_probability,
+    )
+    return {
+        "mean": mean,
+        "cost": cost,
+        "log_ei": log_ei,
+        "log_p_search": log_p_search,
+        "log_p_success": log_p_success,
+        "log_acq": log_acq,
+    }
