@@ -300,29 +300,19 @@ def best_so_far_figure(info: BestSoFarInfo, output_name: str) -> go.Figure:
     figure = make_subplots(
         rows=1, cols=2, subplot_titles=("against tries", "against cumulative cost")
     )
-    figure.add_trace(
-        go.Scatter(
-            x=info.tries,
-            y=info.best,
-            mode="lines+markers",
-            line={"shape": "hv"},
-            name="best feasible",
-        ),
-        row=1,
-        col=1,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=info.cumulative_cost,
-            y=info.best,
-            mode="lines+markers",
-            line={"shape": "hv"},
-            name="best feasible",
-            showlegend=False,
-        ),
-        row=1,
-        col=2,
-    )
+    for col, x in enumerate((info.tries, info.cumulative_cost), 1):
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=info.best,
+                mode="lines+markers",
+                line={"shape": "hv"},
+                name="best feasible",
+                showlegend=col == 1,
+            ),
+            row=1,
+            col=col,
+        )
     figure.update_xaxes(title="try", row=1, col=1)
     figure.update_xaxes(title="cumulative cost", type="log", row=1, col=2)
     figure.update_yaxes(title=output_name, row=1, col=1)
