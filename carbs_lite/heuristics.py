@@ -1,8 +1,8 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
-Defaults reproduce CARBS, except ``initial_design`` (see its note). Numeric magnitudes
-(radius, frequency, fraction, bias, tolerance, temperature) live in ``TunerConfig``; the fields
-here choose the behaviour. Build variants with
+Defaults reproduce CARBS, except ``initial_design`` and ``resampling`` (see their notes).
+Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
+``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
 """
 
@@ -123,9 +123,10 @@ class Heuristics:
     samples ~ exp(acq / (T * max acq)), T = ``TunerConfig.softmax_temperature``. Read in
     ``acquisition.pick``."""
 
-    resampling: bool = True
+    resampling: bool = False
     """Re-run a front point every ``TunerConfig.resample_frequency`` observations; False never.
-    Read in ``Tuner._should_resample``."""
+    Not the CARBS default (True): the ablation sweep found re-runs cost tries without paying
+    back (ablations/RESULTS.md). Read in ``Tuner._should_resample``."""
 
     conservative_pareto: bool = True
     """A single-sample group joins the front only if it beats the max of the previous front
