@@ -273,10 +273,15 @@ class PowerOfTwoSpace(ScalarSpace):
             return np.power(2.0, np.round(np.log2(x)))
 
     def validate(self, value: Any) -> int:
-        result = super().validate(value)
-        if float(self._round_param(np.array(float(result)))) != result:
+        positive = (
+            isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        )
+        if positive and 2 ** round(math.log2(value)) != value:
             raise ValueError(f"PowerOfTwoSpace: {value} is not a power of two")
-        return int(result)
+        return int(super().validate(value))
 
     def from_basic(self, x: np.ndarray) -> int:
         exponent = round(float(np.asarray(x).reshape(1)[0]) * self.scale)

@@ -177,3 +177,22 @@ def test_cost_cap_keeps_searched_suggestions_under_predicted_cap(params):
     tuner = run(Tuner(params, config, seed=9), 12)
     searched = [o for o in tuner.observations if o.diagnostics.source == "search"]
     assert searched and all(o.diagnostics.predicted_cost < 1.0 for o in searched)
+
+
+def test_numerical_failure_falls_back_to_sampling_around_the_front(
+    params, minimize, monkeypatch, caplog
+):
+    import torch
+
+    import carbs_lite.tuner as tuner_module
+
+    tuner = run(Tuner(params, minimize, seed=10), 5)
+
+    def failing_fit(*args, **kwargs):
+        raise torch.linalg.LinAlgError("cholesky failed")
+
+    monkeypatch.setattr(tuner_module, "fit_models", failing_fit)
+    suggestion = tuner.suggest()
+    assert suggestion.diagnostics.source == "fallback"
+    tuner.param_space.validate(suggestion.params)
+    assert "surrogate search failed (cholesky failed)" in caplog.text
