@@ -95,3 +95,52 @@ def test_thousand_observation_report_renders_fast(params, tmp_path):
     errors, plots, milliseconds = _render(tuner.report(tmp_path / "big.html"), tmp_path)
     assert errors == 0 and plots == 5
     assert milliseconds < 5000
+
+
+def test_ablation_report_renders(tmp_path):
+    from carbs_lite.report_ablation import CurveBand, Effect, write_ablation_report
+
+    curves = [
+        CurveBand(
+            problem,
+            variant,
+            [1, 2, 3],
+            [1.0, 0.5 - shift, 0.2],
+            [0.8, 0.3, 0.1],
+            [1.0, 0.7, 0.4],
+            "try",
+        )
+        for problem in ("scaling", "ads-default")
+        for variant, shift in (("baseline", 0.0), ("resampling=False", 0.1))
+    ]
+    effects = [
+        Effect(
+            "resampling",
+            "resampling=False",
+            "scaling",
+            -0.05,
+            -0.09,
+            -0.01,
+            0.002,
+            0.01,
+            "helps",
+            10,
+        ),
+        Effect(
+            "resampling",
+            "resampling=False",
+            "all problems",
+            0.0,
+            -0.02,
+            0.03,
+            0.6,
+            1.0,
+            "no detectable effect",
+            20,
+        ),
+    ]
+    page = write_ablation_report(
+        tmp_path / "ablation.html", curves, effects, "ablation", {"runs": "8"}
+    )
+    errors, plots, _ = _render(page, tmp_path)
+    assert errors == 0 and plots == 3
