@@ -107,7 +107,7 @@ def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> 
 def run_one(
     problem_name: str, variant: Variant, seed: int, tries: int, cost_budget: float | None
 ) -> dict:
-    """Tune ``problem_name`` with ``variant``; the per-try record of one run."""
+    """Tune ``problem_name`` with ``variant``; per try: best feasible true value, cost, regret."""
     import torch
 
     from carbs_lite.bench.suite import make_problem
@@ -134,6 +134,7 @@ def run_one(
                 best = evaluation.true_output
             rows.append(
                 {
+                    "best": best,
                     "cost": evaluation.cost,
                     "feasible": feasible,
                     "regret": problem.normalized_regret(best),
