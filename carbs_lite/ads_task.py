@@ -83,7 +83,7 @@ def arch_tuner(
 
 
 def observe_try(
-    tuner: Tuner, suggestion_or_arch: Any, ne: float, qps: float, curve=None
+    tuner: Tuner, suggestion_or_arch: Any, ne: float, qps: float, curve: list[float] | None = None
 ) -> Observation:
     """Record one run: output NE, cost 1/qps; NaN NE is a failure. Rejects qps <= 0 or NaN."""
     qps = float(qps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -37,7 +38,7 @@ def compact(figure: go.Figure) -> str:
     """Figure JSON with floats rounded to 6 significant digits (keeps large reports small)."""
     data = json.loads(figure.to_json())
 
-    def shorten(value):
+    def shorten(value: Any) -> Any:
         if isinstance(value, float):
             return float(f"{value:.6g}")
         if isinstance(value, list):

@@ -20,6 +20,7 @@ from carbs_lite.pareto import Group
 from carbs_lite.surrogate import (
     DTYPE,
     FittedGP,
+    ParetoFunction,
     QuantileTransform,
     fit_gp,
     fit_pareto_model,
@@ -49,7 +50,7 @@ class FittedModels:
     cost: FittedGP
     success: FittedGP | None
     transform: QuantileTransform
-    pareto: Any
+    pareto: ParetoFunction
     log_cost_range: tuple[float, float]
     front: list[Group]
 
