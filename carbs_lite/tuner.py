@@ -251,8 +251,8 @@ class Tuner:
         reach = 4 * self._search_radius
         lower = np.where(np.isfinite(lower), lower, center - reach)
         upper = np.where(np.isfinite(upper), upper, center + reach)
-        x = self.param_space.round_basic(rng.uniform(lower, upper)[None, :])[0]
-        return x, Diagnostics("random")
+        rows = self.param_space.round_basic(rng.uniform(lower, upper, (64, len(lower))))
+        return self._first_new(rows), Diagnostics("random")
 
     def _sample_around(
         self, centers: np.ndarray, rng: np.random.Generator, source: str
@@ -264,8 +264,25 @@ class Tuner:
         inside = acq.prepare_candidates(
             raw, CandidateRounding.BEFORE_SCORING, self.param_space.round_basic, lower, upper
         )
-        x = inside[0] if len(inside) else raw[0]
+        x = self._first_new(inside) if len(inside) else raw[0]
         return x, Diagnostics(source, search_radius=float(np.mean(std)))
+
+    def _taken_inputs(self) -> np.ndarray:
+        """Basic rows of every observed and outstanding point, (k, d)."""
+        rows = list(self._inputs) + [
+            self.param_space.to_basic(s.params) for s in self._outstanding.values()
+        ]
+        return np.array(rows).reshape(-1, self.param_space.dim)
+
+    def _first_new(self, rows: np.ndarray) -> np.ndarray:
+        """The first of ``rows`` (n, d) not yet observed or outstanding, else the first row.
+
+        Keeps parallel workers in the random phase off each other's points.
+        """
+        fresh = acq.drop_duplicates(
+            rows, self._taken_inputs(), self.config.duplicate_tolerance, True
+        )
+        return fresh[0] if len(fresh) else rows[0]
 
     def _should_resample(self) -> bool:
         frequency = self.config.resample_frequency
@@ -332,12 +349,9 @@ class Tuner:
         candidates = acq.prepare_candidates(
             raw, self.heuristics.candidate_rounding, self.param_space.round_basic, lower, upper
         )
-        existing = list(self._inputs) + [
-            self.param_space.to_basic(s.params) for s in self._outstanding.values()
-        ]
         candidates = acq.drop_duplicates(
             candidates,
-            np.array(existing).reshape(-1, self.param_space.dim),
+            self._taken_inputs(),
             self.config.duplicate_tolerance,
             self.heuristics.duplicate_filter,
         )

@@ -196,3 +196,15 @@ def test_numerical_failure_falls_back_to_sampling_around_the_front(
     assert suggestion.diagnostics.source == "fallback"
     tuner.param_space.validate(suggestion.params)
     assert "surrogate search failed (cholesky failed)" in caplog.text
+
+
+@pytest.mark.parametrize("design, count", [("space_filling", 8), ("around_center", 5)])
+def test_parallel_workers_in_the_random_phase_get_different_points(design, count):
+    from carbs_lite import Heuristics
+
+    params = [Param("n", LinearSpace(min=0, max=20, is_integer=True), 10)]
+    tuner = Tuner(
+        params, TunerConfig(num_random_samples=8), Heuristics.from_json({"initial_design": design})
+    )
+    values = [tuner.suggest().params["n"] for _ in range(count)]
+    assert len(set(values)) == count  # around the center: std 1, so 5 values within +-2
