@@ -154,6 +154,12 @@ class Heuristics:
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
     EI; False uses 0. Read in ``search.exploration_bias``."""
 
+    def __post_init__(self) -> None:
+        """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, value in coerce_fields(type(self), values).items():
+            object.__setattr__(self, name, value)
+
     def to_json(self) -> dict[str, Any]:
         """Plain values for JSON."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -174,11 +180,9 @@ def coerce_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields: {unknown}; known: {sorted(fields)}")
-    defaults = cls()
     result = {}
     for name, value in data.items():
-        default = getattr(defaults, name)
-        result[name] = _coerce(name, value, default)
+        result[name] = _coerce(name, value, fields[name].default)
     return result
 
 

@@ -301,3 +301,14 @@ def test_cost_mask(params):
     no_mask = soft_terms["log_ei"] + soft_terms["log_p_search"] + soft_terms["log_p_success"]
     discount = soft_terms["log_acq"][~masked] - no_mask[~masked]
     assert (discount < 0).all() and (discount > math.log(0.5) - 1e-9).all()
+
+
+def test_switches_accept_plain_values_and_reject_unknown_ones():
+    heuristics = Heuristics(initial_design="around_center", resampling="on", final_pick="SOFTMAX")
+    assert heuristics.initial_design is InitialDesign.AROUND_CENTER
+    assert heuristics.resampling is True and heuristics.final_pick is FinalPick.SOFTMAX
+    assert dataclasses.replace(heuristics, resampling="off").resampling is False
+    with pytest.raises(ValueError, match="final_pick: 'best' is not one of"):
+        Heuristics(final_pick="best")
+    with pytest.raises(ValueError, match="not a boolean"):
+        Heuristics(duplicate_filter="maybe")
