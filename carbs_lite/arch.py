@@ -79,8 +79,10 @@ class ArchSpace(Space):
         return arch
 
     def _validate_size(self, size: Any, where: str) -> int:
-        is_number = isinstance(size, int | np.integer | float | np.floating)
-        if isinstance(size, bool) or not is_number or float(size) != math.floor(float(size)):
+        is_integral = isinstance(size, int | np.integer) or (
+            isinstance(size, float | np.floating) and float(size).is_integer()
+        )
+        if isinstance(size, bool) or not is_integral:
             raise ValueError(f"{where} = {size!r} is not an integer layer size")
         if not self.min_size <= size <= self.max_size:
             raise ValueError(f"{where} = {size} is outside {self.min_size}..{self.max_size}")

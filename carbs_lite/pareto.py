@@ -70,7 +70,11 @@ def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool
 def running_best(cost: np.ndarray, goodness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Upper envelope: sorted costs and the best goodness at that cost or cheaper."""
     order = np.argsort(cost, kind="stable")
-    return cost[order], np.maximum.accumulate(goodness[order])
+    sorted_cost = cost[order]
+    best = np.maximum.accumulate(goodness[order])
+    # tied costs all get the best of the tie, not just the ones sorted after it
+    last_of_tie = np.searchsorted(sorted_cost, sorted_cost, side="right") - 1
+    return sorted_cost, best[last_of_tie]
 
 
 def isotonic_increasing(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -85,7 +85,7 @@ class ScalarSpace(Space):
         if not self.min < self.max:
             raise ValueError(f"{type(self).__name__}: min ({self.min}) must be < max ({self.max})")
         for bound in (self.min, self.max):
-            if math.isfinite(bound) and not self._in_domain(bound) and bound != self._domain()[0]:
+            if math.isfinite(bound) and not self._in_domain(bound) and bound not in self._domain():
                 raise ValueError(f"{type(self).__name__}: bound {bound} is outside its domain")
         if isinstance(self.rounding_factor, bool) or not isinstance(self.rounding_factor, int):
             raise ValueError(
@@ -128,7 +128,10 @@ class ScalarSpace(Space):
         name = type(self).__name__
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise ValueError(f"{name}: expected a number, got {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"{name}: {value} is too large") from None
         if not math.isfinite(value) or not self._in_domain(value):
             raise ValueError(f"{name}: {value} is outside the domain of the transform")
         if not self.min <= value <= self.max:
@@ -150,8 +153,13 @@ class ScalarSpace(Space):
         value = float(self._round_param(np.array(min(max(value, self.min), self.max))))
         if self.is_integer:
             value = _integer_inside(value, self.min, self.max, self.rounding_factor)
-            return int(value)
-        return value
+        # a bound on the edge of the domain (LogSpace min=0) is open: stay strictly inside
+        lo, hi = self._domain()
+        if value <= lo:
+            value = lo + self.rounding_factor if self.is_integer else float(np.nextafter(lo, hi))
+        elif value >= hi:
+            value = hi - self.rounding_factor if self.is_integer else float(np.nextafter(hi, lo))
+        return int(value) if self.is_integer else value
 
     def round_basic(self, x: np.ndarray) -> np.ndarray:
         if not self.is_integer:

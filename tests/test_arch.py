@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,74 +12,234 @@ from hypothesis import strategies as st
 from carbs_lite import ArchSpace
 
 SPACE = ArchSpace()
+FAST = settings(max_examples=100, deadline=None)
 archs = st.lists(st.lists(st.integers(64, 2048), min_size=1, max_size=5), min_size=1, max_size=5)
+rows = st.lists(st.floats(-50, 50), min_size=31, max_size=31).map(np.array)
 
 
-@settings(max_examples=150, deadline=None)
+def encode_by_hand(arch: list[list[int]], space: ArchSpace = SPACE) -> np.ndarray:
+    """The documented layout, with inactive entries repeating the last active one."""
+    s, layers = space.max_sub_arches, space.max_layers
+    padded = arch + [arch[-1]] * (s - len(arch))
+    counts = [len(arch)] + [len(sub) for sub in padded]
+    widths = [math.log2(w) for sub in padded for w in sub + [sub[-1]] * (layers - len(sub))]
+    return np.array(
+        [c / space.count_scale for c in counts] + [w / space.width_scale for w in widths]
+    )
+
+
+def test_default_dim_and_documented_layout():
+    assert SPACE.dim == 31 and ArchSpace(max_sub_arches=2, max_layers=3).dim == 9
+    basic = SPACE.to_basic([[512, 256], [128]])
+    assert basic.shape == (31,)
+    assert basic[:6].tolist() == [2, 2, 1, 1, 1, 1]
+    widths = basic[6:].reshape(5, 5)
+    assert widths[0].tolist() == [9, 8, 8, 8, 8]
+    assert widths[1].tolist() == [7] * 5
+    assert widths[2:].tolist() == [[7] * 5] * 3
+    scaled = ArchSpace(count_scale=2.0, width_scale=0.5)
+    assert np.allclose(
+        scaled.to_basic([[512, 256], [128]]), encode_by_hand([[512, 256], [128]], scaled)
+    )
+
+
+@FAST
 @given(archs)
 def test_every_arch_round_trips_and_encodes_canonically(arch):
     basic = SPACE.to_basic(arch)
-    assert basic.shape == (31,)
+    assert np.allclose(basic, encode_by_hand(arch))
     assert SPACE.from_basic(basic) == arch
     assert np.allclose(SPACE.round_basic(basic[None, :])[0], basic)
 
 
-@settings(max_examples=80, deadline=None)
+@FAST
+@given(archs, archs)
+def test_different_archs_have_different_encodings(a, b):
+    assert (a == b) == np.allclose(SPACE.to_basic(a), SPACE.to_basic(b))
+
+
+@FAST
 @given(st.lists(st.lists(st.integers(8, 256), min_size=1, max_size=5), min_size=1, max_size=5))
 def test_round_trip_with_a_rounding_factor(multiples):
     space = ArchSpace(rounding_factor=8)
     arch = [[8 * m for m in sub] for sub in multiples]
-    assert space.from_basic(space.to_basic(arch)) == arch
+    basic = space.to_basic(arch)
+    assert space.from_basic(basic) == arch
+    assert np.allclose(space.round_basic(basic[None, :])[0], basic)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.floats(-50, 50), min_size=31, max_size=31))
+@FAST
+@given(archs, st.floats(0.2, 5.0), st.floats(0.2, 5.0))
+def test_round_trip_with_other_scales(arch, count_scale, width_scale):
+    space = ArchSpace(count_scale=count_scale, width_scale=width_scale)
+    basic = space.to_basic(arch)
+    assert space.from_basic(basic) == arch
+    assert np.allclose(space.round_basic(basic[None, :])[0], basic)
+
+
+def test_tuples_and_numpy_integers_are_accepted_as_lists_of_ints():
+    arch = SPACE.validate(((np.int64(128), 256.0), [np.int32(64)]))
+    assert arch == [[128, 256], [64]]
+    assert all(type(w) is int for sub in arch for w in sub)
+
+
+@FAST
+@given(rows)
 def test_any_vector_decodes_to_a_valid_arch(row):
-    arch = SPACE.from_basic(np.array(row))
+    arch = SPACE.from_basic(row)
     assert SPACE.validate(arch) == arch
 
 
-def test_gaussian_steps_give_nearby_archs():
+@FAST
+@given(st.lists(st.floats(-1e6, 1e6), min_size=31, max_size=31).map(np.array))
+def test_any_far_vector_decodes_to_a_valid_arch(row):
+    for space in (SPACE, ArchSpace(rounding_factor=8)):
+        arch = space.from_basic(row)
+        assert space.validate(arch) == arch
+
+
+@FAST
+@given(rows)
+def test_rounding_does_not_change_the_decoded_arch_and_is_idempotent(row):
+    rounded = SPACE.round_basic(row[None, :])
+    assert rounded.shape == (1, 31)
+    assert SPACE.from_basic(rounded[0]) == SPACE.from_basic(row)
+    assert np.allclose(SPACE.round_basic(rounded), rounded, equal_nan=True)
+
+
+@FAST
+@given(archs, st.lists(st.floats(-1.0, 1.0), min_size=31, max_size=31).map(np.array))
+def test_rounded_rows_inside_the_bounds_are_canonical_encodings(arch, step):
+    rounded = SPACE.round_basic((SPACE.to_basic(arch) + step)[None, :])[0]
+    lower, upper = SPACE.basic_bounds(True)
+    if np.all((rounded >= lower) & (rounded <= upper)):
+        assert np.allclose(SPACE.to_basic(SPACE.from_basic(rounded)), rounded)
+
+
+@pytest.mark.parametrize(
+    "center",
+    [
+        [[512, 256], [256, 128]],
+        [[128, 256, 512]],
+        [[100, 200], [300], [400, 500, 600]],
+        [[1024, 1024, 1024, 1024], [512, 512, 512, 512]],
+    ],
+)
+def test_gaussian_steps_give_nearby_archs(center):
     rng = np.random.default_rng(0)
-    center = [[512, 256], [256, 128]]
     basic = SPACE.to_basic(center)
     lower, upper = SPACE.basic_bounds(True)
-    rows = SPACE.round_basic(basic + 0.3 * rng.standard_normal((2000, 31)))
-    rows = rows[np.all((rows >= lower) & (rows <= upper), axis=1)]
-    decoded = [SPACE.from_basic(r) for r in rows]
-    same_shape = [a for a in decoded if [len(s) for s in a] == [2, 2]]
+    rounded = SPACE.round_basic(basic + 0.3 * rng.standard_normal((2000, 31)))
+    rounded = rounded[np.all((rounded >= lower) & (rounded <= upper), axis=1)]
+    assert len(rounded) > 1500
+    decoded = [SPACE.from_basic(r) for r in rounded]
+    shape = [len(sub) for sub in center]
+    same_shape = [a for a in decoded if [len(sub) for sub in a] == shape]
     changes = [
-        abs(a[i][j] / center[i][j] - 1) for a in same_shape for i in range(2) for j in range(2)
+        abs(a[i][j] / center[i][j] - 1)
+        for a in same_shape
+        for i, sub in enumerate(center)
+        for j in range(len(sub))
     ]
-    assert np.median(changes) < 0.35
-    count_changed = np.mean([len(a) != 2 for a in decoded])
+    assert 0.05 < np.median(changes) < 0.35
+    count_changed = np.mean([len(a) != len(center) for a in decoded])
     assert 0.03 < count_changed < 0.30
+    depth_changed = np.mean([len(a[0]) != shape[0] for a in decoded])
+    assert 0.03 < depth_changed < 0.30
+
+
+def test_a_new_sub_arch_or_layer_copies_its_neighbour():
+    basic = SPACE.to_basic([[512, 256], [128]])
+    grown = basic.copy()
+    grown[0] += 1  # one more sub-arch
+    assert SPACE.from_basic(grown) == [[512, 256], [128], [128]]
+    deeper = basic.copy()
+    deeper[1] += 1  # one more layer in the first sub-arch
+    assert SPACE.from_basic(deeper) == [[512, 256, 256], [128]]
 
 
 def test_bounds_cover_every_arch_in_range():
     lower, upper = SPACE.basic_bounds(False)
-    for arch in ([[64]], [[2048] * 5] * 5, [[64, 2048], [128]]):
+    assert lower.shape == upper.shape == (31,)
+    assert lower[:6].tolist() == [1] * 6 and upper[:6].tolist() == [5] * 6
+    assert np.allclose(lower[6:], 6.0) and np.allclose(upper[6:], 11.0)
+    for arch in ([[64]], [[2048] * 5] * 5, [[64, 2048], [128]], [[64] * 5, [2048]]):
         basic = SPACE.to_basic(arch)
         assert np.all(basic >= lower - 1e-12) and np.all(basic <= upper + 1e-12)
     padded = SPACE.basic_bounds(True)
     assert np.all(padded[0] < lower) and np.all(padded[1] > upper)
+    assert padded[0][0] == pytest.approx(0.9) and padded[1][0] == pytest.approx(5.1)
+    assert padded[1][-1] == pytest.approx(math.log2(2048.1))
+
+
+@FAST
+@given(archs)
+def test_bounds_cover_random_archs(arch):
+    lower, upper = SPACE.basic_bounds(False)
+    basic = SPACE.to_basic(arch)
+    assert np.all(basic >= lower - 1e-12) and np.all(basic <= upper + 1e-12)
+
+
+def test_min_steps_reach_the_neighbouring_counts_and_widths():
+    basic = SPACE.to_basic([[64, 1024]])
+    steps = SPACE.min_step_in_basic(basic[None, :])
+    assert steps.shape == (1, 31)
+    assert np.all(steps[0, :6] == 1.0)
+    widths = steps[0, 6:]
+    assert widths[0] == pytest.approx(math.log2(65 / 64))
+    assert widths[1] == pytest.approx(math.log2(1025 / 1024))
+    coarse = ArchSpace(rounding_factor=8, count_scale=2.0, width_scale=0.5)
+    steps = coarse.min_step_in_basic(coarse.to_basic([[64]])[None, :])
+    assert steps[0, 0] == pytest.approx(0.5) and steps[0, 6] == pytest.approx(
+        2 * math.log2(72 / 64)
+    )
 
 
 @pytest.mark.parametrize(
     "arch, message",
     [
         ("[[64]]", "list of lists"),
+        (64, "list of lists"),
         ([], "0 sub-arches"),
         ([[64]] * 6, "6 sub-arches"),
+        ([64], r"arch\[0\] must be a list"),
         ([[64], []], r"arch\[1\] has 0 layers"),
         ([[64] * 6], r"arch\[0\] has 6 layers"),
-        ([[64], [64, 64, 63]], r"arch\[1\]\[2\] = 63 is outside"),
-        ([[2049]], r"arch\[0\]\[0\] = 2049"),
-        ([[100.5]], "not an integer"),
-        ([[True]], "not an integer"),
-        ([["64"]], "not an integer"),
+        ([[64], [64, 64, 63]], r"arch\[1\]\[2\] = 63 is outside 64..2048"),
+        ([[2049]], r"arch\[0\]\[0\] = 2049 is outside"),
+        ([[64], [64, 64, 100.5]], r"arch\[1\]\[2\] = 100.5 is not an integer"),
+        ([[64], [64, 64, True]], r"arch\[1\]\[2\] = True is not an integer"),
+        ([[64], [64, 64, "64"]], r"arch\[1\]\[2\] = '64' is not an integer"),
+        ([[64, None]], r"arch\[0\]\[1\] = None is not an integer"),
+        ([[math.inf]], r"arch\[0\]\[0\] = inf is not an integer"),
+        ([[math.nan]], r"arch\[0\]\[0\] = nan is not an integer"),
+        ([[10**400]], r"arch\[0\]\[0\] = \d+ is outside"),
     ],
 )
 def test_invalid_archs_name_the_bad_part(arch, message):
     with pytest.raises(ValueError, match=message):
         SPACE.validate(arch)
+    with pytest.raises(ValueError, match=message):
+        SPACE.to_basic(arch)
+
+
+def test_sizes_must_be_multiples_of_the_rounding_factor():
+    with pytest.raises(ValueError, match=r"arch\[0\]\[1\] = 100 is not a multiple of 8"):
+        ArchSpace(rounding_factor=8).validate([[64, 100]])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"max_sub_arches": 0}, "max_sub_arches must be an integer >= 1"),
+        ({"max_layers": 2.5}, "max_layers must be an integer"),
+        ({"min_size": True}, "min_size must be an integer"),
+        ({"min_size": 256, "max_size": 128}, "min_size 256 > max_size 128"),
+        ({"rounding_factor": 48}, "multiples of rounding_factor"),
+        ({"width_scale": 0.0}, "width_scale must be > 0"),
+        ({"count_scale": -1.0}, "count_scale must be > 0"),
+    ],
+)
+def test_bad_space_settings_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ArchSpace(**kwargs)
