@@ -12,6 +12,12 @@ Inactive dimensions (sub-arches past n, layers past a sub-arch's depth) are fill
 an inactive layer repeats the last active layer's width and an inactive sub-arch repeats the
 last active sub-arch, so that growing an arch by one step duplicates its neighbour and every
 arch has exactly one encoding (encode -> decode is the identity on valid archs).
+
+Those copies serve the sampler, not the surrogates: to a GP, a one-tower arch encoded with five
+identical towers looks like five towers. ``surrogate_inputs`` therefore gives the models each
+inactive width as log2(min_size) - 1 (one halving below the smallest layer, "absent") and each
+inactive sub-arch's depth as 0, so that size-like quantities (parameters, latency) vary smoothly
+with the model inputs.
 """
 
 from __future__ import annotations
@@ -170,6 +176,20 @@ class ArchSpace(Space):
             np.concatenate([counts_lo / self.count_scale, widths_lo / self.width_scale]),
             np.concatenate([counts_hi / self.count_scale, widths_hi / self.width_scale]),
         )
+
+    def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) with inactive widths at log2(min_size) - 1 and inactive depths at 0."""
+        x = np.array(x, dtype=float)
+        s, layers = self.max_sub_arches, self.max_layers
+        counts = x[:, : 1 + s] * self.count_scale
+        n = np.clip(np.round(counts[:, 0]), 1, s)
+        depths = np.clip(np.round(counts[:, 1:]), 1, layers)
+        active_sub = np.arange(s)[None, :] < n[:, None]
+        active = active_sub[:, :, None] & (np.arange(layers)[None, None, :] < depths[:, :, None])
+        x[:, 1 : 1 + s] = np.where(active_sub, x[:, 1 : 1 + s], 0.0)
+        absent = (math.log2(self.min_size) - 1) / self.width_scale
+        x[:, 1 + s :] = np.where(active.reshape(len(x), s * layers), x[:, 1 + s :], absent)
+        return x
 
     def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
         counts = np.full((x.shape[0], 1 + self.max_sub_arches), 1.0 / self.count_scale)

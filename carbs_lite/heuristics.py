@@ -154,6 +154,12 @@ class Heuristics:
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
     EI; False uses 0. Read in ``search.exploration_bias``."""
 
+    inactive_imputation: bool = True
+    """The surrogates see conditional params' inactive dimensions at a fixed "absent" value
+    (``Space.surrogate_inputs``; e.g. an ``ArchSpace`` layer past a sub-arch's depth) instead of
+    the sampler's encoding, which fills them with copies of active ones. Not in CARBS, which has
+    no conditional params; False gives the models the raw encoding. Read in ``Tuner._fit``."""
+
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

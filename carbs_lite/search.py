@@ -7,6 +7,7 @@ Acquisition (CARBS): EI of the output over the Pareto value at the candidate's p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,8 @@ class FittedModels:
     pareto: ParetoFunction
     log_cost_range: tuple[float, float]
     front: list[Group]
+    features: Callable[[np.ndarray], np.ndarray]
+    """Basic rows (n, d) -> the rows the GPs were fit on (``ParamSpace.surrogate_inputs``)."""
 
     def scale_log_cost(self, log_cost: Any) -> Any:
         low, high = self.log_cost_range
@@ -75,20 +78,21 @@ def fit_models(
     config: TunerConfig,
     heuristics: Heuristics,
     rng: np.random.Generator,
+    features: Callable[[np.ndarray], np.ndarray],
 ) -> FittedModels:
-    """Output, cost, success and Pareto models for the current data."""
+    """Output, cost, success and Pareto models; the GPs see ``features(basic rows)``."""
     ok = data.successes
     fit = {
         "iterations": config.fit_iterations,
         "max_fit_points": config.max_fit_points,
     }
     transform = QuantileTransform(data.goodness[ok])
-    inputs = torch.as_tensor(data.inputs, dtype=DTYPE)
+    inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
     target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
     output = fit_gp(inputs[ok], target, rng=rng, **fit)
     fold_outstanding(
         output,
-        torch.as_tensor(outstanding, dtype=DTYPE),
+        torch.as_tensor(features(outstanding), dtype=DTYPE),
         heuristics.outstanding_estimator,
         rng,
     )
@@ -103,7 +107,7 @@ def fit_models(
     front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
     front_y = transform(np.array([g.mean_goodness for g in front]))
     pareto = fit_pareto_model(heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy())
-    return FittedModels(output, cost, success, transform, pareto, models_range, front)
+    return FittedModels(output, cost, success, transform, pareto, models_range, front, features)
 
 
 def _log_cost_mask(
@@ -130,8 +134,9 @@ def score_candidates(
 ) -> dict[str, torch.Tensor]:
     """Every acquisition term for candidates (n, d), each (n,)."""
     x = torch.as_tensor(candidates, dtype=DTYPE)
-    mean, var = models.output.predict(x)
-    scaled_cost, scaled_cost_var = models.cost.predict(x)
+    model_x = torch.as_tensor(models.features(candidates), dtype=DTYPE)
+    mean, var = models.output.predict(model_x)
+    scaled_cost, scaled_cost_var = models.cost.predict(model_x)
     front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
     floor = acq.pareto_threshold_value(
         models.pareto,
@@ -147,7 +152,7 @@ def score_candidates(
     )
     log_p_success = torch.zeros_like(mean)
     if models.success is not None:
-        s_mean, s_var = models.success.predict(x)
+        s_mean, s_var = models.success.predict(model_x)
         log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
     cost = models.cost_from_scaled(scaled_cost)
     log_p_search = acq.log_search_probability(x, torch.as_tensor(centers), torch.as_tensor(std))

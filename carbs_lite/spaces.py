@@ -62,6 +62,11 @@ class Space(ABC):
         deviation, so an integer can always reach its neighbours whatever its scale.
         """
 
+    def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) as the surrogate models see them; the identity unless the space has
+        inactive (conditional) dimensions, which are set to a fixed "absent" value."""
+        return x
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description from which ``space_from_json`` rebuilds this space."""
         return {"type": type(self).__name__, **dataclasses.asdict(self)}
@@ -378,6 +383,16 @@ class ParamSpace:
         return np.concatenate(
             [
                 p.space.min_step_in_basic(x[:, s])
+                for p, s in zip(self.params, self.slices, strict=True)
+            ],
+            axis=1,
+        )
+
+    def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) with each param's inactive dimensions imputed (see ``Space``)."""
+        return np.concatenate(
+            [
+                p.space.surrogate_inputs(x[:, s])
                 for p, s in zip(self.params, self.slices, strict=True)
             ],
             axis=1,

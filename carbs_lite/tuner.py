@@ -337,7 +337,12 @@ class Tuner:
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
         outstanding_inputs = np.array(outstanding).reshape(-1, self.param_space.dim)
         front = self._front(data)
-        return fit_models(data, front, outstanding_inputs, self.config, self.heuristics, rng)
+        features = self.param_space.surrogate_inputs
+        if not self.heuristics.inactive_imputation:
+            features = _unchanged
+        return fit_models(
+            data, front, outstanding_inputs, self.config, self.heuristics, rng, features
+        )
 
     def _candidates(
         self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator
@@ -395,6 +400,11 @@ class Tuner:
     ) -> dict[str, torch.Tensor]:
         """Every acquisition term for candidates (n, d), each (n,)."""
         return score_candidates(models, centers, std, candidates, self.config, self.heuristics, rng)
+
+
+def _unchanged(x: np.ndarray) -> np.ndarray:
+    """Surrogate inputs with the imputation switch off: the basic rows themselves."""
+    return x
 
 
 def _as_float(name: str, value: Any) -> float:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carbs_lite import ArchSpace
+from carbs_lite import ArchSpace, LogSpace, Param
+from carbs_lite.spaces import ParamSpace
 
 SPACE = ArchSpace()
 FAST = settings(max_examples=100, deadline=None)
@@ -243,3 +244,36 @@ def test_sizes_must_be_multiples_of_the_rounding_factor():
 def test_bad_space_settings_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ArchSpace(**kwargs)
+
+
+def test_surrogate_inputs_mark_absent_layers_and_towers():
+    one = SPACE.to_basic([[128]])
+    two = SPACE.to_basic([[128], [128]])
+    # the sampler's encoding: growing by a copied tower changes only the sub-arch count
+    assert np.flatnonzero(one != two).tolist() == [0]
+    seen = SPACE.surrogate_inputs(np.stack([one, two]))
+    assert seen[0, :6].tolist() == [1, 1, 0, 0, 0, 0]
+    assert seen[1, :6].tolist() == [2, 1, 1, 0, 0, 0]
+    widths = seen[:, 6:].reshape(2, 5, 5)
+    assert widths[0, 0].tolist() == [7, 5, 5, 5, 5]  # log2 128, then "absent" = log2(64) - 1
+    assert (widths[0, 1:] == 5).all()
+    assert widths[1, 1].tolist() == [7, 5, 5, 5, 5]
+    # active dimensions pass through unchanged, whatever the scales
+    scaled = ArchSpace(count_scale=2.0, width_scale=3.0)
+    row = scaled.to_basic([[512, 256], [128, 64, 64]])
+    seen = scaled.surrogate_inputs(row[None, :])[0]
+    assert seen[:3].tolist() == row[:3].tolist() and (seen[3:6] == 0).all()
+    widths = seen[6:].reshape(5, 5) * 3.0
+    assert widths[0].tolist() == [9, 8, 5, 5, 5] and widths[1].tolist() == [7, 6, 6, 5, 5]
+    assert (widths[2:] == 5).all()
+    assert SPACE.surrogate_inputs(np.empty((0, 31))).shape == (0, 31)
+
+
+def test_param_space_surrogate_inputs_leave_scalars_alone():
+    space = ParamSpace(
+        [Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3), Param("arch", SPACE, [[64, 64]])]
+    )
+    row = space.to_basic({"lr": 1e-3, "arch": [[256]]})
+    seen = space.surrogate_inputs(row[None, :])[0]
+    assert seen[0] == row[0]
+    assert np.array_equal(seen[1:], SPACE.surrogate_inputs(row[None, 1:])[0])
