@@ -120,16 +120,22 @@ def pareto_threshold_value(
 
 
 def log_cost_mask(
-    mean: torch.Tensor, std: torch.Tensor, cap: float | None, mode: CostMask
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    cap: float | None,
+    mode: CostMask,
+    confidence: float = 0.5,
 ) -> torch.Tensor:
     """log of the cost factor for a cost model N(mean, std^2) in the cap's units.
 
-    HARD: 0 where mean < cap, -inf elsewhere. PROBABILITY: the hard mask plus
-    log Phi((cap - mean) / std). No cap: 0.
+    HARD: 0 where P(cost < cap) >= confidence, i.e. mean + Phi^-1(confidence) std < cap, and
+    -inf elsewhere (confidence 0.5: the mean is below the cap, as in CARBS). PROBABILITY: the
+    hard mask plus log Phi((cap - mean) / std). No cap: 0.
     """
     if cap is None:
         return torch.zeros_like(mean)
-    hard = torch.where(mean < cap, 0.0, -math.inf).to(DTYPE)
+    margin = float(torch.special.ndtri(torch.tensor(confidence, dtype=DTYPE)))
+    hard = torch.where(mean + margin * std < cap, 0.0, -math.inf).to(DTYPE)
     if mode is CostMask.PROBABILITY:
         return hard + torch.special.log_ndtr((cap - mean) / std)
     return hard

@@ -120,7 +120,13 @@ def _log_cost_mask(
     """The cost-cap factor, computed in the cost model's scaled log-cost units."""
     cap = config.max_suggestion_cost
     scaled_cap = None if cap is None else models.scale_log_cost(math.log(cap))
-    return acq.log_cost_mask(scaled_cost, scaled_var.sqrt(), scaled_cap, heuristics.cost_mask)
+    return acq.log_cost_mask(
+        scaled_cost,
+        scaled_var.sqrt(),
+        scaled_cap,
+        heuristics.cost_mask,
+        config.cost_cap_confidence,
+    )
 
 
 def score_candidates(

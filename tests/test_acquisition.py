@@ -53,6 +53,11 @@ def test_cost_mask_and_combination():
     soft = acq.log_cost_mask(mean, std, 1.0, CostMask.PROBABILITY).exp()
     assert soft.tolist() == pytest.approx([_cdf(1.0), 0.0, 0.0])
     assert acq.log_cost_mask(T(5.0), T(1.0), None, CostMask.HARD).tolist() == [0.0]
+    # confidence 0.9: mean + 1.28 std must be under the cap
+    sure = acq.log_cost_mask(T(0.2, 0.5), T(0.5, 0.5), 1.0, CostMask.HARD, confidence=0.9)
+    assert sure.tolist() == [0.0, -math.inf]
+    loose = acq.log_cost_mask(T(1.2), T(0.5), 1.0, CostMask.HARD, confidence=0.2)
+    assert loose.tolist() == [0.0]  # P(cost < cap) = 0.34 >= 0.2
     log_acq = acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), True)
     assert float(log_acq) == pytest.approx(-3.5)
     assert float(acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), False)) == -1.5

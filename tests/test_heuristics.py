@@ -72,6 +72,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
     assert c.initial_search_radius == 0.6  # CARBS: 0.3; see ablations/RESULTS.md
+    assert c.cost_cap_confidence == 0.7  # CARBS: 0.5 (predicted mean under the cap)
     assert c.min_pareto_cost_fraction == 0.2 and c.num_candidates_per_dim == 100
 
 
@@ -303,6 +304,31 @@ def test_cost_mask(params):
     no_mask = soft_terms["log_ei"] + soft_terms["log_p_search"] + soft_terms["log_p_success"]
     discount = soft_terms["log_acq"][~masked] - no_mask[~masked]
     assert (discount < 0).all() and (discount > math.log(0.5) - 1e-9).all()
+
+
+def test_cost_cap_confidence_keeps_only_candidates_likely_under_the_cap(params):
+    history = run(Tuner(params, TunerConfig(direction="minimize"), seed=1), 8)
+    cap = float(np.median([o.cost for o in history.observations]))
+    passed = {}
+    for confidence in (0.5, 0.9):
+        config = TunerConfig(
+            direction="minimize",
+            max_suggestion_cost=cap,
+            cost_cap_confidence=confidence,
+            num_candidates_per_dim=50,
+        )
+        tuner = Tuner(params, config, seed=1)
+        for o in history.observations:
+            tuner.observe(o.params, o.output, o.cost)
+        terms = _scored(tuner)
+        passed[confidence] = {
+            tuple(c)
+            for c, a in zip(terms["candidates"], terms["log_acq"], strict=True)
+            if torch.isfinite(a)
+        }
+    assert passed[0.9] and passed[0.9] < passed[0.5]
+    with pytest.raises(ValueError, match="cost_cap_confidence"):
+        TunerConfig(cost_cap_confidence=1.0)
 
 
 def test_switches_accept_plain_values_and_reject_unknown_ones():
