@@ -56,7 +56,7 @@ def effects(records: list[dict], metric: str = "auc") -> list[Effect]:
                 high,
                 p,
                 p_holm,
-                verdict(median, p_holm),
+                verdict(diffs, p_holm),
                 len(diffs),
             )
         )

@@ -16,7 +16,7 @@ import torch
 
 from carbs_lite import acquisition as acq
 from carbs_lite.config import TunerConfig
-from carbs_lite.heuristics import Heuristics
+from carbs_lite.heuristics import CostMask, Heuristics
 from carbs_lite.pareto import Group
 from carbs_lite.surrogate import (
     DTYPE,
@@ -58,12 +58,17 @@ class FittedModels:
     """Basic rows (n, d) -> the rows the GPs were fit on (``ParamSpace.surrogate_inputs``)."""
 
     def scale_log_cost(self, log_cost: Any) -> Any:
-        low, high = self.log_cost_range
-        return (log_cost - low) / max(high - low, 1e-9)
+        return scale_log_cost(log_cost, self.log_cost_range)
 
     def cost_from_scaled(self, scaled: torch.Tensor) -> torch.Tensor:
         low, high = self.log_cost_range
         return torch.exp(low + scaled * max(high - low, 1e-9))
+
+
+def scale_log_cost(log_cost: Any, log_cost_range: tuple[float, float]) -> Any:
+    """Log cost mapped linearly so that the observed range becomes [0, 1]."""
+    low, high = log_cost_range
+    return (log_cost - low) / max(high - low, 1e-9)
 
 
 def exploration_bias(config: TunerConfig, heuristics: Heuristics) -> float:
@@ -96,10 +101,8 @@ def fit_models(
         heuristics.outstanding_estimator,
         rng,
     )
-    log_cost = np.log(data.cost)
-    models_range = (float(log_cost.min()), float(log_cost.max()))
-    scaled = (log_cost - models_range[0]) / max(models_range[1] - models_range[0], 1e-9)
-    cost = fit_gp(inputs, torch.as_tensor(scaled, dtype=DTYPE), rng=rng, **fit)
+    cost, models_range = fit_cost_model(data, config, rng, features)
+    scaled = scale_log_cost(np.log(data.cost), models_range)
     success = None
     if data.failed.any():
         labels = torch.as_tensor(np.where(data.failed, 1.0, -1.0), dtype=DTYPE)
@@ -108,6 +111,43 @@ def fit_models(
     front_y = transform(np.array([g.mean_goodness for g in front]))
     pareto = fit_pareto_model(heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy())
     return FittedModels(output, cost, success, transform, pareto, models_range, front, features)
+
+
+def fit_cost_model(
+    data: StudyData,
+    config: TunerConfig,
+    rng: np.random.Generator,
+    features: Callable[[np.ndarray], np.ndarray],
+) -> tuple[FittedGP, tuple[float, float]]:
+    """GP of scaled log cost (``scale_log_cost``) over every run, and the observed log-cost range."""
+    log_cost = np.log(data.cost)
+    log_cost_range = (float(log_cost.min()), float(log_cost.max()))
+    inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
+    target = torch.as_tensor(scale_log_cost(log_cost, log_cost_range), dtype=DTYPE)
+    model = fit_gp(
+        inputs,
+        target,
+        rng=rng,
+        iterations=config.fit_iterations,
+        max_fit_points=config.max_fit_points,
+    )
+    return model, log_cost_range
+
+
+def under_cost_cap(
+    cost: FittedGP,
+    log_cost_range: tuple[float, float],
+    model_inputs: np.ndarray,
+    config: TunerConfig,
+) -> np.ndarray:
+    """Rows (n, d) of surrogate inputs whose cost is below ``config.max_suggestion_cost`` with
+    probability >= ``config.cost_cap_confidence`` under the cost GP, as a bool mask (n,)."""
+    if config.max_suggestion_cost is None:
+        return np.ones(len(model_inputs), dtype=bool)
+    mean, var = cost.predict(torch.as_tensor(model_inputs, dtype=DTYPE))
+    cap = scale_log_cost(math.log(config.max_suggestion_cost), log_cost_range)
+    mask = acq.log_cost_mask(mean, var.sqrt(), cap, CostMask.HARD, config.cost_cap_confidence)
+    return torch.isfinite(mask).numpy()
 
 
 def _log_cost_mask(

@@ -67,8 +67,23 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def verdict(median_difference: float, adjusted_p: float, alpha: float = ALPHA) -> str:
-    """ "helps" / "hurts" when significant after Holm (sign of the lower-is-better difference)."""
-    if adjusted_p >= alpha or median_difference == 0:
+def signed_rank_sum(differences: np.ndarray) -> float:
+    """W+ - W-: ranks of |d_i| summed with the signs of d_i (zeros dropped); the statistic
+    the Wilcoxon test is about, so its sign says which way a significant effect goes."""
+    d = np.asarray(differences, dtype=float)
+    d = d[d != 0]
+    if len(d) == 0:
+        return 0.0
+    return float((np.sign(d) * _average_ranks(np.abs(d))).sum())
+
+
+def verdict(differences: np.ndarray, adjusted_p: float, alpha: float = ALPHA) -> str:
+    """ "helps" / "hurts" when significant after Holm, by the sign of ``signed_rank_sum``.
+
+    The sign comes from the signed ranks, not the median: when most pairs tie (the switch
+    rarely changes a run) the median is 0 while the changed pairs can still agree.
+    """
+    direction = signed_rank_sum(differences)
+    if adjusted_p >= alpha or direction == 0:
         return "no detectable effect"
-    return "helps" if median_difference < 0 else "hurts"
+    return "helps" if direction < 0 else "hurts"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,14 @@ from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import CandidateRounding, Heuristics, InitialDesign, SearchRadius
 from carbs_lite.pareto import Group, group_by_input, pareto_front
 from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
-from carbs_lite.search import FittedModels, StudyData, fit_models, score_candidates
+from carbs_lite.search import (
+    FittedModels,
+    StudyData,
+    fit_cost_model,
+    fit_models,
+    score_candidates,
+    under_cost_cap,
+)
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.surrogate import FittedGP
 
@@ -33,6 +40,9 @@ NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 """Errors from the surrogates that make ``suggest`` fall back to sampling around the front."""
 
 RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
+
+UNDER_CAP_FRACTIONS = np.linspace(1.0, 0.0, 11)
+"""How far along center -> uniform draw a SPACE_FILLING_UNDER_CAP suggestion may stay."""
 
 
 class NoCandidatesError(RuntimeError):
@@ -251,8 +261,37 @@ class Tuner:
         reach = 4 * self._search_radius
         lower = np.where(np.isfinite(lower), lower, center - reach)
         upper = np.where(np.isfinite(upper), upper, center + reach)
-        rows = self.param_space.round_basic(rng.uniform(lower, upper, (64, len(lower))))
+        draws = rng.uniform(lower, upper, (64, len(lower)))
+        rows = self.param_space.round_basic(draws)
+        if self.heuristics.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP:
+            rows = self._moved_under_cap(draws, center, rng)
         return self._first_new(rows), Diagnostics("random")
+
+    def _moved_under_cap(
+        self, draws: np.ndarray, center: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Rounded draws u (n, d) moved to c + t (u - c), with the largest t in
+        ``UNDER_CAP_FRACTIONS`` that the cost model puts under the cap; draws that fit nowhere
+        are dropped. Unmoved if there is no cap, fewer than two runs, or no draw fits."""
+        data = self._data()
+        unmoved = self.param_space.round_basic(draws)
+        if self.config.max_suggestion_cost is None or len(data.cost) < 2:
+            return unmoved
+        n, dim = draws.shape
+        moved = center + UNDER_CAP_FRACTIONS[None, :, None] * (draws - center)[:, None, :]
+        rows = self.param_space.round_basic(moved.reshape(-1, dim))
+        features = self._surrogate_features()
+        try:
+            cost, log_cost_range = fit_cost_model(data, self.config, rng, features)
+            fits = under_cost_cap(cost, log_cost_range, features(rows), self.config)
+        except NUMERICAL_ERRORS as error:
+            logger.warning("cost model failed (%s); random draw left unmoved", error)
+            return unmoved
+        fits = fits.reshape(n, len(UNDER_CAP_FRACTIONS))
+        if not fits.any():
+            return unmoved
+        largest = fits.argmax(axis=1)
+        return rows.reshape(n, -1, dim)[np.arange(n), largest][fits.any(axis=1)]
 
     def _sample_around(
         self, centers: np.ndarray, rng: np.random.Generator, source: str
@@ -337,12 +376,16 @@ class Tuner:
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
         outstanding_inputs = np.array(outstanding).reshape(-1, self.param_space.dim)
         front = self._front(data)
-        features = self.param_space.surrogate_inputs
-        if not self.heuristics.inactive_imputation:
-            features = _unchanged
+        features = self._surrogate_features()
         return fit_models(
             data, front, outstanding_inputs, self.config, self.heuristics, rng, features
         )
+
+    def _surrogate_features(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Basic rows -> surrogate inputs, per the inactive-imputation switch."""
+        if self.heuristics.inactive_imputation:
+            return self.param_space.surrogate_inputs
+        return _unchanged
 
     def _candidates(
         self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator

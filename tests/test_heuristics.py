@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import run
+from conftest import objective, run
 
 from carbs_lite import (
     ArchSpace,
@@ -67,7 +67,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
     assert h.cost_mask is CostMask.HARD
-    assert h.initial_design is InitialDesign.SPACE_FILLING  # not CARBS: see ablations/RESULTS.md
+    assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
@@ -286,6 +286,41 @@ def test_initial_design(params):
         spreads[design] = np.ptp(widths)
     # around the center: std 0.3 basic = 30 widths; space filling: uniform over 8..512
     assert spreads[InitialDesign.AROUND_CENTER] < 200 < spreads[InitialDesign.SPACE_FILLING]
+
+
+def _random_phase_widths(params, design: str, cap: float | None, seed: int) -> list[int]:
+    config = TunerConfig(num_random_samples=12, max_suggestion_cost=cap)
+    tuner = Tuner(params, config, Heuristics(initial_design=design), seed=seed)
+    widths = []
+    for _ in range(12):
+        suggestion = tuner.suggest()
+        widths.append(suggestion.params["width"])
+        tuner.observe(suggestion, *objective(suggestion.params))
+    return widths
+
+
+def test_space_filling_under_cap_learns_the_cap_from_the_first_runs(params):
+    cap_width = 150  # cost = width / 100; a uniform width in 8..512 is over 150 72% of the time
+    over = {}
+    for design in ("space_filling", "space_filling_under_cap"):
+        over[design] = 0
+        for seed in range(3):
+            widths = _random_phase_widths(params, design, cap_width / 100, seed)
+            plain = _random_phase_widths(params, "space_filling", cap_width / 100, seed)
+            assert widths[:2] == plain[:2]  # the center, then a draw made before any cost is known
+            learned = widths[4:]  # drawn with four costs known
+            over[design] += sum(w >= cap_width for w in learned)
+            if design == "space_filling_under_cap":
+                assert max(learned) < 1.25 * cap_width
+    assert over["space_filling"] >= 12
+    assert over["space_filling_under_cap"] <= over["space_filling"] // 2
+
+
+def test_space_filling_under_cap_without_a_cap_is_space_filling(params):
+    for seed in range(2):
+        assert _random_phase_widths(
+            params, "space_filling_under_cap", None, seed
+        ) == _random_phase_widths(params, "space_filling", None, seed)
 
 
 def test_cost_mask(params):

@@ -7,7 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from carbs_lite.stats import bootstrap_median_ci, holm, verdict, wilcoxon_signed_rank
+from carbs_lite.stats import (
+    bootstrap_median_ci,
+    holm,
+    signed_rank_sum,
+    verdict,
+    wilcoxon_signed_rank,
+)
 
 
 def _brute_force_p(differences: list[float]) -> float:
@@ -56,7 +62,17 @@ def test_bootstrap_ci_contains_the_median_and_is_seeded():
 
 
 def test_verdicts():
-    assert verdict(-0.1, 0.01) == "helps"
-    assert verdict(0.1, 0.01) == "hurts"
-    assert verdict(-0.1, 0.2) == "no detectable effect"
-    assert verdict(0.0, 0.001) == "no detectable effect"
+    assert verdict(np.array([-0.1, -0.2, 0.05]), 0.01) == "helps"
+    assert verdict(np.array([0.1, 0.2, -0.05]), 0.01) == "hurts"
+    assert verdict(np.array([-0.1, -0.2, 0.05]), 0.2) == "no detectable effect"
+    assert verdict(np.zeros(5), 0.001) == "no detectable effect"
+
+
+def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():
+    # 20 ties, 9 better, 1 slightly worse: the median difference is 0, the effect is not
+    differences = np.array([0.0] * 20 + [-0.03] * 9 + [0.01])
+    assert np.median(differences) == 0.0
+    p = wilcoxon_signed_rank(differences)
+    assert p < 0.05
+    assert signed_rank_sum(differences) == -9 * 6.0 + 1.0  # ranks: the 0.01 is 1, the rest 6
+    assert verdict(differences, p) == "helps"
