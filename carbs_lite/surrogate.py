@@ -1,8 +1,10 @@
 """Fitted surrogate models: pyro-ppl Gaussian processes and the Pareto-value models.
 
 Every GP sees centered inputs and centered targets. Hyperparameters are the MAP under a
-LogNormal(log 1e-2, 0.5) noise prior, found by a short L-BFGS run on at most
-``max_fit_points`` points; predictions then condition on every point.
+LogNormal(log 1e-2, 0.5) noise prior and a N(0, 2^2) prior on each log lengthscale, found by a
+short L-BFGS run on at most ``max_fit_points`` points; predictions then condition on every
+point. The fit factorizes with a jitter relative to the covariance's scale, raised until the
+Cholesky succeeds, so a line-search step to a huge variance does not end the fit.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ logger = logging.getLogger(__name__)
 DTYPE = torch.float64
 NOISE_PRIOR_LOC = math.log(1e-2)
 NOISE_PRIOR_SCALE = 0.5
+LENGTHSCALE_PRIOR_SCALE = 2.0
 JITTER = 1e-6
+MAX_JITTER = 1e-3
 
 _PYRO_SETTINGS_LOCK = threading.RLock()
 
@@ -104,8 +108,7 @@ class FittedGP:
     @property
     def lengthscale(self) -> np.ndarray:
         """Per-dimension lengthscales of the stationary kernel part, (d,)."""
-        kernel = self.model.kernel
-        stationary = kernel.kern0 if isinstance(kernel, gp.kernels.Sum) else kernel
+        stationary = _stationary_part(self.model.kernel)
         with torch.no_grad():
             scale = stationary.lengthscale.detach().reshape(-1).numpy()
         return np.broadcast_to(scale, (self.model.X.shape[1],)).copy()
@@ -119,14 +122,43 @@ def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
     return gp.kernels.Sum(matern, gp.kernels.Linear(dim, variance=torch.tensor(0.1, dtype=DTYPE)))
 
 
+def _cholesky(cov: torch.Tensor) -> torch.Tensor:
+    """Cholesky factor of cov + jitter I, jitter = s * mean(diag cov) with s raised x10 from
+    ``JITTER`` up to ``MAX_JITTER`` until the factorization succeeds; LinAlgError if it never
+    does (or cov is not finite)."""
+    eye = torch.eye(cov.shape[0], dtype=cov.dtype)
+    scale = float(cov.detach().diagonal().mean().abs().clamp_min(1e-12))
+    relative = JITTER
+    while True:
+        tril, info = torch.linalg.cholesky_ex(cov + relative * scale * eye)
+        if not info.any() and torch.isfinite(tril).all():
+            return tril
+        if relative >= MAX_JITTER:
+            raise torch.linalg.LinAlgError(
+                f"covariance not positive definite at relative jitter {relative:g}"
+            )
+        relative *= 10
+
+
+def _stationary_part(kernel: gp.kernels.Kernel) -> gp.kernels.Isotropy:
+    """The Matern/RBF part of a kernel made by ``_kernel``."""
+    return kernel.kern0 if isinstance(kernel, gp.kernels.Sum) else kernel
+
+
 def _negative_log_posterior(model: gp.models.GPRegression) -> torch.Tensor:
-    """-log N(y | 0, K + noise I) - log p(noise), the MAP objective."""
+    """-log N(y | 0, K + noise I) - log p(noise) - sum log N(log lengthscale | 0, 2^2), the MAP
+    objective; the lengthscale prior keeps few-point ARD fits from running off to 0 or inf."""
     n = model.X.shape[0]
-    cov = model.kernel(model.X) + (model.noise + JITTER) * torch.eye(n, dtype=DTYPE)
-    tril = torch.linalg.cholesky(cov)
+    tril = _cholesky(model.kernel(model.X) + model.noise * torch.eye(n, dtype=DTYPE))
     likelihood = dist.MultivariateNormal(torch.zeros(n, dtype=DTYPE), scale_tril=tril)
-    prior = dist.LogNormal(torch.tensor(NOISE_PRIOR_LOC, dtype=DTYPE), NOISE_PRIOR_SCALE)
-    return -likelihood.log_prob(model.y) - prior.log_prob(model.noise)
+    noise_prior = dist.LogNormal(torch.tensor(NOISE_PRIOR_LOC, dtype=DTYPE), NOISE_PRIOR_SCALE)
+    log_lengthscale_prior = dist.Normal(torch.tensor(0.0, dtype=DTYPE), LENGTHSCALE_PRIOR_SCALE)
+    log_lengthscale = _stationary_part(model.kernel).lengthscale.log()
+    return (
+        -likelihood.log_prob(model.y)
+        - noise_prior.log_prob(model.noise)
+        - log_lengthscale_prior.log_prob(log_lengthscale).sum()
+    )
 
 
 def _optimize(model: gp.models.GPRegression, iterations: int) -> None:

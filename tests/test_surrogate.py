@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from carbs_lite.arch import ArchSpace
 from carbs_lite.heuristics import OutstandingEstimator
-from carbs_lite.surrogate import QuantileTransform, fit_gp, fold_outstanding, normal_scores
+from carbs_lite.surrogate import (
+    QuantileTransform,
+    _cholesky,
+    fit_gp,
+    fold_outstanding,
+    normal_scores,
+)
 
 D = torch.float64
 
@@ -37,6 +44,41 @@ def test_gp_fit_is_robust(case):
         x = x * 1e6
     mean, var = fit_gp(x, y).predict(torch.tensor([[0.5, 0.5]], dtype=D))
     assert torch.isfinite(mean).all() and torch.isfinite(var).all() and float(var) > 0
+
+
+def test_cholesky_raises_jitter_until_it_factorizes():
+    singular = torch.ones(3, 3, dtype=D)  # rank 1: plain Cholesky fails
+    with pytest.raises(torch.linalg.LinAlgError):
+        torch.linalg.cholesky(singular)
+    tril = _cholesky(singular)
+    rebuilt = tril @ tril.T
+    assert torch.allclose(rebuilt, singular, atol=1e-5)
+    with pytest.raises(torch.linalg.LinAlgError, match="not positive definite"):
+        _cholesky(-torch.eye(3, dtype=D))
+
+
+def test_success_gp_of_an_ads_run_fits_without_falling_back(caplog):
+    """Eight archs of a real ads run, +1 = diverged: this fit used to hit a non-positive-definite
+    covariance mid-search and fall back to its initial hyperparameters."""
+    archs = [
+        [[64, 64]],
+        [[83, 291, 1741], [489, 133, 177]],
+        [[88, 1328, 633], [1964, 1387, 203], [277, 1493]],
+        [[365, 506]],
+        [[392, 588, 407], [350, 544]],
+        [[329, 572, 370, 489], [360, 583]],
+        [[254, 645, 369, 606, 552], [295, 654]],
+        [[464, 806, 300, 389], [287, 614, 479]],
+    ]
+    space = ArchSpace()
+    x = torch.as_tensor(space.surrogate_inputs(np.array([space.to_basic(a) for a in archs])))
+    y = torch.tensor([-1.0, 1.0, -1.0, -1.0, -1.0, -1.0, 1.0, -1.0], dtype=D)
+    with caplog.at_level("WARNING", logger="carbs_lite.surrogate"):
+        model = fit_gp(x, y)
+    assert "fit failed" not in caplog.text
+    assert np.all((model.lengthscale > 1e-3) & (model.lengthscale < 1e3))  # it ran to 1e-8..1e13
+    mean, _ = model.predict(x)
+    assert torch.all(torch.sign(mean) == y)
 
 
 def test_fit_on_capped_subset_predicts_with_all_points():
