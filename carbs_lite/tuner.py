@@ -264,17 +264,21 @@ class Tuner:
         draws = rng.uniform(lower, upper, (64, len(lower)))
         rows = self.param_space.round_basic(draws)
         if self.heuristics.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP:
-            rows = self._moved_under_cap(draws, center, rng)
+            rows = self._moved_under_cap(draws, rows, center, rng)
         return self._first_new(rows), Diagnostics("random")
 
     def _moved_under_cap(
-        self, draws: np.ndarray, center: np.ndarray, rng: np.random.Generator
+        self,
+        draws: np.ndarray,
+        unmoved: np.ndarray,
+        center: np.ndarray,
+        rng: np.random.Generator,
     ) -> np.ndarray:
-        """Rounded draws u (n, d) moved to c + t (u - c), with the largest t in
+        """Draws u (n, d) moved to c + t (u - c) and rounded, with the largest t in
         ``UNDER_CAP_FRACTIONS`` that the cost model puts under the cap; draws that fit nowhere
-        are dropped. Unmoved if there is no cap, fewer than two runs, or no draw fits."""
+        are dropped. ``unmoved`` (the rounded draws) if there is no cap, fewer than two runs,
+        or no draw fits."""
         data = self._data()
-        unmoved = self.param_space.round_basic(draws)
         if self.config.max_suggestion_cost is None or len(data.cost) < 2:
             return unmoved
         n, dim = draws.shape
