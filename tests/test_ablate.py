@@ -80,6 +80,16 @@ def test_variants_from_specs_and_command_line():
         variants_from(["final_pick=best"], specs)
 
 
+def test_every_toml_alternative_differs_from_the_default():
+    """A variant equal to the default would compare the baseline with itself."""
+    specs = load_specs("ablations")
+    baseline_config, baseline_heuristics = Variant(BASELINE, None, "heuristics").build()
+    for name in specs:
+        for variant in variants_from([name], specs):
+            config, heuristics = variant.build()
+            assert (config, heuristics) != (baseline_config, baseline_heuristics), variant.name
+
+
 def test_cli_rejects_unknown_problem(tmp_path, capsys):
     assert (
         main(["ablate", "--switch", "resampling=off", "--problem", "nope", "--out", str(tmp_path)])
