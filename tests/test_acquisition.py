@@ -123,3 +123,22 @@ def test_sample_candidates_centered_with_given_std():
     samples = acq.sample_candidates(centers, np.array([0.1, 2.0]), 20000, rng)
     assert samples.mean(0) == pytest.approx([0.0, 10.0], abs=0.05)
     assert samples.std(0) == pytest.approx([0.1, 2.0], rel=0.03)
+
+
+def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
+    from carbs_lite.config import TunerConfig
+    from carbs_lite.search import StudyData, fit_cost_model, under_cost_cap
+
+    x = np.linspace(0.0, 4.0, 9)[:, None]
+    data = StudyData(x, np.exp(x[:, 0]), np.zeros(9, dtype=bool), -x[:, 0])
+    rng = np.random.default_rng(0)
+    model, log_range = fit_cost_model(data, TunerConfig(), rng, lambda rows: rows)
+    queries = np.array([[0.5], [1.5], [2.5], [3.5]])
+    cap = TunerConfig(max_suggestion_cost=math.exp(2.0))
+    assert under_cost_cap(model, log_range, queries, cap).tolist() == [True, True, False, False]
+    assert under_cost_cap(model, log_range, queries, TunerConfig()).all()  # no cap
+    near = np.array([[2.25]])  # between two runs, predicted just under the cap
+    lenient = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.5)
+    strict = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.99)
+    assert under_cost_cap(model, log_range, near, lenient).all()
+    assert not under_cost_cap(model, log_range, near, strict).any()
