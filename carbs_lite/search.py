@@ -87,10 +87,7 @@ def fit_models(
 ) -> FittedModels:
     """Output, cost, success and Pareto models; the GPs see ``features(basic rows)``."""
     ok = data.successes
-    fit = {
-        "iterations": config.fit_iterations,
-        "max_fit_points": config.max_fit_points,
-    }
+    fit = _fit_settings(config)
     transform = QuantileTransform(data.goodness[ok])
     inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
     target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
@@ -124,14 +121,12 @@ def fit_cost_model(
     log_cost_range = (float(log_cost.min()), float(log_cost.max()))
     inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
     target = torch.as_tensor(scale_log_cost(log_cost, log_cost_range), dtype=DTYPE)
-    model = fit_gp(
-        inputs,
-        target,
-        rng=rng,
-        iterations=config.fit_iterations,
-        max_fit_points=config.max_fit_points,
-    )
-    return model, log_cost_range
+    return fit_gp(inputs, target, rng=rng, **_fit_settings(config)), log_cost_range
+
+
+def _fit_settings(config: TunerConfig) -> dict[str, int]:
+    """``fit_gp`` keyword arguments from the config."""
+    return {"iterations": config.fit_iterations, "max_fit_points": config.max_fit_points}
 
 
 def under_cost_cap(
@@ -142,12 +137,18 @@ def under_cost_cap(
 ) -> np.ndarray:
     """Rows (n, d) of surrogate inputs whose cost is below ``config.max_suggestion_cost`` with
     probability >= ``config.cost_cap_confidence`` under the cost GP, as a bool mask (n,)."""
-    if config.max_suggestion_cost is None:
+    cap = _scaled_cap(config, log_cost_range)
+    if cap is None:
         return np.ones(len(model_inputs), dtype=bool)
     mean, var = cost.predict(torch.as_tensor(model_inputs, dtype=DTYPE))
-    cap = scale_log_cost(math.log(config.max_suggestion_cost), log_cost_range)
     mask = acq.log_cost_mask(mean, var.sqrt(), cap, CostMask.HARD, config.cost_cap_confidence)
     return torch.isfinite(mask).numpy()
+
+
+def _scaled_cap(config: TunerConfig, log_cost_range: tuple[float, float]) -> float | None:
+    """``config.max_suggestion_cost`` in the cost model's scaled log-cost units (None: no cap)."""
+    cap = config.max_suggestion_cost
+    return None if cap is None else scale_log_cost(math.log(cap), log_cost_range)
 
 
 def _log_cost_mask(
@@ -158,12 +159,10 @@ def _log_cost_mask(
     heuristics: Heuristics,
 ) -> torch.Tensor:
     """The cost-cap factor, computed in the cost model's scaled log-cost units."""
-    cap = config.max_suggestion_cost
-    scaled_cap = None if cap is None else models.scale_log_cost(math.log(cap))
     return acq.log_cost_mask(
         scaled_cost,
         scaled_var.sqrt(),
-        scaled_cap,
+        _scaled_cap(config, models.log_cost_range),
         heuristics.cost_mask,
         config.cost_cap_confidence,
     )

@@ -243,7 +243,7 @@ class Tuner:
         if self._suggestion_count == 0 and started == 0:
             return self.param_space.center_in_basic(), Diagnostics("center")
         if started < self.config.num_random_samples or not data.successes.any():
-            return self._initial_sample(rng)
+            return self._initial_sample(data, rng)
         if self._should_resample():
             return self._resample(data, rng)
         try:
@@ -252,7 +252,9 @@ class Tuner:
             logger.warning("surrogate search failed (%s); sampling around the front", error)
             return self._sample_around(self._centers(data, self._front(data)), rng, "fallback")
 
-    def _initial_sample(self, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
+    def _initial_sample(
+        self, data: StudyData, rng: np.random.Generator
+    ) -> tuple[np.ndarray, Diagnostics]:
         """A random-phase suggestion, per the initial-design switch."""
         center = self.param_space.center_in_basic()
         if self.heuristics.initial_design is InitialDesign.AROUND_CENTER:
@@ -264,11 +266,12 @@ class Tuner:
         draws = rng.uniform(lower, upper, (64, len(lower)))
         rows = self.param_space.round_basic(draws)
         if self.heuristics.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP:
-            rows = self._moved_under_cap(draws, rows, center, rng)
+            rows = self._moved_under_cap(data, draws, rows, center, rng)
         return self._first_new(rows), Diagnostics("random")
 
     def _moved_under_cap(
         self,
+        data: StudyData,
         draws: np.ndarray,
         unmoved: np.ndarray,
         center: np.ndarray,
@@ -278,7 +281,6 @@ class Tuner:
         ``UNDER_CAP_FRACTIONS`` that the cost model puts under the cap; draws that fit nowhere
         are dropped. ``unmoved`` (the rounded draws) if there is no cap, fewer than two runs,
         or no draw fits."""
-        data = self._data()
         if self.config.max_suggestion_cost is None or len(data.cost) < 2:
             return unmoved
         n, dim = draws.shape
@@ -292,10 +294,11 @@ class Tuner:
             logger.warning("cost model failed (%s); random draw left unmoved", error)
             return unmoved
         fits = fits.reshape(n, len(UNDER_CAP_FRACTIONS))
-        if not fits.any():
+        fitting = fits.any(axis=1)
+        if not fitting.any():
             return unmoved
         largest = fits.argmax(axis=1)
-        return rows.reshape(n, -1, dim)[np.arange(n), largest][fits.any(axis=1)]
+        return rows.reshape(n, -1, dim)[np.arange(n), largest][fitting]
 
     def _sample_around(
         self, centers: np.ndarray, rng: np.random.Generator, source: str

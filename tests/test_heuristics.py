@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import objective, run
+from conftest import run
 
 from carbs_lite import (
     ArchSpace,
@@ -290,13 +290,8 @@ def test_initial_design(params):
 
 def _random_phase_widths(params, design: str, cap: float | None, seed: int) -> list[int]:
     config = TunerConfig(num_random_samples=12, max_suggestion_cost=cap)
-    tuner = Tuner(params, config, Heuristics(initial_design=design), seed=seed)
-    widths = []
-    for _ in range(12):
-        suggestion = tuner.suggest()
-        widths.append(suggestion.params["width"])
-        tuner.observe(suggestion, *objective(suggestion.params))
-    return widths
+    tuner = run(Tuner(params, config, Heuristics(initial_design=design), seed=seed), 12)
+    return [o.params["width"] for o in tuner.observations]
 
 
 def test_space_filling_under_cap_learns_the_cap_from_the_first_runs(params):
