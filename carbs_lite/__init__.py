@@ -12,6 +12,7 @@ from carbs_lite.heuristics import (
     OutstandingEstimator,
     ParetoClamp,
     ParetoModel,
+    SearchProbability,
     SearchRadius,
 )
 from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
@@ -40,6 +41,7 @@ __all__ = [
     "ParetoModel",
     "ParetoPoint",
     "PowerOfTwoSpace",
+    "SearchProbability",
     "SearchRadius",
     "StateFileError",
     "Suggestion",

@@ -14,7 +14,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from carbs_lite.heuristics import CandidateRounding, CostMask, FinalPick, ParetoClamp
+from carbs_lite.heuristics import (
+    CandidateRounding,
+    CostMask,
+    FinalPick,
+    ParetoClamp,
+    SearchProbability,
+)
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)
@@ -62,14 +68,27 @@ def drop_duplicates(
 
 
 def log_search_probability(
-    candidates: torch.Tensor, centers: torch.Tensor, std: torch.Tensor
+    candidates: torch.Tensor,
+    centers: torch.Tensor,
+    std: torch.Tensor,
+    mode: SearchProbability = SearchProbability.DENSITY,
 ) -> torch.Tensor:
-    """log P_search = max_j -0.5 * ||(x - c_j) / std_j||^2: Gaussian density relative to its peak.
+    """log P_search from r^2 = min_j ||(x - c_j) / std_j||^2 (see ``SearchProbability``).
 
-    candidates (n, d), centers (m, d), std (d,) or (m, d) -> (n,).
+    DENSITY: -r^2 / 2. TAIL: log P(chi^2_d >= r^2) = log Q(d/2, r^2/2), Q the regularized upper
+    incomplete gamma, with its leading asymptotic term (a - 1) log x - x - lgamma(a) where Q
+    underflows. OFF: 0. candidates (n, d), centers (m, d), std (d,) or (m, d) -> (n,).
     """
     scaled = (candidates[:, None, :] - centers[None, :, :]) / std
-    return (-0.5 * (scaled**2).sum(-1)).max(dim=1).values
+    r2 = (scaled**2).sum(-1).min(dim=1).values
+    if mode is SearchProbability.OFF:
+        return torch.zeros_like(r2)
+    if mode is SearchProbability.DENSITY:
+        return -0.5 * r2
+    a, x = torch.full_like(r2, candidates.shape[1] / 2), r2 / 2
+    tail = torch.special.gammaincc(a, x)
+    asymptotic = (a - 1) * torch.log(x.clamp_min(1e-300)) - x - torch.lgamma(a)
+    return torch.where(tail > 1e-280, torch.log(tail.clamp_min(1e-300)), asymptotic)
 
 
 def log_expected_improvement(
@@ -146,11 +165,9 @@ def log_acquisition(
     log_p_search: torch.Tensor,
     log_p_success: torch.Tensor,
     log_mask: torch.Tensor,
-    use_search_probability: bool,
 ) -> torch.Tensor:
-    """log (EI x P_search x P_success x mask); P_search is 1 when not used."""
-    search = log_p_search if use_search_probability else torch.zeros_like(log_p_search)
-    return log_ei + search + log_p_success + log_mask
+    """log (EI x P_search x P_success x mask)."""
+    return log_ei + log_p_search + log_p_success + log_mask
 
 
 def pick(

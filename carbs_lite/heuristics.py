@@ -37,6 +37,19 @@ class CostMask(Enum):
     PROBABILITY = "probability"
 
 
+class SearchProbability(Enum):
+    """How P_search, the search Gaussians' support for a candidate, enters the acquisition."""
+
+    DENSITY = "density"
+    TAIL = "tail"
+    OFF = "off"
+
+    @classmethod
+    def _missing_(cls, value: object) -> SearchProbability | None:
+        """The former boolean switch: true is DENSITY, false is OFF."""
+        return {"true": cls.DENSITY, "false": cls.OFF}.get(str(value).lower())
+
+
 class SearchRadius(Enum):
     """How the Gaussian sampling radius around front points is chosen."""
 
@@ -106,9 +119,14 @@ class Heuristics:
     GP fit on the runs so far puts under the cap (``cost_cap_confidence``); the first random
     suggestion is drawn before any cost is known. Read in ``Tuner._initial_sample``."""
 
-    search_space_probability: bool = True
-    """Multiply the acquisition by P_search, the Gaussian density (relative to its peak) of the
-    distance to the nearest front point; False uses a factor 1. Read in ``acquisition.score``."""
+    search_space_probability: SearchProbability = SearchProbability.DENSITY
+    """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front
+    point. DENSITY (CARBS): exp(-r^2 / 2), the Gaussian density relative to its peak; in d basic
+    dimensions a typical draw has r^2 ~ d, so the factor spans many orders of magnitude and
+    favours the candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
+    r^2), the chance that a draw lies at least that far out, about 1/2 for a typical draw in any
+    dimension, so only unusually distant candidates are discounted. OFF: factor 1 (the legacy
+    values true / false mean DENSITY / OFF). Read in ``acquisition.log_search_probability``."""
 
     search_radius: SearchRadius = SearchRadius.FIXED
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an

@@ -200,13 +200,14 @@ def score_candidates(
         s_mean, s_var = models.success.predict(model_x)
         log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
     cost = models.cost_from_scaled(scaled_cost)
-    log_p_search = acq.log_search_probability(x, torch.as_tensor(centers), torch.as_tensor(std))
+    log_p_search = acq.log_search_probability(
+        x, torch.as_tensor(centers), torch.as_tensor(std), heuristics.search_space_probability
+    )
     log_acq = acq.log_acquisition(
         log_ei,
         log_p_search,
         log_p_success,
         _log_cost_mask(models, scaled_cost, scaled_cost_var, config, heuristics),
-        heuristics.search_space_probability,
     )
     return {
         "mean": mean,

@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from carbs_lite import acquisition as acq
-from carbs_lite.heuristics import CandidateRounding, CostMask, FinalPick, ParetoClamp
+from carbs_lite.heuristics import (
+    CandidateRounding,
+    CostMask,
+    FinalPick,
+    ParetoClamp,
+    SearchProbability,
+)
 
 T = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
 
@@ -45,6 +51,26 @@ def test_search_probability_is_max_over_centers_of_relative_density():
     log_p = acq.log_search_probability(candidates, centers, T(0.5, 0.5))
     assert log_p[0] == pytest.approx(-0.5 * (0.1 / 0.5) ** 2)
     assert log_p[1] == pytest.approx(-0.5 * (0.3 / 0.5) ** 2)
+    off = acq.log_search_probability(candidates, centers, T(0.5, 0.5), SearchProbability.OFF)
+    assert off.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5, 31])
+def test_search_tail_probability_is_the_chi_square_survival_of_the_nearest_distance(dim):
+    rng = np.random.default_rng(dim)
+    centers = torch.as_tensor(rng.normal(size=(3, dim)))
+    std = T(0.5)
+    draws = centers[0] + std * torch.as_tensor(rng.standard_normal((20_000, dim)))
+    log_p = acq.log_search_probability(draws, centers[:1], std, SearchProbability.TAIL)
+    # P(chi^2_d >= r^2) of a draw from the Gaussian itself is uniform on (0, 1)
+    p = log_p.exp().numpy()
+    assert np.mean(p) == pytest.approx(0.5, abs=0.01)
+    assert np.mean(p < 0.1) == pytest.approx(0.1, abs=0.01)
+    assert float(acq.log_search_probability(centers[:1], centers, std, SearchProbability.TAIL)) == 0
+    # far out, where Q underflows, the asymptotic term keeps the order (no tie at -inf)
+    far = centers[:1] + T(30.0, *([0.0] * (dim - 1))) * torch.arange(1.0, 4.0)[:, None]
+    tail = acq.log_search_probability(far, centers[:1], std, SearchProbability.TAIL)
+    assert torch.isfinite(tail).all() and tail[0] > tail[1] > tail[2]
 
 
 def test_cost_mask_and_combination():
@@ -58,9 +84,9 @@ def test_cost_mask_and_combination():
     assert sure.tolist() == [0.0, -math.inf]
     loose = acq.log_cost_mask(T(1.2), T(0.5), 1.0, CostMask.HARD, confidence=0.2)
     assert loose.tolist() == [0.0]  # P(cost < cap) = 0.34 >= 0.2
-    log_acq = acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), True)
+    log_acq = acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0))
     assert float(log_acq) == pytest.approx(-3.5)
-    assert float(acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(0.0), False)) == -1.5
+    assert float(acq.log_acquisition(T(-1.0), T(-2.0), T(-0.5), T(-math.inf))) == -math.inf
 
 
 def test_prepare_candidates_rounds_then_drops_out_of_bounds():

@@ -22,6 +22,7 @@ from carbs_lite import (
     Param,
     ParetoClamp,
     ParetoModel,
+    SearchProbability,
     SearchRadius,
     Tuner,
     TunerConfig,
@@ -59,7 +60,8 @@ def _scored(tuner: Tuner, seed: int = 0) -> dict:
 def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     h = Heuristics()
     assert h.candidate_rounding is CandidateRounding.BEFORE_SCORING
-    assert h.integer_bound_padding and h.search_space_probability
+    assert h.integer_bound_padding
+    assert h.search_space_probability is SearchProbability.DENSITY
     assert not h.resampling  # CARBS re-runs front points; ablations/RESULTS.md found it hurts
     assert h.conservative_pareto and h.low_cost_bucketing and h.exploration_bias
     assert not h.duplicate_filter
@@ -105,13 +107,24 @@ def test_integer_bound_padding(params):
     assert len(kept) == 1 and len(dropped) == 0
 
 
-def test_search_space_probability_off_gives_ei_times_success_times_mask(params):
+def test_search_space_probability_density_tail_off(params):
     base = _tuner(params)
     on = _scored(base)
-    off = _scored(_variant(base, search_space_probability=False))
+    tail = _scored(_variant(base, search_space_probability=SearchProbability.TAIL))
+    off = _scored(_variant(base, search_space_probability=False))  # the legacy boolean
     assert torch.allclose(off["log_acq"], off["log_ei"] + off["log_p_success"])
     assert torch.allclose(on["log_acq"], on["log_ei"] + on["log_p_success"] + on["log_p_search"])
+    assert torch.allclose(
+        tail["log_acq"], tail["log_ei"] + tail["log_p_success"] + tail["log_p_search"]
+    )
+    assert torch.equal(on["log_ei"], tail["log_ei"])  # same candidates, same models
+    # the tail discounts the same candidates in the same order, far less steeply
+    assert torch.equal(on["log_p_search"].argsort(), tail["log_p_search"].argsort())
+    assert (tail["log_p_search"] > on["log_p_search"]).any()
     assert (on["log_p_search"] < 0).any()
+    assert Heuristics(search_space_probability=True).search_space_probability is (
+        SearchProbability.DENSITY
+    )
 
 
 def test_search_radius_fixed_adaptive_lengthscale(params):
