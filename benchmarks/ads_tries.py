@@ -1,16 +1,19 @@
 """Sample efficiency on the ads-architecture task: carbs_lite vs random search vs Optuna TPE.
 
     python benchmarks/ads_tries.py [--seeds 20] [--tries 10 30] [--methods carbs random tpe]
+                                   [--switch NAME=VALUE ...]
 
 For each seed every method gets a simulator seeded alike (SEED = seed) and ``tries`` training
 runs of 60 days, starting from the baseline ``[[64, 64]]``. A method's pick is its best
 *observed* feasible try (qps > 3500, not diverged); it is scored by the simulator's noiseless
-score of that arch. Regret = CEILING - true score. Needs the ``bench`` extra (optuna).
+score of that arch. Regret = CEILING - true score. ``--switch`` sets a ``Heuristics`` field
+for carbs_lite (e.g. ``search_space_probability=tail``). Needs the ``bench`` extra (optuna).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import statistics
 import time
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from carbs_lite import tune_arch
+from carbs_lite import Heuristics, tune_arch
 from carbs_lite.ads_task import BASELINE_ARCH
 from carbs_lite.bench.ads import ModelPerformanceAPI, get_default_model_config_dict
 
@@ -102,9 +105,13 @@ def run_tpe(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float, fl
     return _true_score(api, best["arch"]), best["feasible"] / tries
 
 
-def run_carbs(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float, float]:
+def run_carbs(
+    seed: int, tries: int, overrides: dict[str, Any], heuristics: Heuristics | None = None
+) -> tuple[float, float]:
     api = _api(seed, overrides)
-    result = tune_arch(api, tries=tries, training_days=DAYS, min_qps=MIN_QPS, seed=seed)
+    result = tune_arch(
+        api, tries=tries, training_days=DAYS, min_qps=MIN_QPS, seed=seed, heuristics=heuristics
+    )
     best = result.best
     feasible = sum(t.feasible for t in result.tries)
     return _true_score(api, best.arch if best else None), feasible / tries
@@ -118,7 +125,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--tries", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--switch", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    bad = [item for item in args.switch if "=" not in item]
+    if bad:
+        parser.error(f"--switch takes NAME=VALUE, got {bad[0]!r}")
+    try:
+        heuristics = Heuristics.from_json(dict(item.split("=", 1) for item in args.switch))
+    except ValueError as error:
+        parser.error(f"--switch: {error}")
+    methods = {**METHODS, "carbs": functools.partial(run_carbs, heuristics=heuristics)}
     torch.set_num_threads(1)
     for tries in args.tries:
         scores: dict[str, list[float]] = {m: [] for m in args.methods}
@@ -127,7 +143,7 @@ def main() -> None:
         for seed in range(args.seeds):
             for method in args.methods:
                 start = time.perf_counter()
-                score, fraction = METHODS[method](seed, tries, {})
+                score, fraction = methods[method](seed, tries, {})
                 seconds[method] += time.perf_counter() - start
                 scores[method].append(score)
                 feasible[method].append(fraction)

@@ -55,7 +55,9 @@ class FittedModels:
     log_cost_range: tuple[float, float]
     front: list[Group]
     features: Callable[[np.ndarray], np.ndarray]
-    """Basic rows (n, d) -> the rows the GPs were fit on (``ParamSpace.surrogate_inputs``)."""
+    """Basic rows (n, d) -> the rows the output and success GPs were fit on."""
+    cost_features: Callable[[np.ndarray], np.ndarray]
+    """Basic rows (n, d) -> the rows the cost GP was fit on."""
 
     def scale_log_cost(self, log_cost: Any) -> Any:
         return scale_log_cost(log_cost, self.log_cost_range)
@@ -84,8 +86,10 @@ def fit_models(
     heuristics: Heuristics,
     rng: np.random.Generator,
     features: Callable[[np.ndarray], np.ndarray],
+    cost_features: Callable[[np.ndarray], np.ndarray],
 ) -> FittedModels:
-    """Output, cost, success and Pareto models; the GPs see ``features(basic rows)``."""
+    """Output, cost, success and Pareto models; the cost GP sees ``cost_features(basic rows)``,
+    the others ``features(basic rows)``."""
     ok = data.successes
     fit = _fit_settings(config)
     transform = QuantileTransform(data.goodness[ok])
@@ -98,7 +102,7 @@ def fit_models(
         heuristics.outstanding_estimator,
         rng,
     )
-    cost, models_range = fit_cost_model(data, config, rng, features)
+    cost, models_range = fit_cost_model(data, config, rng, cost_features)
     scaled = scale_log_cost(np.log(data.cost), models_range)
     success = None
     if data.failed.any():
@@ -107,7 +111,9 @@ def fit_models(
     front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
     front_y = transform(np.array([g.mean_goodness for g in front]))
     pareto = fit_pareto_model(heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy())
-    return FittedModels(output, cost, success, transform, pareto, models_range, front, features)
+    return FittedModels(
+        output, cost, success, transform, pareto, models_range, front, features, cost_features
+    )
 
 
 def fit_cost_model(
@@ -181,7 +187,8 @@ def score_candidates(
     x = torch.as_tensor(candidates, dtype=DTYPE)
     model_x = torch.as_tensor(models.features(candidates), dtype=DTYPE)
     mean, var = models.output.predict(model_x)
-    scaled_cost, scaled_cost_var = models.cost.predict(model_x)
+    cost_x = torch.as_tensor(models.cost_features(candidates), dtype=DTYPE)
+    scaled_cost, scaled_cost_var = models.cost.predict(cost_x)
     front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
     floor = acq.pareto_threshold_value(
         models.pareto,

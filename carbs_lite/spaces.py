@@ -67,6 +67,11 @@ class Space(ABC):
         inactive (conditional) dimensions, which are set to a fixed "absent" value."""
         return x
 
+    def size_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) -> (n, k): what a cost model sees of this param. The surrogate inputs,
+        unless the space knows a smaller description of a value's size (``ArchSpace``)."""
+        return self.surrogate_inputs(x)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description from which ``space_from_json`` rebuilds this space."""
         return {"type": type(self).__name__, **dataclasses.asdict(self)}
@@ -395,6 +400,13 @@ class ParamSpace:
                 p.space.surrogate_inputs(x[:, s])
                 for p, s in zip(self.params, self.slices, strict=True)
             ],
+            axis=1,
+        )
+
+    def size_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) -> each param's ``Space.size_inputs``, side by side."""
+        return np.concatenate(
+            [p.space.size_inputs(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
             axis=1,
         )
 

@@ -286,7 +286,7 @@ class Tuner:
         n, dim = draws.shape
         moved = center + UNDER_CAP_FRACTIONS[None, :, None] * (draws - center)[:, None, :]
         rows = self.param_space.round_basic(moved.reshape(-1, dim))
-        features = self._surrogate_features()
+        features = self._cost_features()
         try:
             cost, log_cost_range = fit_cost_model(data, self.config, rng, features)
             fits = under_cost_cap(cost, log_cost_range, features(rows), self.config)
@@ -383,9 +383,15 @@ class Tuner:
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
         outstanding_inputs = np.array(outstanding).reshape(-1, self.param_space.dim)
         front = self._front(data)
-        features = self._surrogate_features()
         return fit_models(
-            data, front, outstanding_inputs, self.config, self.heuristics, rng, features
+            data,
+            front,
+            outstanding_inputs,
+            self.config,
+            self.heuristics,
+            rng,
+            self._surrogate_features(),
+            self._cost_features(),
         )
 
     def _surrogate_features(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -393,6 +399,12 @@ class Tuner:
         if self.heuristics.inactive_imputation:
             return self.param_space.surrogate_inputs
         return _unchanged
+
+    def _cost_features(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Basic rows -> cost-model inputs, per the size-inputs switch."""
+        if self.heuristics.size_cost_inputs:
+            return self.param_space.size_inputs
+        return self._surrogate_features()
 
     def _candidates(
         self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator

@@ -71,6 +71,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.cost_mask is CostMask.HARD
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
+    assert not h.size_cost_inputs  # no CARBS counterpart; no detectable gain (RESULTS.md)
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
     assert c.initial_search_radius == 0.6  # CARBS: 0.3; see ablations/RESULTS.md
@@ -393,36 +394,74 @@ def _arch_params(arch) -> float:
 
 
 def _cost_model_correlation(seed: int) -> dict[str, float]:
-    """Held-out correlation of the cost GP with log #weights after 10 random archs, per switch."""
+    """Held-out correlation of the cost GP with log #weights after 10 random archs: imputed
+    surrogate inputs, raw encoding, size inputs."""
     space = ArchSpace()
     rng = np.random.default_rng(seed)
     lower, upper = space.basic_bounds(pad_integers=False)
     archs = [space.from_basic(row) for row in rng.uniform(lower, upper, (130, space.dim))]
     history, held_out = archs[:10], archs[10:]
-    imputed = Tuner([Param("arch", space, [[64, 64]])], TunerConfig(direction="minimize"))
+    params = [Param("arch", space, [[64, 64]])]
+    imputed = Tuner(params, TunerConfig(direction="minimize"))
     for arch in history:
         imputed.observe({"arch": arch}, 1.0, _arch_params(arch))
     rows = np.array([space.to_basic(a) for a in held_out])
     truth = np.log([_arch_params(a) for a in held_out])
+    inputs = imputed._data().inputs
+    seen = {
+        "imputed": space.surrogate_inputs(inputs),
+        "raw": inputs,
+        "size": space.size_inputs(inputs),
+    }
     correlation = {}
     for name, tuner in (
         ("imputed", imputed),
         ("raw", _variant(imputed, inactive_imputation=False)),
+        ("size", _variant(imputed, size_cost_inputs=True)),
     ):
         models = tuner._fit(tuner._data(), np.random.default_rng(0))
         fitted_on = (models.cost.model.X + models.cost.x_offset).numpy()
-        inputs = tuner._data().inputs
-        assert np.allclose(
-            fitted_on, space.surrogate_inputs(inputs) if name == "imputed" else inputs
-        )
-        predicted = models.cost.predict(torch.as_tensor(models.features(rows)))[0].numpy()
+        assert np.allclose(fitted_on, seen[name])
+        predicted = models.cost.predict(torch.as_tensor(models.cost_features(rows)))[0].numpy()
         correlation[name] = float(np.corrcoef(predicted, truth)[0, 1])
     return correlation
 
 
-def test_inactive_imputation_helps_the_cost_model_of_archs():
+@pytest.fixture(scope="module")
+def cost_model_correlations() -> list[dict[str, float]]:
+    return [_cost_model_correlation(seed) for seed in range(6)]
+
+
+def test_inactive_imputation_helps_the_cost_model_of_archs(cost_model_correlations):
     # raw, the GP sees a one-tower arch as five copies of it; imputed, as one tower
-    results = [_cost_model_correlation(seed) for seed in range(6)]
+    results = cost_model_correlations
     assert all(r["imputed"] > r["raw"] for r in results)
     mean = {k: np.mean([r[k] for r in results]) for k in ("imputed", "raw")}
     assert mean["imputed"] > mean["raw"] + 0.1
+
+
+def test_size_cost_inputs_help_the_cost_model_of_archs(cost_model_correlations):
+    # two size numbers instead of 31 per-layer inputs: the cost GP generalizes from 10 runs
+    results = cost_model_correlations
+    assert all(r["size"] > r["imputed"] for r in results)
+    mean = {k: np.mean([r[k] for r in results]) for k in ("size", "imputed")}
+    assert mean["size"] > mean["imputed"] + 0.1 and mean["size"] > 0.9
+
+
+def test_size_cost_inputs_only_change_the_cost_model(params):
+    arch = [Param("arch", ArchSpace(), [[64, 64]]), *params]
+    sized = _tuner(arch, steps=8, size_cost_inputs=True)
+    full = _variant(sized, size_cost_inputs=False)
+    rng = np.random.default_rng(0)
+    inputs = sized._data().inputs
+    models = {t: t._fit(t._data(), np.random.default_rng(0)) for t in (sized, full)}
+    assert models[sized].cost_features(inputs).shape == (len(inputs), 2 + 2)  # arch size, lr, width
+    assert models[full].cost_features(inputs).shape == inputs.shape
+    assert np.array_equal(models[sized].features(inputs), models[full].features(inputs))
+    rows = inputs[:3] + 0.01 * rng.standard_normal(inputs[:3].shape)
+    x = torch.as_tensor(models[sized].features(rows))
+    assert torch.equal(models[sized].output.predict(x)[0], models[full].output.predict(x)[0])
+    # scalar-only spaces have no size description: the switch changes nothing there
+    scalars = _tuner(params, steps=8)
+    plain = scalars._fit(scalars._data(), np.random.default_rng(0))
+    assert np.array_equal(plain.cost_features(inputs[:, 31:]), inputs[:, 31:])
