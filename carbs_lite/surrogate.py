@@ -4,7 +4,8 @@ Every GP sees centered inputs and centered targets. Hyperparameters are the MAP 
 LogNormal(log 1e-2, 0.5) noise prior and a N(0, 2^2) prior on each log lengthscale, found by a
 short L-BFGS run on at most ``max_fit_points`` points; predictions then condition on every
 point. The fit factorizes with a jitter relative to the covariance's scale, raised until the
-Cholesky succeeds, so a line-search step to a huge variance does not end the fit.
+Cholesky succeeds, so a line-search step to a huge variance does not end the fit; predictions
+use the jitter with which the fitted model's data factorizes.
 """
 
 from __future__ import annotations
@@ -104,12 +105,13 @@ class FittedGP:
         """Add pseudo-observations (n, d), (n,) without refitting hyperparameters."""
         inputs = torch.cat([self.model.X, x - self.x_offset])
         self.model.set_data(inputs, torch.cat([self.model.y, y - self.y_offset]))
+        self.model.jitter = _prediction_jitter(self.model)
 
     @property
     def lengthscale(self) -> np.ndarray:
         """Per-dimension lengthscales of the stationary kernel part, (d,)."""
         stationary = _stationary_part(self.model.kernel)
-        with torch.no_grad():
+        with torch.no_grad(), _module_local_params():
             scale = stationary.lengthscale.detach().reshape(-1).numpy()
         return np.broadcast_to(scale, (self.model.X.shape[1],)).copy()
 
@@ -123,21 +125,40 @@ def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
 
 
 def _cholesky(cov: torch.Tensor) -> torch.Tensor:
-    """Cholesky factor of cov + jitter I, jitter = s * mean(diag cov) with s raised x10 from
-    ``JITTER`` up to ``MAX_JITTER`` until the factorization succeeds; LinAlgError if it never
-    does (or cov is not finite)."""
+    """Cholesky factor of cov + jitter I with the jitter of ``_factorize``."""
+    return _factorize(cov)[0]
+
+
+def _factorize(cov: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """(Cholesky factor of cov + jitter I, jitter), jitter = s * mean(diag cov) with s raised
+    x10 from ``JITTER`` up to ``MAX_JITTER`` until the factorization succeeds; LinAlgError if it
+    never does (or cov is not finite)."""
     eye = torch.eye(cov.shape[0], dtype=cov.dtype)
     scale = float(cov.detach().diagonal().mean().abs().clamp_min(1e-12))
     relative = JITTER
     while True:
         tril, info = torch.linalg.cholesky_ex(cov + relative * scale * eye)
         if not info.any() and torch.isfinite(tril).all():
-            return tril
+            return tril, relative * scale
         if relative >= MAX_JITTER:
             raise torch.linalg.LinAlgError(
                 f"covariance not positive definite at relative jitter {relative:g}"
             )
         relative *= 10
+
+
+def _prediction_jitter(model: gp.models.GPRegression) -> float:
+    """``model.jitter`` if K + noise I + model.jitter I factorizes, else the jitter of
+    ``_factorize``: pyro's predictions add ``model.jitter`` to K + noise I, and then factorize
+    whenever the fit did."""
+    n = model.X.shape[0]
+    with torch.no_grad(), _module_local_params():
+        cov = model.kernel(model.X) + model.noise * torch.eye(n, dtype=model.X.dtype)
+        eye = torch.eye(n, dtype=cov.dtype)
+        tril, info = torch.linalg.cholesky_ex(cov + model.jitter * eye)
+        if not info.any() and torch.isfinite(tril).all():
+            return model.jitter
+        return _factorize(cov)[1]
 
 
 def _stationary_part(kernel: gp.kernels.Kernel) -> gp.kernels.Isotropy:
@@ -221,6 +242,7 @@ def _fit_gp(
     )
     _optimize(model, iterations)
     model.set_data(inputs, targets)
+    model.jitter = _prediction_jitter(model)
     return FittedGP(model, x_offset, y_offset)
 
 

@@ -11,6 +11,7 @@ from carbs_lite.heuristics import OutstandingEstimator
 from carbs_lite.surrogate import (
     QuantileTransform,
     _cholesky,
+    _module_local_params,
     fit_gp,
     fold_outstanding,
     normal_scores,
@@ -55,6 +56,24 @@ def test_cholesky_raises_jitter_until_it_factorizes():
     assert torch.allclose(rebuilt, singular, atol=1e-5)
     with pytest.raises(torch.linalg.LinAlgError, match="not positive definite"):
         _cholesky(-torch.eye(3, dtype=D))
+
+
+def test_predictions_factorize_whenever_the_fit_did():
+    """Duplicated inputs at a huge kernel variance: K + (noise + 1e-6) I is singular in float64,
+    the fit's relative jitter is not, and prediction (pyro adds ``model.jitter``) uses it."""
+    x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], dtype=D)
+    model = fit_gp(x, torch.tensor([1.0, 1.1, 2.0, 2.0], dtype=D))
+    assert model.model.jitter == 1e-6  # the usual case keeps pyro's default
+    with _module_local_params():  # set them on this model, not in pyro's global store
+        model.model.kernel.kern0.variance = torch.tensor(1e14, dtype=D)
+        model.model.noise = torch.tensor(1e-9, dtype=D)
+    query = torch.tensor([[0.5, 0.5]], dtype=D)
+    with pytest.raises(torch.linalg.LinAlgError):
+        model.predict(query)
+    model.condition_on(x[:1], torch.tensor([1.05], dtype=D))  # re-derives the jitter
+    assert model.model.jitter > 1e-6
+    mean, var = model.predict(query)
+    assert torch.isfinite(mean).all() and torch.isfinite(var).all()
 
 
 def test_success_gp_of_an_ads_run_fits_without_falling_back(caplog):
