@@ -1,7 +1,7 @@
 """`carbs-lite` command line: parse, call, print.
 
 carbs-lite run                      tune the built-in ads simulator, write a report
-carbs-lite init STUDY --problem ads-arch
+carbs-lite init STUDY --problem ads-arch   (both take --switch NAME=VALUE, a Heuristics field)
 carbs-lite suggest STUDY            print the next arch and its id
 carbs-lite observe STUDY ID --ne 0.7912 --qps 4120   (or --failed)
 carbs-lite status STUDY             tries, the front, the best feasible
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from carbs_lite.ads_task import ArchTry, arch_tuner, observe_try, tune_arch
+from carbs_lite.heuristics import Heuristics
 from carbs_lite.state import StateFileError
 from carbs_lite.tuner import Tuner
 
@@ -43,6 +44,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _heuristics(switches: list[str]) -> Heuristics:
+    """``Heuristics`` from ``NAME=VALUE`` texts; CommandError naming a bad one."""
+    values = {}
+    for text in switches:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise CommandError(f"--switch takes NAME=VALUE, got {text!r}")
+        values[name] = value
+    try:
+        return Heuristics.from_json(values)
+    except ValueError as error:
+        raise CommandError(f"--switch: {error}") from None
+
+
 def _format_try(result: ArchTry) -> str:
     status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
     return (
@@ -54,6 +69,7 @@ def _format_try(result: ArchTry) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from carbs_lite.bench.ads import ModelPerformanceAPI, get_default_model_config_dict
 
+    heuristics = _heuristics(args.switch)
     config = get_default_model_config_dict()
     config["SEED"] = args.seed
     if args.noise_scale is not None:
@@ -68,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         training_days=args.days,
         min_qps=args.min_qps,
         seed=args.seed,
+        heuristics=heuristics,
         on_try=lambda t: print(_format_try(t), flush=True),
     )
     best = result.best
@@ -101,7 +118,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.study)
     if path.exists() and not args.force:
         raise CommandError(f"{path} exists; pass --force to replace it")
-    tuner = arch_tuner(min_qps=args.min_qps, seed=args.seed)
+    tuner = arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=_heuristics(args.switch))
     tuner.save(path)
     print(f"created {path}: ads-arch study, qps > {args.min_qps:g}, seed {args.seed}")
     return 0
@@ -225,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--noise-scale", type=float, default=None, help="simulator GLOBAL_NOISE_SCALE")
     run.add_argument("--out", default="carbs-lite-report.html", help="HTML report path")
+    _add_switch_option(run)
     run.set_defaults(func=cmd_run)
 
     init = commands.add_parser("init", help="create a study file")
@@ -233,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--min-qps", type=_positive_float, default=3500.0)
     init.add_argument("--seed", type=int, default=0)
     init.add_argument("--force", action="store_true", help="replace an existing study")
+    _add_switch_option(init)
     init.set_defaults(func=cmd_init)
 
     suggest = commands.add_parser("suggest", help="print the next arch to train and its id")
@@ -273,6 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--specs", default="ablations", help="folder of switch TOML files")
     ablate.set_defaults(func=cmd_ablate)
     return parser
+
+
+def _add_switch_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--switch",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a Heuristics field, e.g. search_space_probability=tail (repeatable)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

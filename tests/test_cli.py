@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from carbs_lite import Tuner
+from carbs_lite import SearchProbability, Tuner
 from carbs_lite.cli import main
 
 
@@ -35,6 +35,36 @@ def test_init_suggest_observe_status(tmp_path, capsys):
     tuner = Tuner.load(study)
     assert len(tuner.observations) == 2 and [s.id for s in tuner.outstanding] == [third]
     assert tuner.observations[0].extra["qps"] == 18800.0
+
+
+def test_init_switch_is_kept_in_the_study(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    switches = ["--switch", "search_space_probability=tail", "--switch", "size_cost_inputs=on"]
+    assert main(["init", str(study), *switches]) == 0
+    heuristics = Tuner.load(study).heuristics
+    assert heuristics.search_space_probability is SearchProbability.TAIL
+    assert heuristics.size_cost_inputs is True
+    assert _suggest(study, capsys)[1] == [[64, 64]]
+    assert Tuner.load(study).heuristics == heuristics  # and survives a save by `suggest`
+
+
+@pytest.mark.parametrize(
+    "switch, message",
+    [
+        ("search_space_probability", "takes NAME=VALUE"),
+        ("search_space_probability=wide", "'wide' is not one of ['density', 'tail', 'off']"),
+        ("radius=2", "unknown Heuristics fields: ['radius']"),
+    ],
+)
+@pytest.mark.parametrize("command", ["init", "run"])
+def test_bad_switches_are_rejected_before_anything_is_written(
+    tmp_path, capsys, command, switch, message
+):
+    target = tmp_path / ("study.json" if command == "init" else "report.html")
+    where = [str(target)] if command == "init" else ["--out", str(target)]
+    assert _exit_code([command, *where, "--switch", switch]) == 2
+    assert message in capsys.readouterr().err
+    assert not target.exists()
 
 
 @pytest.mark.parametrize(
