@@ -19,6 +19,10 @@ inactive width as log2(min_size) - 1 (one halving below the smallest layer, "abs
 inactive sub-arch's depth as 0, so that size-like quantities (parameters, latency) vary smoothly
 with the model inputs.
 
+A space-filling design draws brick towers (``coarse_draws``): one width per sub-arch. Independent
+log-uniform widths per layer make nearly every random arch spiky, its widest layer setting its
+cost, and its wide or expanding layers the ones most likely to diverge or to count for little.
+
 The cost model sees less: ``size_inputs`` reduces an arch to two numbers, its weights past the
 input layer and its total first-layer width (both log2), which is what parameter-bound costs
 depend on; with a handful of runs a GP learns a cost from two inputs far better than from 31.
@@ -193,6 +197,15 @@ class ArchSpace(Space):
         x[:, 1 : 1 + s] = np.where(active_sub, x[:, 1 : 1 + s], 0.0)
         absent = (math.log2(self.min_size) - 1) / self.width_scale
         x[:, 1 + s :] = np.where(active.reshape(len(x), s * layers), x[:, 1 + s :], absent)
+        return x
+
+    def coarse_draws(self, x: np.ndarray) -> np.ndarray:
+        """Uniform draws (n, dim) as brick towers: every layer of a sub-arch takes its first
+        layer's width, so a draw fills (sub-arch count, depths, one width per sub-arch)."""
+        x = np.array(x, dtype=float)
+        s, layers = self.max_sub_arches, self.max_layers
+        widths = x[:, 1 + s :].reshape(len(x), s, layers)
+        x[:, 1 + s :] = np.repeat(widths[:, :, :1], layers, axis=2).reshape(len(x), s * layers)
         return x
 
     def size_inputs(self, x: np.ndarray) -> np.ndarray:

@@ -67,6 +67,11 @@ class Space(ABC):
         inactive (conditional) dimensions, which are set to a fixed "absent" value."""
         return x
 
+    def coarse_draws(self, x: np.ndarray) -> np.ndarray:
+        """Uniform basic draws (n, dim) reduced to the space's coarse structure for a
+        space-filling design; the identity unless the space has one (``ArchSpace``)."""
+        return x
+
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> (n, k): what a cost model sees of this param. The surrogate inputs,
         unless the space knows a smaller description of a value's size (``ArchSpace``)."""
@@ -400,6 +405,13 @@ class ParamSpace:
                 p.space.surrogate_inputs(x[:, s])
                 for p, s in zip(self.params, self.slices, strict=True)
             ],
+            axis=1,
+        )
+
+    def coarse_draws(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) -> each param's ``Space.coarse_draws``, side by side."""
+        return np.concatenate(
+            [p.space.coarse_draws(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
             axis=1,
         )
 

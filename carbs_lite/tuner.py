@@ -264,6 +264,8 @@ class Tuner:
         lower = np.where(np.isfinite(lower), lower, center - reach)
         upper = np.where(np.isfinite(upper), upper, center + reach)
         draws = rng.uniform(lower, upper, (64, len(lower)))
+        if self.heuristics.coarse_initial_design:
+            draws = self.param_space.coarse_draws(draws)
         rows = self.param_space.round_basic(draws)
         if self.heuristics.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP:
             rows = self._moved_under_cap(data, draws, rows, center, rng)

@@ -246,6 +246,24 @@ def test_bad_space_settings_are_rejected(kwargs, message):
         ArchSpace(**kwargs)
 
 
+def test_coarse_draws_are_brick_towers_that_fill_counts_depths_and_sizes():
+    rng = np.random.default_rng(0)
+    lower, upper = SPACE.basic_bounds(pad_integers=False)
+    draws = rng.uniform(lower, upper, (2000, SPACE.dim))
+    coarse = SPACE.coarse_draws(draws)
+    assert np.array_equal(coarse[:, :6], draws[:, :6])  # counts and depths as drawn
+    archs = [SPACE.from_basic(row) for row in SPACE.round_basic(coarse)]
+    assert all(len(set(sub)) == 1 for arch in archs for sub in arch)
+    assert {len(a) for a in archs} == {1, 2, 3, 4, 5}
+    assert {len(sub) for a in archs for sub in a} == {1, 2, 3, 4, 5}
+    widths = [sub[0] for a in archs for sub in a]
+    assert min(widths) < 70 and max(widths) > 1900  # log-uniform over 64..2048 per sub-arch
+    assert np.median(widths) == pytest.approx(362, rel=0.1)  # 2^8.5
+    # independent widths: the widest of a sub-arch's layers sets its size
+    spiky = [max(sub) for row in SPACE.round_basic(draws) for sub in SPACE.from_basic(row)]
+    assert np.median(spiky) > 1.5 * np.median(widths)
+
+
 def test_surrogate_inputs_mark_absent_layers_and_towers():
     one = SPACE.to_basic([[128]])
     two = SPACE.to_basic([[128], [128]])

@@ -71,7 +71,8 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.cost_mask is CostMask.HARD
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
-    assert not h.size_cost_inputs  # no CARBS counterpart; no detectable gain (RESULTS.md)
+    assert h.size_cost_inputs  # no CARBS counterpart: CARBS has no arch spaces
+    assert h.coarse_initial_design  # no CARBS counterpart: CARBS has no arch spaces
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
     assert c.initial_search_radius == 0.6  # CARBS: 0.3; see ablations/RESULTS.md
@@ -302,6 +303,23 @@ def test_initial_design(params):
     assert spreads[InitialDesign.AROUND_CENTER] < 200 < spreads[InitialDesign.SPACE_FILLING]
 
 
+def test_coarse_initial_design_draws_brick_towers_and_leaves_scalars_alone(params):
+    arch = [Param("arch", ArchSpace(), [[64, 64]]), *params]
+    config = TunerConfig(direction="minimize", num_random_samples=12)
+    designs = {}
+    for coarse in (True, False):
+        tuner = run(Tuner(arch, config, Heuristics(coarse_initial_design=coarse), seed=0), 12)
+        designs[coarse] = [o.params for o in tuner.observations[1:]]
+    brick = [len(set(sub)) == 1 for p in designs[True] for sub in p["arch"]]
+    assert all(brick)
+    assert not all(len(set(sub)) == 1 for p in designs[False] for sub in p["arch"])
+    # counts, depths and the scalar params are drawn the same way either way
+    for a, b in zip(designs[True], designs[False], strict=True):
+        assert [len(sub) for sub in a["arch"]] == [len(sub) for sub in b["arch"]]
+        assert a["arch"][0][0] == b["arch"][0][0]  # each tower keeps its first width
+        assert (a["lr"], a["width"]) == (b["lr"], b["width"])
+
+
 def _random_phase_widths(params, design: str, cap: float | None, seed: int) -> list[int]:
     config = TunerConfig(num_random_samples=12, max_suggestion_cost=cap)
     tuner = run(Tuner(params, config, Heuristics(initial_design=design), seed=seed), 12)
@@ -402,7 +420,8 @@ def _cost_model_correlation(seed: int) -> dict[str, float]:
     archs = [space.from_basic(row) for row in rng.uniform(lower, upper, (130, space.dim))]
     history, held_out = archs[:10], archs[10:]
     params = [Param("arch", space, [[64, 64]])]
-    imputed = Tuner(params, TunerConfig(direction="minimize"))
+    heuristics = Heuristics(size_cost_inputs=False)
+    imputed = Tuner(params, TunerConfig(direction="minimize"), heuristics)
     for arch in history:
         imputed.observe({"arch": arch}, 1.0, _arch_params(arch))
     rows = np.array([space.to_basic(a) for a in held_out])
