@@ -376,12 +376,19 @@ class ParamSpace:
             p.name: p.space.from_basic(x[s]) for p, s in zip(self.params, self.slices, strict=True)
         }
 
-    def round_basic(self, x: np.ndarray) -> np.ndarray:
-        """Snap rows (n, dim) to representable values, param by param."""
+    def _per_param(self, x: np.ndarray, method: str) -> np.ndarray:
+        """Each param's space's ``method`` on its columns of rows (n, dim), side by side."""
         return np.concatenate(
-            [p.space.round_basic(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
+            [
+                getattr(p.space, method)(x[:, s])
+                for p, s in zip(self.params, self.slices, strict=True)
+            ],
             axis=1,
         )
+
+    def round_basic(self, x: np.ndarray) -> np.ndarray:
+        """Snap rows (n, dim) to representable values, param by param."""
+        return self._per_param(x, "round_basic")
 
     def basic_bounds(self, pad_integers: bool) -> tuple[np.ndarray, np.ndarray]:
         """Stacked lower and upper basic bounds, each (dim,)."""
@@ -390,37 +397,19 @@ class ParamSpace:
 
     def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
         """Stacked per-dimension neighbour distances for rows (n, dim)."""
-        return np.concatenate(
-            [
-                p.space.min_step_in_basic(x[:, s])
-                for p, s in zip(self.params, self.slices, strict=True)
-            ],
-            axis=1,
-        )
+        return self._per_param(x, "min_step_in_basic")
 
     def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) with each param's inactive dimensions imputed (see ``Space``)."""
-        return np.concatenate(
-            [
-                p.space.surrogate_inputs(x[:, s])
-                for p, s in zip(self.params, self.slices, strict=True)
-            ],
-            axis=1,
-        )
+        return self._per_param(x, "surrogate_inputs")
 
     def coarse_draws(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> each param's ``Space.coarse_draws``, side by side."""
-        return np.concatenate(
-            [p.space.coarse_draws(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
-            axis=1,
-        )
+        return self._per_param(x, "coarse_draws")
 
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> each param's ``Space.size_inputs``, side by side."""
-        return np.concatenate(
-            [p.space.size_inputs(x[:, s]) for p, s in zip(self.params, self.slices, strict=True)],
-            axis=1,
-        )
+        return self._per_param(x, "size_inputs")
 
     def center_in_basic(self) -> np.ndarray:
         """Basic row of the search centers."""
