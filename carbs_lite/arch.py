@@ -185,14 +185,20 @@ class ArchSpace(Space):
             np.concatenate([counts_hi / self.count_scale, widths_hi / self.width_scale]),
         )
 
+    def _active_counts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (n, dim) -> (which sub-arches are active (n, S), every sub-arch's depth (n, S)),
+        counts rounded and clipped to their ranges as ``from_basic`` decodes them."""
+        s = self.max_sub_arches
+        counts = x[:, : 1 + s] * self.count_scale
+        n = np.clip(np.round(counts[:, 0]), 1, s)
+        depths = np.clip(np.round(counts[:, 1:]), 1, self.max_layers).astype(int)
+        return np.arange(s)[None, :] < n[:, None], depths
+
     def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) with inactive widths at log2(min_size) - 1 and inactive depths at 0."""
         x = np.array(x, dtype=float)
         s, layers = self.max_sub_arches, self.max_layers
-        counts = x[:, : 1 + s] * self.count_scale
-        n = np.clip(np.round(counts[:, 0]), 1, s)
-        depths = np.clip(np.round(counts[:, 1:]), 1, layers)
-        active_sub = np.arange(s)[None, :] < n[:, None]
+        active_sub, depths = self._active_counts(x)
         active = active_sub[:, :, None] & (np.arange(layers)[None, None, :] < depths[:, :, None])
         x[:, 1 : 1 + s] = np.where(active_sub, x[:, 1 : 1 + s], 0.0)
         absent = (math.log2(self.min_size) - 1) / self.width_scale
@@ -215,11 +221,8 @@ class ArchSpace(Space):
         costs (latency, memory, QPS) are smooth in these two numbers whatever d is."""
         x = np.asarray(x, dtype=float)
         s, layers = self.max_sub_arches, self.max_layers
-        counts = x[:, : 1 + s] * self.count_scale
-        n = np.clip(np.round(counts[:, 0]), 1, s)
-        depths = np.clip(np.round(counts[:, 1:]), 1, layers).astype(int)
+        active_sub, depths = self._active_counts(x)
         widths = np.power(2.0, x[:, 1 + s :].reshape(len(x), s, layers) * self.width_scale)
-        active_sub = np.arange(s)[None, :] < n[:, None]
         next_active = np.arange(1, layers)[None, None, :] < depths[:, :, None]
         hidden = (widths[:, :, :-1] * widths[:, :, 1:] * next_active).sum(axis=2)
         last = np.take_along_axis(widths, depths[:, :, None] - 1, axis=2)[:, :, 0]
