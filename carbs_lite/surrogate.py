@@ -133,18 +133,21 @@ def _factorize(cov: torch.Tensor) -> tuple[torch.Tensor, float]:
     """(Cholesky factor of cov + jitter I, jitter), jitter = s * mean(diag cov) with s raised
     x10 from ``JITTER`` up to ``MAX_JITTER`` until the factorization succeeds; LinAlgError if it
     never does (or cov is not finite)."""
-    eye = torch.eye(cov.shape[0], dtype=cov.dtype)
     scale = float(cov.detach().diagonal().mean().abs().clamp_min(1e-12))
     relative = JITTER
-    while True:
-        tril, info = torch.linalg.cholesky_ex(cov + relative * scale * eye)
-        if not info.any() and torch.isfinite(tril).all():
-            return tril, relative * scale
+    while (tril := _cholesky_or_none(cov, relative * scale)) is None:
         if relative >= MAX_JITTER:
             raise torch.linalg.LinAlgError(
                 f"covariance not positive definite at relative jitter {relative:g}"
             )
         relative *= 10
+    return tril, relative * scale
+
+
+def _cholesky_or_none(cov: torch.Tensor, jitter: float) -> torch.Tensor | None:
+    """Cholesky factor of cov + jitter I, or None if it fails or is not finite."""
+    tril, info = torch.linalg.cholesky_ex(cov + jitter * torch.eye(cov.shape[0], dtype=cov.dtype))
+    return tril if not info.any() and torch.isfinite(tril).all() else None
 
 
 def _prediction_jitter(model: gp.models.GPRegression) -> float:
@@ -154,9 +157,7 @@ def _prediction_jitter(model: gp.models.GPRegression) -> float:
     n = model.X.shape[0]
     with torch.no_grad(), _module_local_params():
         cov = model.kernel(model.X) + model.noise * torch.eye(n, dtype=model.X.dtype)
-        eye = torch.eye(n, dtype=cov.dtype)
-        tril, info = torch.linalg.cholesky_ex(cov + model.jitter * eye)
-        if not info.any() and torch.isfinite(tril).all():
+        if _cholesky_or_none(cov, model.jitter) is not None:
             return model.jitter
         return _factorize(cov)[1]
 
