@@ -26,6 +26,7 @@ import torch
 from carbs_lite import Heuristics, tune_arch
 from carbs_lite.ads_task import BASELINE_ARCH
 from carbs_lite.bench.ads import ModelPerformanceAPI, get_default_model_config_dict
+from carbs_lite.heuristics import heuristics_from_switches
 
 CEILING = 0.0365
 DAYS, MIN_QPS = 60, 3500.0
@@ -127,11 +128,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--switch", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    bad = [item for item in args.switch if "=" not in item]
-    if bad:
-        parser.error(f"--switch takes NAME=VALUE, got {bad[0]!r}")
     try:
-        heuristics = Heuristics.from_json(dict(item.split("=", 1) for item in args.switch))
+        heuristics = heuristics_from_switches(args.switch)
     except ValueError as error:
         parser.error(f"--switch: {error}")
     methods = {**METHODS, "carbs": functools.partial(run_carbs, heuristics=heuristics)}

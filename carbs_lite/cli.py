@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from carbs_lite.ads_task import ArchTry, arch_tuner, observe_try, tune_arch
-from carbs_lite.heuristics import Heuristics
+from carbs_lite.heuristics import Heuristics, heuristics_from_switches
 from carbs_lite.state import StateFileError
 from carbs_lite.tuner import Tuner
 
@@ -45,15 +45,9 @@ def _positive_float(text: str) -> float:
 
 
 def _heuristics(switches: list[str]) -> Heuristics:
-    """``Heuristics`` from ``NAME=VALUE`` texts; CommandError naming a bad one."""
-    values = {}
-    for text in switches:
-        name, sep, value = text.partition("=")
-        if not sep:
-            raise CommandError(f"--switch takes NAME=VALUE, got {text!r}")
-        values[name] = value
+    """``Heuristics`` from ``--switch NAME=VALUE`` texts; CommandError naming a bad one."""
     try:
-        return Heuristics.from_json(values)
+        return heuristics_from_switches(switches)
     except ValueError as error:
         raise CommandError(f"--switch: {error}") from None
 
