@@ -115,10 +115,11 @@ class Heuristics:
     (std = search radius) around the search center. SPACE_FILLING: uniform over the basic
     bounds (a dimension with an infinite bound: uniform within 4 search radii of the center),
     reduced per ``coarse_initial_design``, so the first models see the whole space.
-    SPACE_FILLING_UNDER_CAP: as SPACE_FILLING, but once two runs are observed and ``max_suggestion_cost`` is set, each uniform draw u moves
-    toward the center c, to c + t (u - c) with the largest t in {1, 0.9, ..., 0} that a cost
-    GP fit on the runs so far puts under the cap (``cost_cap_confidence``); the first random
-    suggestion is drawn before any cost is known. Read in ``Tuner._initial_sample``."""
+    SPACE_FILLING_UNDER_CAP: as SPACE_FILLING, but once two runs are observed and
+    ``max_suggestion_cost`` is set, each uniform draw u moves toward the center c, to
+    c + t (u - c) with the largest t in {1, 0.9, ..., 0} that a cost GP fit on the runs so far
+    puts under the cap (``cost_cap_confidence``); the first random suggestion is drawn before
+    any cost is known. Read in ``Tuner._initial_sample``."""
 
     coarse_initial_design: bool = True
     """The space-filling designs reduce each uniform draw to the space's coarse structure
