@@ -28,15 +28,24 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def sample_candidates(
-    centers: np.ndarray, std: np.ndarray, n: int, rng: np.random.Generator
+    centers: np.ndarray,
+    std: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    basis: np.ndarray | None = None,
 ) -> np.ndarray:
-    """n rows x = c + std * N(0, I), each around a center c drawn uniformly from (m, d) rows.
+    """n rows x = c + std * z, each around a center c drawn uniformly from (m, d) rows.
 
-    ``std`` is (d,) or (m, d).
+    z ~ N(0, I + B B^T): independent unit steps plus, for each column of ``basis`` B (d, g),
+    one shared N(0, 1) step along it (none if B is None or has no columns). ``std`` is (d,)
+    or (m, d).
     """
     picks = rng.integers(len(centers), size=n)
     std = np.broadcast_to(std, centers.shape)[picks]
-    return centers[picks] + std * rng.standard_normal((n, centers.shape[1]))
+    z = rng.standard_normal((n, centers.shape[1]))
+    if basis is not None and basis.shape[1]:
+        z = z + rng.standard_normal((n, basis.shape[1])) @ basis.T
+    return centers[picks] + std * z
 
 
 def prepare_candidates(
@@ -72,15 +81,23 @@ def log_search_probability(
     centers: torch.Tensor,
     std: torch.Tensor,
     mode: SearchProbability = SearchProbability.DENSITY,
+    basis: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """log P_search from r^2 = min_j ||(x - c_j) / std_j||^2 (see ``SearchProbability``).
+    """log P_search from r^2 = min_j s_j^T (I + B B^T)^-1 s_j, s_j = (x - c_j) / std_j, the
+    squared Mahalanobis distance under ``sample_candidates``'s steps (see ``SearchProbability``).
 
+    By Woodbury, r^2 = |s|^2 - p^T (I + B^T B)^-1 p with p = B^T s; B None: r^2 = |s|^2.
     DENSITY: -r^2 / 2. TAIL: log P(chi^2_d >= r^2) = log Q(d/2, r^2/2), Q the regularized upper
     incomplete gamma, with its leading asymptotic term (a - 1) log x - x - lgamma(a) where Q
-    underflows. OFF: 0. candidates (n, d), centers (m, d), std (d,) or (m, d) -> (n,).
+    underflows. OFF: 0. candidates (n, d), centers (m, d), std (d,) or (m, d), B (d, g) -> (n,).
     """
     scaled = (candidates[:, None, :] - centers[None, :, :]) / std
-    r2 = (scaled**2).sum(-1).min(dim=1).values
+    squared = (scaled**2).sum(-1)
+    if basis is not None and basis.shape[1]:
+        projected = scaled @ basis
+        inner = torch.eye(basis.shape[1], dtype=basis.dtype) + basis.T @ basis
+        squared = squared - ((projected @ torch.linalg.inv(inner)) * projected).sum(-1)
+    r2 = squared.min(dim=1).values
     if mode is SearchProbability.OFF:
         return torch.zeros_like(r2)
     if mode is SearchProbability.DENSITY:

@@ -23,6 +23,11 @@ A space-filling design draws brick towers (``coarse_draws``): one width per sub-
 log-uniform widths per layer make nearly every random arch spiky, its widest layer setting its
 cost, and its wide or expanding layers the ones most likely to diverge or to count for little.
 
+A search step (``step_groups``) may also shift all of one sub-arch's widths, or all widths, by
+a shared amount: in the independent encoding, scaling a whole arch by 1.5x is a step of ~0.6 in
+each of its active width dimensions, far out in the tails of the sampling Gaussian; as one
+shared shift it is an ordinary step.
+
 The cost model sees less: ``size_inputs`` reduces an arch to two numbers, its weights past the
 input layer and its total first-layer width (both log2), which is what parameter-bound costs
 depend on; with a handful of runs a GP learns a cost from two inputs far better than from 31.
@@ -213,6 +218,13 @@ class ArchSpace(Space):
         widths = x[:, 1 + s :].reshape(len(x), s, layers)
         x[:, 1 + s :] = np.repeat(widths[:, :, :1], layers, axis=2).reshape(len(x), s * layers)
         return x
+
+    def step_groups(self) -> list[np.ndarray]:
+        """Each sub-arch's width dimensions, then all width dimensions: a step can widen or
+        narrow one tower, or the whole arch, by a common factor."""
+        s, layers = self.max_sub_arches, self.max_layers
+        towers = [1 + s + i * layers + np.arange(layers) for i in range(s)]
+        return [*towers, 1 + s + np.arange(s * layers)]
 
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> (n, 2): log2 of the weights past the input layer, the sum over

@@ -36,6 +36,9 @@ class TunerConfig:
     initial_search_radius: float = 0.6
     """Std (basic space) of the Gaussians that candidates are drawn from. CARBS uses 0.3; the
     ablation sweep found 0.6 better across the suite (ablations/RESULTS.md)."""
+    step_group_variance: float = 2.0
+    """Variance of a step group's shared shift relative to a dimension's own step variance
+    (``Heuristics.coherent_steps``)."""
     num_candidates_per_dim: int = 100
     resample_frequency: int = 5
     """Every this many observations a front point is re-run (0: never)."""
@@ -72,7 +75,7 @@ class TunerConfig:
                 raise ValueError(f"TunerConfig.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.min_pareto_cost_fraction < 1.0:
             raise ValueError("TunerConfig.min_pareto_cost_fraction must be in [0, 1)")
-        for name in ("initial_search_radius", "softmax_temperature"):
+        for name in ("initial_search_radius", "softmax_temperature", "step_group_variance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"TunerConfig.{name} must be > 0")
         if not 0.0 < self.cost_cap_confidence < 1.0:

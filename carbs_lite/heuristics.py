@@ -1,8 +1,8 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design`` and ``resampling`` (see their notes) and
-``inactive_imputation``, ``coarse_initial_design`` and ``size_cost_inputs``, which have no CARBS
-counterpart.
+``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps`` and ``size_cost_inputs``,
+which have no CARBS counterpart.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -127,6 +127,15 @@ class Heuristics:
     so the random tries cover counts, depths and sizes instead of spiky towers whose widest layer
     sets the cost. Scalar spaces are unchanged. Not in CARBS, which has no arch spaces; False
     draws every width independently. Read in ``Tuner._initial_sample``."""
+
+    coherent_steps: bool = True
+    """Candidate steps around a front point add to the independent per-dimension Gaussian one
+    shared Gaussian shift per ``Space.step_groups`` group (variance
+    ``TunerConfig.step_group_variance`` in units of the search std^2), and P_search uses that
+    correlated Gaussian. For an ``ArchSpace`` a step can scale a tower or the whole arch, so
+    a cheap front point reaches the cost cap in one coherent step instead of a spiky one.
+    Scalar spaces have no groups and are unchanged. Not in CARBS; False: independent steps.
+    Read in ``Tuner._step_basis``."""
 
     search_space_probability: SearchProbability = SearchProbability.DENSITY
     """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front

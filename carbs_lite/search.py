@@ -178,12 +178,14 @@ def score_candidates(
     models: FittedModels,
     centers: np.ndarray,
     std: np.ndarray,
+    basis: np.ndarray,
     candidates: np.ndarray,
     config: TunerConfig,
     heuristics: Heuristics,
     rng: np.random.Generator,
 ) -> dict[str, torch.Tensor]:
-    """Every acquisition term for candidates (n, d), each (n,)."""
+    """Every acquisition term for candidates (n, d), each (n,); ``basis`` (d, g) holds the
+    candidate steps' shared-shift directions (``acquisition.sample_candidates``)."""
     x = torch.as_tensor(candidates, dtype=DTYPE)
     model_x = torch.as_tensor(models.features(candidates), dtype=DTYPE)
     mean, var = models.output.predict(model_x)
@@ -208,7 +210,11 @@ def score_candidates(
         log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
     cost = models.cost_from_scaled(scaled_cost)
     log_p_search = acq.log_search_probability(
-        x, torch.as_tensor(centers), torch.as_tensor(std), heuristics.search_space_probability
+        x,
+        torch.as_tensor(centers),
+        torch.as_tensor(std),
+        heuristics.search_space_probability,
+        torch.as_tensor(basis, dtype=DTYPE),
     )
     log_acq = acq.log_acquisition(
         log_ei,

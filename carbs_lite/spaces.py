@@ -72,6 +72,12 @@ class Space(ABC):
         space-filling design; the identity unless the space has one (``ArchSpace``)."""
         return x
 
+    def step_groups(self) -> list[np.ndarray]:
+        """Index arrays of basic dimensions that a search step may also move together, by one
+        shared shift (``Heuristics.coherent_steps``); none unless the space has such structure
+        (``ArchSpace``)."""
+        return []
+
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> (n, k): what a cost model sees of this param. The surrogate inputs,
         unless the space knows a smaller description of a value's size (``ArchSpace``)."""
@@ -410,6 +416,17 @@ class ParamSpace:
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> each param's ``Space.size_inputs``, side by side."""
         return self._per_param(x, "size_inputs")
+
+    def step_basis(self, variance: float) -> np.ndarray:
+        """(dim, g): one column per ``Space.step_groups`` group of every param, sqrt(variance)
+        on the group's dimensions and 0 elsewhere; (dim, 0) if no space has groups."""
+        columns = []
+        for param, part in zip(self.params, self.slices, strict=True):
+            for group in param.space.step_groups():
+                column = np.zeros(self.dim)
+                column[part.start + np.asarray(group)] = math.sqrt(variance)
+                columns.append(column)
+        return np.array(columns).reshape(-1, self.dim).T
 
     def center_in_basic(self) -> np.ndarray:
         """Basic row of the search centers."""

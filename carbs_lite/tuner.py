@@ -308,7 +308,7 @@ class Tuner:
         """A random in-bounds rounded point near one of ``centers``; clipped if none lands inside."""
         std = self._search_std(centers, None)
         lower, upper = self._bounds()
-        raw = acq.sample_candidates(centers, std, 64, rng)
+        raw = acq.sample_candidates(centers, std, 64, rng, self._step_basis())
         inside = acq.prepare_candidates(
             raw, CandidateRounding.BEFORE_SCORING, self.param_space.round_basic, lower, upper
         )
@@ -367,6 +367,12 @@ class Tuner:
             radius = self._search_radius * scale / np.exp(np.mean(np.log(scale)))
         return np.maximum(radius[None, :], self.param_space.min_step_in_basic(centers))
 
+    def _step_basis(self) -> np.ndarray:
+        """(dim, g) shared-shift directions of candidate steps, per the coherent-steps switch."""
+        if not self.heuristics.coherent_steps:
+            return np.zeros((self.param_space.dim, 0))
+        return self.param_space.step_basis(self.config.step_group_variance)
+
     def _update_search_radius(self, observation: Observation) -> None:
         """ADAPTIVE radius: grow when the observation joins the front, shrink on failure."""
         if self.heuristics.search_radius is not SearchRadius.ADAPTIVE:
@@ -413,7 +419,7 @@ class Tuner:
     ) -> np.ndarray:
         """Sampled, rounded (per the switch), in-bounds, de-duplicated candidates (k, d)."""
         count = self.config.num_candidates_per_dim * self.param_space.dim
-        raw = acq.sample_candidates(centers, std, count, rng)
+        raw = acq.sample_candidates(centers, std, count, rng, self._step_basis())
         lower, upper = self._bounds()
         candidates = acq.prepare_candidates(
             raw, self.heuristics.candidate_rounding, self.param_space.round_basic, lower, upper
@@ -463,7 +469,16 @@ class Tuner:
         rng: np.random.Generator,
     ) -> dict[str, torch.Tensor]:
         """Every acquisition term for candidates (n, d), each (n,)."""
-        return score_candidates(models, centers, std, candidates, self.config, self.heuristics, rng)
+        return score_candidates(
+            models,
+            centers,
+            std,
+            self._step_basis(),
+            candidates,
+            self.config,
+            self.heuristics,
+            rng,
+        )
 
 
 def _unchanged(x: np.ndarray) -> np.ndarray:

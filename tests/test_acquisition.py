@@ -151,6 +151,46 @@ def test_sample_candidates_centered_with_given_std():
     assert samples.std(0) == pytest.approx([0.1, 2.0], rel=0.03)
 
 
+def _two_group_basis() -> np.ndarray:
+    """(3, 2): dimensions 0 and 1 share one shift (variance 2), all three another (variance 1)."""
+    return np.array([[2**0.5, 2**0.5, 0.0], [1.0, 1.0, 1.0]]).T
+
+
+def test_sample_candidates_add_one_shared_shift_per_basis_column():
+    rng = np.random.default_rng(4)
+    std, basis = np.array([0.5, 1.0, 2.0]), _two_group_basis()
+    samples = acq.sample_candidates(np.zeros((1, 3)), std, 200_000, rng, basis)
+    expected = np.diag(std) @ (np.eye(3) + basis @ basis.T) @ np.diag(std)
+    assert np.cov(samples.T) == pytest.approx(expected, rel=0.02)
+    plain = acq.sample_candidates(np.zeros((1, 3)), std, 1000, np.random.default_rng(4))
+    empty = acq.sample_candidates(
+        np.zeros((1, 3)), std, 1000, np.random.default_rng(4), np.zeros((3, 0))
+    )
+    assert np.array_equal(plain, empty)
+
+
+def test_search_probability_with_a_basis_is_the_mahalanobis_distance_of_the_sampler():
+    rng = np.random.default_rng(5)
+    std, basis = np.array([0.5, 1.0, 2.0]), _two_group_basis()
+    centers, candidates = rng.normal(size=(2, 3)), rng.normal(size=(6, 3))
+    covariance = np.diag(std) @ (np.eye(3) + basis @ basis.T) @ np.diag(std)
+    delta = candidates[:, None, :] - centers[None, :, :]
+    r2 = np.einsum("nmi,ij,nmj->nm", delta, np.linalg.inv(covariance), delta).min(axis=1)
+    log_p = acq.log_search_probability(
+        torch.as_tensor(candidates), torch.as_tensor(centers), T(*std), basis=torch.as_tensor(basis)
+    )
+    assert log_p.numpy() == pytest.approx(-0.5 * r2)
+    # a shift along a shared direction is far likelier than one of the same length across it
+    along = torch.as_tensor([[1.0, 1.0, 0.0]]) * torch.as_tensor(std)
+    across = torch.as_tensor([[1.0, -1.0, 0.0]]) * torch.as_tensor(std)
+    zero = torch.zeros((1, 3), dtype=torch.float64)
+    scores = [
+        float(acq.log_search_probability(x, zero, T(*std), basis=torch.as_tensor(basis)))
+        for x in (along, across)
+    ]
+    assert scores[0] > scores[1] + 0.5
+
+
 def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
     from carbs_lite.config import TunerConfig
     from carbs_lite.search import StudyData, fit_cost_model, under_cost_cap

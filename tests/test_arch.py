@@ -295,3 +295,31 @@ def test_param_space_surrogate_inputs_leave_scalars_alone():
     seen = space.surrogate_inputs(row[None, :])[0]
     assert seen[0] == row[0]
     assert np.array_equal(seen[1:], SPACE.surrogate_inputs(row[None, 1:])[0])
+
+
+def test_step_groups_are_each_towers_widths_then_all_widths():
+    groups = SPACE.step_groups()
+    assert len(groups) == 6
+    for tower, group in enumerate(groups[:5]):
+        assert group.tolist() == list(range(6 + 5 * tower, 11 + 5 * tower))
+    assert groups[5].tolist() == list(range(6, 31))
+    # one shared shift along a tower's group scales every layer of that tower alike
+    row = SPACE.to_basic([[512, 256, 128], [64]])
+    shifted = row.copy()
+    shifted[groups[0]] += 1.0
+    assert SPACE.from_basic(shifted) == [[1024, 512, 256], [64]]
+    shifted[groups[5]] -= 1.0
+    assert SPACE.from_basic(shifted) == [[512, 256, 128], [64]]
+
+
+def test_param_space_step_basis_places_each_group_and_scales_it():
+    space = ParamSpace(
+        [Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3), Param("arch", SPACE, [[64, 64]])]
+    )
+    basis = space.step_basis(4.0)
+    assert basis.shape == (32, 6)
+    assert np.flatnonzero(basis[:, 0]).tolist() == list(range(7, 12))  # after lr's column
+    assert np.flatnonzero(basis[:, 5]).tolist() == list(range(7, 32))
+    assert set(basis[basis != 0]) == {2.0}  # sqrt of the variance
+    scalars = ParamSpace([Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3)])
+    assert scalars.step_basis(4.0).shape == (1, 0)

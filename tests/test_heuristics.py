@@ -27,6 +27,7 @@ from carbs_lite import (
     Tuner,
     TunerConfig,
 )
+from carbs_lite import acquisition as acq
 from carbs_lite.search import exploration_bias
 from carbs_lite.surrogate import fit_pareto_model
 
@@ -73,11 +74,13 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
     assert h.size_cost_inputs  # no CARBS counterpart: CARBS has no arch spaces
     assert h.coarse_initial_design  # no CARBS counterpart: CARBS has no arch spaces
+    assert h.coherent_steps  # no CARBS counterpart: CARBS has no arch spaces
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
     assert c.initial_search_radius == 0.6  # CARBS: 0.3; see ablations/RESULTS.md
     assert c.cost_cap_confidence == 0.7  # CARBS: 0.5 (predicted mean under the cap)
     assert c.min_pareto_cost_fraction == 0.2 and c.num_candidates_per_dim == 100
+    assert c.step_group_variance == 2.0
 
 
 def test_candidate_rounding(params):
@@ -484,3 +487,42 @@ def test_size_cost_inputs_only_change_the_cost_model(params):
     scalars = _tuner(params, steps=8)
     plain = scalars._fit(scalars._data(), np.random.default_rng(0))
     assert np.array_equal(plain.cost_features(inputs[:, 31:]), inputs[:, 31:])
+
+
+def test_coherent_steps_move_a_towers_widths_together(params):
+    arch = [Param("arch", ArchSpace(), [[256, 256, 256], [256, 256]]), *params]
+    coherent = _tuner(arch, steps=6, coherent_steps=True)
+    independent = _variant(coherent, coherent_steps=False)
+    center = coherent.param_space.center_in_basic()[None, :]
+    correlations, log_p = {}, {}
+    for tuner in (coherent, independent):
+        std = tuner._search_std(center, None)
+        rngs = [np.random.default_rng(i) for i in range(20)]
+        steps = np.concatenate([tuner._candidates(center, std, rng) for rng in rngs]) - center
+        steps = steps[np.all(steps[:, :6] == 0, axis=1)]  # same counts: no copied widths
+        # layers 1 and 2 of tower 1, and layer 1 of towers 1 and 2 (basic dims 6, 7 and 11)
+        correlations[tuner] = [np.corrcoef(steps[:, 6], steps[:, i])[0, 1] for i in (7, 11)]
+        wider = center.copy()
+        wider[0, 6:31] += 0.6  # every width x 1.5
+        rows = torch.as_tensor(np.concatenate([center, wider]))
+        log_p[tuner] = acq.log_search_probability(
+            rows,
+            torch.as_tensor(center),
+            torch.as_tensor(std),
+            basis=torch.as_tensor(tuner._step_basis()),
+        )
+    # variance 1 + 2 + 2 per width, 2 + 2 shared within a tower, 2 across towers: correlations
+    # 0.8 and 0.4 before out-of-bounds candidates are dropped (which favours small shifts)
+    within, across = correlations[coherent]
+    assert within > 0.6 and 0.15 < across < within
+    assert correlations[independent] == pytest.approx([0.0, 0.0], abs=0.1)
+    # scaling the whole arch is a likely coherent step and a far-fetched independent one
+    assert float(log_p[coherent][1]) > -2.0 > -10.0 > float(log_p[independent][1])
+    assert float(log_p[coherent][0]) == float(log_p[independent][0]) == 0.0
+
+
+def test_coherent_steps_leave_scalar_spaces_alone(params):
+    on = _tuner(params, steps=8, coherent_steps=True)
+    off = _tuner(params, steps=8, coherent_steps=False)
+    assert [o.params for o in on.observations] == [o.params for o in off.observations]
+    assert on._step_basis().shape == (2, 0)
