@@ -51,6 +51,13 @@ class SearchProbability(Enum):
         return {"true": cls.DENSITY, "false": cls.OFF}.get(str(value).lower())
 
 
+class OutputTransform(Enum):
+    """How outputs are mapped to the output GP's targets."""
+
+    QUANTILE = "quantile"
+    STANDARDIZE = "standardize"
+
+
 class SearchRadius(Enum):
     """How the Gaussian sampling radius around front points is chosen."""
 
@@ -193,6 +200,12 @@ class Heuristics:
     outstanding_estimator: OutstandingEstimator = OutstandingEstimator.THOMPSON
     """Fold outstanding suggestions into the output model as a posterior sample (THOMPSON) or
     the posterior mean (MEAN), or ignore them (NONE). Read in ``surrogate.fold_outstanding``."""
+
+    output_transform: OutputTransform = OutputTransform.QUANTILE
+    """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order
+    of the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
+    (goodness - mean) / std, which keeps the sizes of the differences. The Pareto values and
+    the exploration bias live in the same units. Read in ``surrogate.output_transform``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside

@@ -23,9 +23,11 @@ from carbs_lite.surrogate import (
     FittedGP,
     ParetoFunction,
     QuantileTransform,
+    Standardize,
     fit_gp,
     fit_pareto_model,
     fold_outstanding,
+    output_transform,
 )
 
 
@@ -50,7 +52,7 @@ class FittedModels:
     output: FittedGP
     cost: FittedGP
     success: FittedGP | None
-    transform: QuantileTransform
+    transform: QuantileTransform | Standardize
     pareto: ParetoFunction
     log_cost_range: tuple[float, float]
     front: list[Group]
@@ -92,7 +94,7 @@ def fit_models(
     the others ``features(basic rows)``."""
     ok = data.successes
     fit = _fit_settings(config)
-    transform = QuantileTransform(data.goodness[ok])
+    transform = output_transform(data.goodness[ok], heuristics.output_transform)
     inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
     target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
     output = fit_gp(inputs[ok], target, rng=rng, **fit)

@@ -22,7 +22,7 @@ import pyro.contrib.gp as gp
 import pyro.distributions as dist
 import torch
 
-from carbs_lite.heuristics import OutstandingEstimator, ParetoModel
+from carbs_lite.heuristics import OutputTransform, OutstandingEstimator, ParetoModel
 from carbs_lite.pareto import isotonic_increasing, running_best
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,30 @@ class QuantileTransform:
         if len(self.knots) == 1:
             return np.full_like(np.asarray(scores, dtype=float), self.knots[0])
         return np.interp(scores, self.scores, self.knots)
+
+
+class Standardize:
+    """Affine map from goodness to z-scores, (g - mean) / std over the observed values."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float)
+        self.mean = float(values.mean())
+        std = float(values.std())
+        self.std = std if std > 0 else 1.0
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype=float) - self.mean) / self.std
+
+    def inverse(self, scores: np.ndarray) -> np.ndarray:
+        """z-scores back to goodness."""
+        return np.asarray(scores, dtype=float) * self.std + self.mean
+
+
+def output_transform(values: np.ndarray, kind: OutputTransform) -> QuantileTransform | Standardize:
+    """The map from goodness to output-GP targets fit on ``values``, per the switch."""
+    if kind is OutputTransform.STANDARDIZE:
+        return Standardize(values)
+    return QuantileTransform(values)
 
 
 class FittedGP:

@@ -18,6 +18,7 @@ from carbs_lite import (
     Heuristics,
     InitialDesign,
     LinearSpace,
+    OutputTransform,
     OutstandingEstimator,
     Param,
     ParetoClamp,
@@ -69,6 +70,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
+    assert h.output_transform is OutputTransform.QUANTILE
     assert h.cost_mask is CostMask.HARD
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
@@ -282,6 +284,23 @@ def test_outstanding_estimator(params, estimator):
         assert variance == pytest.approx(variance_alone)
     else:
         assert variance < 0.5 * variance_alone
+
+
+def test_output_transform(params):
+    quantile = _tuner(params, steps=8)
+    standardized = _variant(quantile, output_transform=OutputTransform.STANDARDIZE)
+    goodness = quantile._data().goodness
+    targets = {}
+    for tuner in (quantile, standardized):
+        models = tuner._fit(tuner._data(), np.random.default_rng(0))
+        targets[tuner] = models.transform(goodness)
+        assert models.transform.inverse(targets[tuner]) == pytest.approx(goodness)
+    # standardized targets are affine in the outputs; normal scores of ranks are not
+    assert np.corrcoef(goodness, targets[standardized])[0, 1] == pytest.approx(1.0)
+    assert targets[standardized].std() == pytest.approx(1.0)
+    assert np.corrcoef(goodness, targets[quantile])[0, 1] < 0.99
+    assert np.array_equal(np.argsort(targets[quantile]), np.argsort(targets[standardized]))
+    assert not np.allclose(_scored(quantile)["log_ei"], _scored(standardized)["log_ei"])
 
 
 def test_exploration_bias(params):

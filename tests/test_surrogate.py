@@ -10,6 +10,7 @@ from carbs_lite.arch import ArchSpace
 from carbs_lite.heuristics import OutstandingEstimator
 from carbs_lite.surrogate import (
     QuantileTransform,
+    Standardize,
     _cholesky,
     _module_local_params,
     fit_gp,
@@ -117,6 +118,17 @@ def test_normal_scores_and_transform():
     assert transform(np.array([2.0]))[0] == pytest.approx(0.0, abs=1e-12)
     assert transform.inverse(transform(np.array([2.5])))[0] == pytest.approx(2.5)
     assert QuantileTransform(np.array([5.0, 5.0]))(np.array([7.0])).tolist() == [0.0]
+
+
+def test_standardize_keeps_the_sizes_of_differences():
+    values = np.array([-0.811, -0.785, -0.784, -0.783])  # one far-worse run, three close ones
+    z = Standardize(values)(values)
+    assert z.mean() == pytest.approx(0.0, abs=1e-12) and z.std() == pytest.approx(1.0)
+    assert z[1] - z[0] == pytest.approx(26 * (z[2] - z[1]))  # affine: gaps keep their ratio
+    ranks = QuantileTransform(values)(values)
+    assert ranks[1] - ranks[0] < 2 * (ranks[2] - ranks[1])  # ranks: the outlier is one step away
+    assert Standardize(values).inverse(z) == pytest.approx(values)
+    assert Standardize(np.array([5.0, 5.0]))(np.array([7.0])).tolist() == [2.0]
 
 
 def test_fold_outstanding_collapses_variance_at_pending_points():
