@@ -183,6 +183,14 @@ class Heuristics:
     """A single-sample group joins the front only if it beats the max of the previous front
     group; False compares means only. Read in ``pareto.pareto_front``."""
 
+    front_under_cap: bool = False
+    """The front the search starts from (its centers, the Pareto model, the clamp and the
+    re-runs) holds only runs cheaper than ``max_suggestion_cost``, while any is; the models
+    still learn from every run and ``Tuner.pareto_front`` still shows every run. False (CARBS):
+    an over-cap run can be a front point, candidates are drawn around it only to be masked, and
+    its output raises the Pareto value that candidates near the cap must beat. Read in
+    ``Tuner._search_front``."""
+
     low_cost_bucketing: bool = True
     """Bucket the cheapest ``TunerConfig.min_pareto_cost_fraction`` of costs (only the best of
     them is on the front); False puts every group on its own. Read in ``Tuner._front``."""

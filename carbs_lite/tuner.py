@@ -228,14 +228,22 @@ class Tuner:
         cost = np.array([o.cost for o in self._observations], dtype=float)
         return StudyData(inputs, cost, failed, self.config.sign * outputs)
 
-    def _front(self, data: StudyData) -> list[Group]:
-        """Front groups over successes; ``members`` index the successes."""
+    def _front(self, data: StudyData, cap: float | None = None) -> list[Group]:
+        """Front groups over successes, only those cheaper than ``cap`` if any is (``cap``
+        given); ``members`` index the successes."""
         ok = data.successes
         groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+        if cap is not None:
+            groups = [g for g in groups if g.cost < cap] or groups
         fraction = (
             self.config.min_pareto_cost_fraction if self.heuristics.low_cost_bucketing else 0.0
         )
         return pareto_front(groups, fraction, self.heuristics.conservative_pareto)
+
+    def _search_front(self, data: StudyData) -> list[Group]:
+        """The front the search starts from, per the front-under-cap switch."""
+        under_cap = self.heuristics.front_under_cap
+        return self._front(data, self.config.max_suggestion_cost if under_cap else None)
 
     def _choose(self, rng: np.random.Generator) -> tuple[np.ndarray, Diagnostics]:
         data = self._data()
@@ -250,7 +258,9 @@ class Tuner:
             return self._search(data, rng)
         except (*NUMERICAL_ERRORS, NoCandidatesError) as error:
             logger.warning("surrogate search failed (%s); sampling around the front", error)
-            return self._sample_around(self._centers(data, self._front(data)), rng, "fallback")
+            return self._sample_around(
+                self._centers(data, self._search_front(data)), rng, "fallback"
+            )
 
     def _initial_sample(
         self, data: StudyData, rng: np.random.Generator
@@ -343,7 +353,7 @@ class Tuner:
     ) -> tuple[np.ndarray, Diagnostics]:
         """Re-run the front point with the fewest runs (ties broken at random)."""
         self._resample_count += 1
-        front = self._front(data)
+        front = self._search_front(data)
         fewest = min(g.count for g in front)
         choices = [g for g in front if g.count == fewest]
         group = choices[int(rng.integers(len(choices)))]
@@ -390,7 +400,7 @@ class Tuner:
         """Output, cost, success and Pareto models for the current data."""
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
         outstanding_inputs = np.array(outstanding).reshape(-1, self.param_space.dim)
-        front = self._front(data)
+        front = self._search_front(data)
         return fit_models(
             data,
             front,

@@ -71,6 +71,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
     assert h.output_transform is OutputTransform.QUANTILE
+    assert not h.front_under_cap
     assert h.cost_mask is CostMask.HARD
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
@@ -545,3 +546,25 @@ def test_coherent_steps_leave_scalar_spaces_alone(params):
     off = _tuner(params, steps=8, coherent_steps=False)
     assert [o.params for o in on.observations] == [o.params for o in off.observations]
     assert on._step_basis().shape == (2, 0)
+
+
+def test_front_under_cap_leaves_over_cap_runs_out_of_the_search_front(params):
+    from conftest import objective
+
+    config = TunerConfig(direction="minimize", num_candidates_per_dim=50, max_suggestion_cost=2.0)
+    fronts = {}
+    for under_cap in (False, True):
+        tuner = Tuner(params, config, Heuristics(front_under_cap=under_cap), seed=0)
+        for width in (20, 60, 150, 400):  # cost = width / 100: 400 is over the cap, and best
+            point = {"lr": 1e-2, "width": width}
+            tuner.observe(point, *objective(point))
+        data = tuner._data()
+        fronts[under_cap] = [g.cost for g in tuner._search_front(data)]
+        assert [p.cost for p in tuner.pareto_front()] == [0.2, 0.6, 1.5, 4.0]  # shown either way
+        models = tuner._fit(data, np.random.default_rng(0))
+        assert [g.cost for g in models.front] == fronts[under_cap]
+    assert fronts == {False: [0.2, 0.6, 1.5, 4.0], True: [0.2, 0.6, 1.5]}
+    # with no run under the cap the search still has a front to start from
+    tuner = Tuner(params, config, Heuristics(front_under_cap=True), seed=0)
+    tuner.observe({"lr": 1e-2, "width": 400}, *objective({"lr": 1e-2, "width": 400}))
+    assert [g.cost for g in tuner._search_front(tuner._data())] == [4.0]
