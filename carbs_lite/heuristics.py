@@ -136,10 +136,10 @@ class Heuristics:
     draws every width independently. Read in ``Tuner._initial_sample``."""
 
     coherent_steps: bool = True
-    """Candidate steps around a front point add to the independent per-dimension Gaussian one
-    shared Gaussian shift per ``Space.step_groups`` group (variance
-    ``TunerConfig.step_group_variance`` in units of the search std^2), and P_search uses that
-    correlated Gaussian. For an ``ArchSpace`` a step can scale a tower or the whole arch, so
+    """Gaussian steps (candidates around front points, and the around-center and fallback
+    draws) add to the independent per-dimension Gaussian one shared Gaussian shift per
+    ``Space.step_groups`` group (variance ``TunerConfig.step_group_variance`` in units of the
+    search std^2), and P_search uses that correlated Gaussian. For an ``ArchSpace`` a step can scale a tower or the whole arch, so
     a cheap front point reaches the cost cap in one coherent step instead of a spiky one.
     Scalar spaces have no groups and are unchanged. Not in CARBS; False: independent steps.
     Read in ``Tuner._step_basis``."""
