@@ -25,8 +25,8 @@ cost, and its wide or expanding layers the ones most likely to diverge or to cou
 
 A search step (``step_groups``) may also shift all of one sub-arch's widths, or all widths, by
 a shared amount: in the independent encoding, scaling a whole arch by 1.5x is a step of ~0.6 in
-each of its active width dimensions, far out in the tails of the sampling Gaussian; as one
-shared shift it is an ordinary step.
+every width dimension (inactive ones copy active widths), far out in the tails of the sampling
+Gaussian; as one shared shift it is an ordinary step.
 
 The cost model sees less: ``size_inputs`` reduces an arch to two numbers, its weights past the
 input layer and its total first-layer width (both log2), which is what parameter-bound costs

@@ -139,16 +139,17 @@ class Heuristics:
     """Gaussian steps (candidates around front points, and the around-center and fallback
     draws) add to the independent per-dimension Gaussian one shared Gaussian shift per
     ``Space.step_groups`` group (variance ``TunerConfig.step_group_variance`` in units of the
-    search std^2), and P_search uses that correlated Gaussian. For an ``ArchSpace`` a step can scale a tower or the whole arch, so
-    a cheap front point reaches the cost cap in one coherent step instead of a spiky one.
-    Scalar spaces have no groups and are unchanged. Not in CARBS; False: independent steps.
-    Read in ``Tuner._step_basis``."""
+    search std^2), and P_search uses that correlated Gaussian. For an ``ArchSpace`` a step can
+    scale a tower or the whole arch, so a cheap front point reaches the cost cap in one
+    coherent step instead of a spiky one. Scalar spaces have no groups and are unchanged. Not
+    in CARBS; False: independent steps. Read in ``Tuner._step_basis``."""
 
     search_space_probability: SearchProbability = SearchProbability.DENSITY
     """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front
-    point. DENSITY (CARBS): exp(-r^2 / 2), the Gaussian density relative to its peak; in d basic
-    dimensions a typical draw has r^2 ~ d, so the factor spans many orders of magnitude and
-    favours the candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
+    point (the Mahalanobis distance of the correlated steps under ``coherent_steps``). DENSITY
+    (CARBS): exp(-r^2 / 2), the Gaussian density relative to its peak; in d basic dimensions a
+    typical draw has r^2 ~ d, so the factor spans many orders of magnitude and favours the
+    candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
     r^2), the chance that a draw lies at least that far out, about 1/2 for a typical draw in any
     dimension, so only unusually distant candidates are discounted. OFF: factor 1 (the legacy
     values true / false mean DENSITY / OFF). Read in ``acquisition.log_search_probability``."""
@@ -162,7 +163,8 @@ class Heuristics:
     pareto_model: ParetoModel = ParetoModel.FRONT_GP
     """FRONT_GP: 1-D RBF GP on front points only. ENVELOPE_GP: GP on every success's running
     best over cost. ISOTONIC: monotone fit on all successes. LINEAR / LOGISTIC: regression in
-    log cost on the front. STEP: the front's own step function. Read in ``surrogate.fit_pareto_model``."""
+    log cost on the front. STEP: the front's own step function. Read in
+    ``surrogate.fit_pareto_model``."""
 
     pareto_clamp: ParetoClamp = ParetoClamp.LOG_UNIFORM
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
