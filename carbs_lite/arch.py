@@ -28,6 +28,10 @@ a shared amount: in the independent encoding, scaling a whole arch by 1.5x is a 
 every width dimension (inactive ones copy active widths), far out in the tails of the sampling
 Gaussian; as one shared shift it is an ordinary step.
 
+The search scores each Gaussian candidate's brick version too (``simplified``: every layer of
+a tower at the tower's mean log2 width), so a run can move from a spiky tower to a flat one of
+about the same size in one step.
+
 The cost model sees less: ``size_inputs`` reduces an arch to two numbers, its weights past the
 input layer and its total first-layer width (both log2), which is what parameter-bound costs
 depend on; with a handful of runs a GP learns a cost from two inputs far better than from 31.
@@ -217,6 +221,18 @@ class ArchSpace(Space):
         s, layers = self.max_sub_arches, self.max_layers
         widths = x[:, 1 + s :].reshape(len(x), s, layers)
         x[:, 1 + s :] = np.repeat(widths[:, :, :1], layers, axis=2).reshape(len(x), s * layers)
+        return x
+
+    def simplified(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) with brick towers: every layer of a sub-arch takes the mean log2 width
+        of its layers (so the tower keeps about its size); counts and depths unchanged."""
+        x = np.array(x, dtype=float)
+        s, layers = self.max_sub_arches, self.max_layers
+        _, depths = self._active_counts(x)
+        widths = x[:, 1 + s :].reshape(len(x), s, layers)
+        active = np.arange(layers)[None, None, :] < depths[:, :, None]
+        mean = (widths * active).sum(axis=2) / active.sum(axis=2)
+        x[:, 1 + s :] = np.repeat(mean[:, :, None], layers, axis=2).reshape(len(x), s * layers)
         return x
 
     def step_groups(self) -> list[np.ndarray]:

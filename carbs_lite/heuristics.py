@@ -1,8 +1,8 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design`` and ``resampling`` (see their notes) and
-``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps`` and ``size_cost_inputs``,
-which have no CARBS counterpart.
+``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates`` and
+``size_cost_inputs``, which have no CARBS counterpart.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -143,6 +143,14 @@ class Heuristics:
     scale a tower or the whole arch, so a cheap front point reaches the cost cap in one
     coherent step instead of a spiky one. Scalar spaces have no groups and are unchanged. Not
     in CARBS; False: independent steps. Read in ``Tuner._step_basis``."""
+
+    coarse_candidates: bool = True
+    """Each search candidate is scored alongside its simplified version (``Space.simplified``;
+    for an ``ArchSpace`` every tower flattened to its mean log2 width), rounded and bounded like
+    the rest; P_search still discounts it by its distance from the front point. The search can
+    then trade a spiky tower for a flat one of about the same size in one step. Scalar spaces
+    have no simplified version and are unchanged. Not in CARBS; False: Gaussian candidates
+    only. Read in ``Tuner._candidates``."""
 
     search_space_probability: SearchProbability = SearchProbability.DENSITY
     """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front

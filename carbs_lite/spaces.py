@@ -72,6 +72,11 @@ class Space(ABC):
         space-filling design; the identity unless the space has one (``ArchSpace``)."""
         return x
 
+    def simplified(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) moved to the nearest value of the space's coarse structure, keeping
+        each part's size; the identity unless the space has one (``ArchSpace``)."""
+        return x
+
     def step_groups(self) -> list[np.ndarray]:
         """Index arrays of basic dimensions that a search step may also move together, by one
         shared shift (``Heuristics.coherent_steps``); none unless the space has such structure
@@ -416,6 +421,10 @@ class ParamSpace:
     def size_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) -> each param's ``Space.size_inputs``, side by side."""
         return self._per_param(x, "size_inputs")
+
+    def simplified(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) -> each param's ``Space.simplified``, side by side."""
+        return self._per_param(x, "simplified")
 
     def step_basis(self, variance: float) -> np.ndarray:
         """(dim, g): one column per ``Space.step_groups`` group of every param, sqrt(variance)

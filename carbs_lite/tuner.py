@@ -427,13 +427,18 @@ class Tuner:
     def _candidates(
         self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
-        """Sampled, rounded (per the switch), in-bounds, de-duplicated candidates (k, d)."""
+        """Sampled, rounded (per the switch), in-bounds, de-duplicated candidates (k, d), with
+        their simplified versions after them per the coarse-candidates switch."""
         count = self.config.num_candidates_per_dim * self.param_space.dim
         raw = acq.sample_candidates(centers, std, count, rng, self._step_basis())
         lower, upper = self._bounds()
-        candidates = acq.prepare_candidates(
-            raw, self.heuristics.candidate_rounding, self.param_space.round_basic, lower, upper
-        )
+        rounding, round_basic = self.heuristics.candidate_rounding, self.param_space.round_basic
+        candidates = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
+        if self.heuristics.coarse_candidates:
+            coarse = self.param_space.simplified(candidates)
+            changed = coarse[np.any(coarse != candidates, axis=1)]
+            extra = acq.prepare_candidates(changed, rounding, round_basic, lower, upper)
+            candidates = np.concatenate([candidates, extra])
         candidates = acq.drop_duplicates(
             candidates,
             self._taken_inputs(),

@@ -323,3 +323,16 @@ def test_param_space_step_basis_places_each_group_and_scales_it():
     assert set(basis[basis != 0]) == {2.0}  # sqrt of the variance
     scalars = ParamSpace([Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3)])
     assert scalars.step_basis(4.0).shape == (1, 0)
+
+
+def test_simplified_flattens_each_tower_to_its_mean_log_width():
+    row = SPACE.to_basic([[1024, 256, 64], [128], [512, 128]])
+    flat = SPACE.simplified(row[None, :])[0]
+    assert np.array_equal(flat[:6], row[:6])  # counts and depths unchanged
+    assert SPACE.from_basic(SPACE.round_basic(flat[None, :])[0]) == [[256] * 3, [128], [256] * 2]
+    # a brick tower is its own simplified version; the input rows are left alone
+    brick = SPACE.to_basic([[300, 300], [77]])
+    assert SPACE.simplified(brick[None, :])[0] == pytest.approx(brick)
+    assert SPACE.from_basic(row) == [[1024, 256, 64], [128], [512, 128]]
+    scalars = ParamSpace([Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3)])
+    assert np.array_equal(scalars.simplified(np.array([[-3.0]])), np.array([[-3.0]]))

@@ -78,6 +78,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.size_cost_inputs  # no CARBS counterpart: CARBS has no arch spaces
     assert h.coarse_initial_design  # no CARBS counterpart: CARBS has no arch spaces
     assert h.coherent_steps  # no CARBS counterpart: CARBS has no arch spaces
+    assert h.coarse_candidates  # no CARBS counterpart: CARBS has no arch spaces
     c = TunerConfig()
     assert (c.resample_frequency, c.exploration_bias) == (5, 1.0)
     assert c.initial_search_radius == 0.6  # CARBS: 0.3; see ablations/RESULTS.md
@@ -511,7 +512,7 @@ def test_size_cost_inputs_only_change_the_cost_model(params):
 
 def test_coherent_steps_move_a_towers_widths_together(params):
     arch = [Param("arch", ArchSpace(), [[256, 256, 256], [256, 256]]), *params]
-    coherent = _tuner(arch, steps=6, coherent_steps=True)
+    coherent = _tuner(arch, steps=6, coherent_steps=True, coarse_candidates=False)
     independent = _variant(coherent, coherent_steps=False)
     center = coherent.param_space.center_in_basic()[None, :]
     correlations, log_p = {}, {}
@@ -568,3 +569,31 @@ def test_front_under_cap_leaves_over_cap_runs_out_of_the_search_front(params):
     tuner = Tuner(params, config, Heuristics(front_under_cap=True), seed=0)
     tuner.observe({"lr": 1e-2, "width": 400}, *objective({"lr": 1e-2, "width": 400}))
     assert [g.cost for g in tuner._search_front(tuner._data())] == [4.0]
+
+
+def test_coarse_candidates_add_each_candidates_flat_version(params):
+    arch = [Param("arch", ArchSpace(), [[256, 256, 256], [256, 256]]), *params]
+    coarse = _tuner(arch, steps=6, coarse_candidates=True)
+    gaussian = _variant(coarse, coarse_candidates=False)
+    center = coarse.param_space.center_in_basic()[None, :]
+    rows = {}
+    for tuner in (coarse, gaussian):
+        std = tuner._search_std(center, None)
+        rows[tuner] = tuner._candidates(center, std, np.random.default_rng(0))
+    first = len(rows[gaussian])
+    assert np.array_equal(rows[coarse][:first], rows[gaussian])  # the same Gaussian draws first
+    extra = rows[coarse][first:]
+    assert len(extra) > 0.5 * first
+    space = coarse.param_space
+    flat = [space.from_basic(row)["arch"] for row in extra]
+    assert all(len(set(sub)) == 1 for arch_ in flat for sub in arch_)
+    drawn = [space.from_basic(row)["arch"] for row in rows[gaussian]]
+    assert sum(all(len(set(sub)) == 1 for sub in a) for a in drawn) < 0.2 * first
+    # the scalar params of each flat version are those of the candidate it came from
+    assert set(map(tuple, extra[:, 31:])) <= set(map(tuple, rows[gaussian][:, 31:]))
+
+
+def test_coarse_candidates_leave_scalar_spaces_alone(params):
+    on = _tuner(params, steps=8, coarse_candidates=True)
+    off = _tuner(params, steps=8, coarse_candidates=False)
+    assert [o.params for o in on.observations] == [o.params for o in off.observations]
