@@ -214,26 +214,33 @@ class ArchSpace(Space):
         x[:, 1 + s :] = np.where(active.reshape(len(x), s * layers), x[:, 1 + s :], absent)
         return x
 
+    def _widths(self, x: np.ndarray) -> np.ndarray:
+        """The basic width entries of rows (n, dim) as (n, S, L)."""
+        s, layers = self.max_sub_arches, self.max_layers
+        return x[:, 1 + s :].reshape(len(x), s, layers)
+
+    def _bricks(self, x: np.ndarray, tower_widths: np.ndarray) -> np.ndarray:
+        """Rows (n, dim) with every layer of sub-arch i at ``tower_widths[:, i]`` (basic units)."""
+        x = np.array(x, dtype=float)
+        s, layers = self.max_sub_arches, self.max_layers
+        x[:, 1 + s :] = np.repeat(tower_widths[:, :, None], layers, axis=2).reshape(
+            len(x), s * layers
+        )
+        return x
+
     def coarse_draws(self, x: np.ndarray) -> np.ndarray:
         """Uniform draws (n, dim) as brick towers: every layer of a sub-arch takes its first
         layer's width, so a draw fills (sub-arch count, depths, one width per sub-arch)."""
-        x = np.array(x, dtype=float)
-        s, layers = self.max_sub_arches, self.max_layers
-        widths = x[:, 1 + s :].reshape(len(x), s, layers)
-        x[:, 1 + s :] = np.repeat(widths[:, :, :1], layers, axis=2).reshape(len(x), s * layers)
-        return x
+        return self._bricks(x, self._widths(np.asarray(x, dtype=float))[:, :, 0])
 
     def simplified(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) with brick towers: every layer of a sub-arch takes the mean log2 width
         of its layers (so the tower keeps about its size); counts and depths unchanged."""
-        x = np.array(x, dtype=float)
-        s, layers = self.max_sub_arches, self.max_layers
+        x = np.asarray(x, dtype=float)
         _, depths = self._active_counts(x)
-        widths = x[:, 1 + s :].reshape(len(x), s, layers)
-        active = np.arange(layers)[None, None, :] < depths[:, :, None]
-        mean = (widths * active).sum(axis=2) / active.sum(axis=2)
-        x[:, 1 + s :] = np.repeat(mean[:, :, None], layers, axis=2).reshape(len(x), s * layers)
-        return x
+        active = np.arange(self.max_layers)[None, None, :] < depths[:, :, None]
+        mean = (self._widths(x) * active).sum(axis=2) / active.sum(axis=2)
+        return self._bricks(x, mean)
 
     def step_groups(self) -> list[np.ndarray]:
         """Each sub-arch's width dimensions, then all width dimensions: a step can widen or
@@ -248,10 +255,9 @@ class ArchSpace(Space):
         An arch reading a d-wide input has d * 2^(second) + 2^(first) weights, so parameter-bound
         costs (latency, memory, QPS) are smooth in these two numbers whatever d is."""
         x = np.asarray(x, dtype=float)
-        s, layers = self.max_sub_arches, self.max_layers
         active_sub, depths = self._active_counts(x)
-        widths = np.power(2.0, x[:, 1 + s :].reshape(len(x), s, layers) * self.width_scale)
-        next_active = np.arange(1, layers)[None, None, :] < depths[:, :, None]
+        widths = np.power(2.0, self._widths(x) * self.width_scale)
+        next_active = np.arange(1, self.max_layers)[None, None, :] < depths[:, :, None]
         hidden = (widths[:, :, :-1] * widths[:, :, 1:] * next_active).sum(axis=2)
         last = np.take_along_axis(widths, depths[:, :, None] - 1, axis=2)[:, :, 0]
         past_input = ((hidden + last) * active_sub).sum(axis=1)
