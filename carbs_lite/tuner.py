@@ -378,7 +378,8 @@ class Tuner:
         return np.maximum(radius[None, :], self.param_space.min_step_in_basic(centers))
 
     def _step_basis(self) -> np.ndarray:
-        """(dim, g) shared-shift directions of candidate steps, per the coherent-steps switch."""
+        """(dim, g) shared-shift directions of Gaussian steps, per the coherent-steps switch;
+        one search step samples and scores its candidates with the same basis."""
         if not self.heuristics.coherent_steps:
             return np.zeros((self.param_space.dim, 0))
         return self.param_space.step_basis(self.config.step_group_variance)
@@ -425,12 +426,12 @@ class Tuner:
         return self._surrogate_features()
 
     def _candidates(
-        self, centers: np.ndarray, std: np.ndarray, rng: np.random.Generator
+        self, centers: np.ndarray, std: np.ndarray, basis: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """Sampled, rounded (per the switch), in-bounds, de-duplicated candidates (k, d), with
         their simplified versions after them per the coarse-candidates switch."""
         count = self.config.num_candidates_per_dim * self.param_space.dim
-        raw = acq.sample_candidates(centers, std, count, rng, self._step_basis())
+        raw = acq.sample_candidates(centers, std, count, rng, basis)
         lower, upper = self._bounds()
         rounding, round_basic = self.heuristics.candidate_rounding, self.param_space.round_basic
         candidates = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
@@ -453,8 +454,9 @@ class Tuner:
         models = self._fit(data, rng)
         centers = self._centers(data, models.front)
         std = self._search_std(centers, models.output)
-        candidates = self._candidates(centers, std, rng)
-        terms = self._score(models, centers, std, candidates, rng)
+        basis = self._step_basis()
+        candidates = self._candidates(centers, std, basis, rng)
+        terms = self._score(models, centers, std, basis, candidates, rng)
         if torch.isfinite(terms["log_acq"]).any():
             index = acq.pick(
                 terms["log_acq"], self.heuristics.final_pick, self.config.softmax_temperature, rng
@@ -480,19 +482,14 @@ class Tuner:
         models: FittedModels,
         centers: np.ndarray,
         std: np.ndarray,
+        basis: np.ndarray,
         candidates: np.ndarray,
         rng: np.random.Generator,
     ) -> dict[str, torch.Tensor]:
-        """Every acquisition term for candidates (n, d), each (n,)."""
+        """Every acquisition term for candidates (n, d), each (n,), P_search under the same
+        ``basis`` the candidates were sampled with."""
         return score_candidates(
-            models,
-            centers,
-            std,
-            self._step_basis(),
-            candidates,
-            self.config,
-            self.heuristics,
-            rng,
+            models, centers, std, basis, candidates, self.config, self.heuristics, rng
         )
 
 

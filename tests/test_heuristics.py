@@ -55,8 +55,12 @@ def _scored(tuner: Tuner, seed: int = 0) -> dict:
     models = tuner._fit(data, rng)
     centers = tuner._centers(data, models.front)
     std = tuner._search_std(centers, models.output)
-    candidates = tuner._candidates(centers, std, rng)
-    return {"candidates": candidates, **tuner._score(models, centers, std, candidates, rng)}
+    basis = tuner._step_basis()
+    candidates = tuner._candidates(centers, std, basis, rng)
+    return {
+        "candidates": candidates,
+        **tuner._score(models, centers, std, basis, candidates, rng),
+    }
 
 
 def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
@@ -266,7 +270,8 @@ def test_duplicate_filter():
         rng = np.random.default_rng(0)
         data = tuner._data()
         centers = tuner._centers(data, tuner._front(data))
-        candidates = tuner._candidates(centers, tuner._search_std(centers, None), rng)
+        std = tuner._search_std(centers, None)
+        candidates = tuner._candidates(centers, std, tuner._step_basis(), rng)
         seen = {tuple(row) for row in np.array(tuner._inputs)}
         has_duplicates = any(tuple(row) in seen for row in candidates)
         assert has_duplicates == expect_duplicates
@@ -519,7 +524,9 @@ def test_coherent_steps_move_a_towers_widths_together(params):
     for tuner in (coherent, independent):
         std = tuner._search_std(center, None)
         rngs = [np.random.default_rng(i) for i in range(20)]
-        steps = np.concatenate([tuner._candidates(center, std, rng) for rng in rngs]) - center
+        basis = tuner._step_basis()
+        steps = np.concatenate([tuner._candidates(center, std, basis, rng) for rng in rngs])
+        steps = steps - center
         steps = steps[np.all(steps[:, :6] == 0, axis=1)]  # same counts: no copied widths
         # layers 1 and 2 of tower 1, and layer 1 of towers 1 and 2 (basic dims 6, 7 and 11)
         correlations[tuner] = [np.corrcoef(steps[:, 6], steps[:, i])[0, 1] for i in (7, 11)]
@@ -530,7 +537,7 @@ def test_coherent_steps_move_a_towers_widths_together(params):
             rows,
             torch.as_tensor(center),
             torch.as_tensor(std),
-            basis=torch.as_tensor(tuner._step_basis()),
+            basis=torch.as_tensor(basis),
         )
     # variance 1 + 2 + 2 per width, 2 + 2 shared within a tower, 2 across towers: correlations
     # 0.8 and 0.4 before out-of-bounds candidates are dropped (which favours small shifts)
@@ -579,7 +586,7 @@ def test_coarse_candidates_add_each_candidates_flat_version(params):
     rows = {}
     for tuner in (coarse, gaussian):
         std = tuner._search_std(center, None)
-        rows[tuner] = tuner._candidates(center, std, np.random.default_rng(0))
+        rows[tuner] = tuner._candidates(center, std, tuner._step_basis(), np.random.default_rng(0))
     first = len(rows[gaussian])
     assert np.array_equal(rows[coarse][:first], rows[gaussian])  # the same Gaussian draws first
     extra = rows[coarse][first:]
