@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from carbs_lite import Heuristics, tune_arch
-from carbs_lite.ads_task import BASELINE_ARCH
-from carbs_lite.bench.ads import ModelPerformanceAPI, get_default_model_config_dict
 from carbs_lite.heuristics import heuristics_from_switches
+from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
+from carbs_lite.tasks.ads.tuning import BASELINE_ARCH
 
 CEILING = 0.0365
 DAYS, MIN_QPS = 60, 3500.0

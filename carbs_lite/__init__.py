@@ -1,6 +1,5 @@
 """carbs_lite: cost-aware Pareto-region Bayesian search with an ablation switch per heuristic."""
 
-from carbs_lite.ads_task import ArchTry, ArchTuningResult, tune_arch
 from carbs_lite.arch import ArchSpace
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import (
@@ -16,9 +15,19 @@ from carbs_lite.heuristics import (
     SearchProbability,
     SearchRadius,
 )
-from carbs_lite.records import Diagnostics, Observation, ParetoPoint, Suggestion
+from carbs_lite.journal import JournalStudy
+from carbs_lite.records import (
+    Diagnostics,
+    Metrics,
+    Observation,
+    ParetoPoint,
+    StateFileError,
+    StudyState,
+    Suggestion,
+)
 from carbs_lite.spaces import LinearSpace, LogitSpace, LogSpace, Param, PowerOfTwoSpace
-from carbs_lite.state import StateFileError
+from carbs_lite.study import Study
+from carbs_lite.tasks.ads.tuning import ArchTry, ArchTuningResult, tune_arch
 from carbs_lite.tuner import Tuner
 
 __all__ = [
@@ -32,9 +41,11 @@ __all__ = [
     "FinalPick",
     "Heuristics",
     "InitialDesign",
+    "JournalStudy",
     "LinearSpace",
     "LogSpace",
     "LogitSpace",
+    "Metrics",
     "Observation",
     "OutputTransform",
     "OutstandingEstimator",
@@ -46,6 +57,8 @@ __all__ = [
     "SearchProbability",
     "SearchRadius",
     "StateFileError",
+    "Study",
+    "StudyState",
     "Suggestion",
     "Tuner",
     "TunerConfig",

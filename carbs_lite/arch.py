@@ -5,8 +5,9 @@ Encoding, for S = max_sub_arches and L = max_layers, a basic row of 1 + S + S*L 
     [n_sub_arches, depth_1 .. depth_S, log2(w_11) .. log2(w_1L), ..., log2(w_S1) .. log2(w_SL)]
 
 divided by ``count_scale`` (counts) and ``width_scale`` (log2 widths). With the default scales
-and a search radius of 0.3 a Gaussian step changes widths by about 20% and adds or removes a
-layer or sub-arch with probability about 0.1 per count dimension.
+and the default search radius of 0.6 (``TunerConfig.initial_search_radius``), an independent
+Gaussian step of one dimension changes a width by a factor of about 2^0.6 = 1.5, and changes a
+count (adds or removes a layer or sub-arch) with probability P(|N(0, 0.6^2)| > 0.5) = 0.4.
 
 Inactive dimensions (sub-arches past n, layers past a sub-arch's depth) are filled canonically:
 an inactive layer repeats the last active layer's width and an inactive sub-arch repeats the

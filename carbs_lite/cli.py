@@ -1,11 +1,15 @@
 """`carbs-lite` command line: parse, call, print.
 
-carbs-lite run                      tune the built-in ads simulator, write a report
-carbs-lite init STUDY --problem ads-arch   (both take --switch NAME=VALUE, a Heuristics field)
-carbs-lite suggest STUDY            print the next arch and its id
-carbs-lite observe STUDY ID --ne 0.7912 --qps 4120   (or --failed)
-carbs-lite status STUDY             tries, the front, the best feasible
+carbs-lite init STUDY --problem ads-arch     create a study from a task preset (--switch NAME=VALUE)
+carbs-lite suggest STUDY                     print the next params and their id
+carbs-lite observe STUDY ID --output X --cost Y   (or --failed; task presets add their flags)
+carbs-lite status STUDY                      tries, the front, the best feasible
 carbs-lite report STUDY -o report.html
+carbs-lite ablate [--switch NAME[=VALUE]] [--problem NAME]
+carbs-lite run                               (ads-arch) tune the built-in simulator, write a report
+
+Every command reads snapshot studies (``Tuner.save``) and journal studies (``Tuner.open``)
+alike. Task presets (``carbs_lite.tasks``) add their own commands and flags.
 """
 
 from __future__ import annotations
@@ -19,15 +23,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from carbs_lite.ads_task import ArchTry, arch_tuner, observe_try, tune_arch
-from carbs_lite.heuristics import Heuristics, heuristics_from_switches
-from carbs_lite.state import StateFileError
-from carbs_lite.tuner import Tuner
+from carbs_lite.tasks import PRESETS, preset
 
-PROBLEMS = ("ads-arch",)
-MAX_BUDGET_TRIES = 500
-"""With --cost-budget a run stops when the budget is spent, or after this many tries."""
+if TYPE_CHECKING:
+    from carbs_lite.heuristics import Heuristics
+    from carbs_lite.study import Study
 
 
 class CommandError(Exception):
@@ -44,152 +46,144 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
 def _heuristics(switches: list[str]) -> Heuristics:
     """``Heuristics`` from ``--switch NAME=VALUE`` texts; CommandError naming a bad one."""
+    from carbs_lite.heuristics import heuristics_from_switches
+
     try:
         return heuristics_from_switches(switches)
     except ValueError as error:
         raise CommandError(f"--switch: {error}") from None
 
 
-def _format_try(result: ArchTry) -> str:
-    status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
-    return (
-        f"try {result.index + 1:2d}  ne={result.ne:.6f}  qps={result.qps:8.1f}  "
-        f"score={result.score:+.5f}  {status:11s}  arch={json.dumps(result.arch)}"
-    )
+def _open(path: str) -> Study:
+    """The study at ``path``: a journal (shared, locked) or a snapshot file."""
+    from carbs_lite.journal import is_journal
+    from carbs_lite.records import StateFileError
+    from carbs_lite.tuner import Tuner
 
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from carbs_lite.bench.ads import ModelPerformanceAPI, get_default_model_config_dict
-
-    heuristics = _heuristics(args.switch)
-    config = get_default_model_config_dict()
-    config["SEED"] = args.seed
-    if args.noise_scale is not None:
-        config["GLOBAL_NOISE_SCALE"] = args.noise_scale
-    api = ModelPerformanceAPI(config)
-    print(
-        f"tuning the built-in ads simulator: {args.tries} tries, {args.days} days, qps > {args.min_qps:g}"
-    )
-    result = tune_arch(
-        api,
-        tries=args.tries,
-        training_days=args.days,
-        min_qps=args.min_qps,
-        seed=args.seed,
-        heuristics=heuristics,
-        on_try=lambda t: print(_format_try(t), flush=True),
-    )
-    best = result.best
-    if best is None:
-        print("no feasible try")
-    else:
-        print(
-            f"best feasible: arch={json.dumps(best.arch)} ne={best.ne:.6f} qps={best.qps:.1f} score={best.score:+.5f}"
-        )
-    _write_report(result.tuner, args.out)
-    return 0
-
-
-def _write_report(tuner: Tuner, path: str) -> None:
-    from carbs_lite.report_study import write_study_report
-
-    written = write_study_report(tuner, path)
-    print(f"report: {written}")
-
-
-def _load(path: str) -> Tuner:
     if not Path(path).exists():
         raise CommandError(f"{path}: no such study (create it with `carbs-lite init {path}`)")
     try:
-        return Tuner.load(path)
+        return Tuner.open(path) if is_journal(path) else Tuner.load(path)
     except StateFileError as error:
         raise CommandError(str(error)) from None
+
+
+def _store(study: Study, path: str) -> None:
+    """Write a snapshot study back; a journal study is on disk already."""
+    from carbs_lite.tuner import Tuner
+
+    if isinstance(study, Tuner):
+        study.save(path)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.study)
     if path.exists() and not args.force:
         raise CommandError(f"{path} exists; pass --force to replace it")
-    tuner = arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=_heuristics(args.switch))
-    tuner.save(path)
-    print(f"created {path}: ads-arch study, qps > {args.min_qps:g}, seed {args.seed}")
+    study = preset(args.problem).create_study(args, args.heuristics)
+    study.save(path)
+    print(f"created {path}: {args.problem} study, seed {args.seed}")
     return 0
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    tuner = _load(args.study)
-    suggestion = tuner.suggest()
-    tuner.save(args.study)
-    print(f"id:   {suggestion.id}")
-    print(f"arch: {json.dumps(suggestion.params['arch'])}")
+    study = _open(args.study)
+    suggestion = study.suggest()
+    _store(study, args.study)
+    print(f"id:     {suggestion.id}")
+    print(f"params: {json.dumps(suggestion.params)}")
     return 0
+
+
+def _observed_values(args: argparse.Namespace, study: Study) -> tuple[float, float, dict[str, Any]]:
+    """(output, cost, extra) from the study's task preset's flags, or the generic ones."""
+    task = preset(study.metrics.task)
+    values = task.observed(args, study) if task is not None else None
+    if values is not None:
+        return values
+    if args.failed == (args.output is not None):
+        raise ValueError("give either --output (with --cost) or --failed")
+    if args.cost is None:
+        raise ValueError("--cost is required")
+    return (math.nan if args.failed else args.output), args.cost, {}
 
 
 def cmd_observe(args: argparse.Namespace) -> int:
-    tuner = _load(args.study)
-    pending = {s.id: s for s in tuner.outstanding}
+    study = _open(args.study)
+    pending = {s.id: s for s in study.outstanding}
     if args.id not in pending:
         known = ", ".join(pending) or "none"
         raise CommandError(f"unknown id {args.id!r}; outstanding suggestions: {known}")
-    if args.failed == (args.ne is not None):
-        raise CommandError("give either --ne (with --qps) or --failed")
-    suggestion = pending[args.id]
-    qps = args.qps
-    if qps is None:
-        if not args.failed:
-            raise CommandError("--qps is required with --ne")
-        qps = 1.0 / tuner.config.max_suggestion_cost
-    ne = math.nan if args.failed else args.ne
     try:
-        observe_try(tuner, suggestion, ne, qps)
+        output, cost, extra = _observed_values(args, study)
+        study.observe(pending[args.id], output, cost, is_failure=args.failed, extra=extra)
     except ValueError as error:
         raise CommandError(str(error)) from None
-    tuner.save(args.study)
-    print(f"recorded {args.id}: " + ("failed" if args.failed else f"ne={ne} qps={qps}"))
+    _store(study, args.study)
+    shown = "failed" if args.failed else f"{study.metrics.output}={output:.6g}"
+    print(f"recorded {args.id}: {shown}, {_cost_text(study, cost)}")
     return 0
 
 
+def _cost_text(study: Study, cost: float) -> str:
+    metrics = study.metrics
+    if metrics.cost_inverse:
+        return f"{metrics.cost_inverse}={1.0 / cost:.6g}"
+    return f"{metrics.cost}={cost:.6g}"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    tuner = _load(args.study)
-    min_qps = 1.0 / tuner.config.max_suggestion_cost
-    print(f"{'#':>3}  {'id':14s} {'ne':>9s} {'qps':>9s}  status       arch")
-    for i, o in enumerate(tuner.observations, 1):
-        qps = 1.0 / o.cost
-        status = "failed" if o.is_failure else ("ok" if qps > min_qps else "qps too low")
+    from carbs_lite.records import is_feasible
+
+    study = _open(args.study)
+    state = study.to_state()
+    cap, metrics = state.config.max_suggestion_cost, state.metrics
+    print(f"{'#':>3}  {'id':14s} {metrics.output:>10s}  {'status':11s}  cost, params")
+    for i, o in enumerate(state.observations, 1):
+        feasible = is_feasible(o.is_failure, o.cost, cap)
+        status = "failed" if o.is_failure else ("ok" if feasible else "over the cap")
         print(
-            f"{i:3d}  {o.suggestion_id or '-':14s} {o.output:9.6f} {qps:9.1f}  {status:11s}  {json.dumps(o.params['arch'])}"
+            f"{i:3d}  {o.suggestion_id or '-':14s} {o.output:10.6g}  {status:11s}  "
+            f"{_cost_text(study, o.cost)}  {json.dumps(o.params)}"
         )
-    for s in tuner.outstanding:
-        print(f"  -  {s.id:14s} {'pending':>9s} {'':>9s}  {'':11s}  {json.dumps(s.params['arch'])}")
+    for s in state.outstanding:
+        print(f"  -  {s.id:14s} {'pending':>10s}  {'':11s}  {json.dumps(s.params)}")
     print("pareto front (cheapest first):")
-    for p in tuner.pareto_front():
+    for p in study.pareto_front():
         print(
-            f"  ne={p.output:.6f} qps={1.0 / p.cost:9.1f} runs={p.count} arch={json.dumps(p.params['arch'])}"
+            f"  {metrics.output}={p.output:.6g} {_cost_text(study, p.cost)} runs={p.count} "
+            f"params={json.dumps(p.params)}"
         )
-    best = tuner.best()
-    print(
-        "best feasible: "
-        + (
-            "none"
-            if best is None
-            else f"ne={best.output:.6f} qps={1.0 / best.cost:.1f} arch={json.dumps(best.params['arch'])}"
+    best = study.best()
+    shown = "none"
+    if best is not None:
+        shown = (
+            f"{metrics.output}={best.output:.6g} {_cost_text(study, best.cost)} "
+            f"params={json.dumps(best.params)}"
         )
-    )
+    print(f"best feasible: {shown}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _write_report(_load(args.study), args.output)
+    print(f"report: {_open(args.study).report(args.output)}")
     return 0
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
     import platform
 
-    from carbs_lite.ablate import load_specs, run_sweep, variants_from
-    from carbs_lite.ablation_summary import write_outputs
+    from carbs_lite.ablation.runner import load_specs, run_sweep, variants_from
+    from carbs_lite.ablation.summary import write_outputs
     from carbs_lite.bench.suite import DEFAULT_SUITE, PROBLEMS
 
     specs = load_specs(args.specs) if Path(args.specs).is_dir() else {}
@@ -229,34 +223,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carbs-lite", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="tune the built-in ads simulator and write a report")
-    run.add_argument("--tries", type=int, default=10)
-    run.add_argument("--days", type=int, default=60)
-    run.add_argument("--min-qps", type=_positive_float, default=3500.0)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--noise-scale", type=float, default=None, help="simulator GLOBAL_NOISE_SCALE")
-    run.add_argument("--out", default="carbs-lite-report.html", help="HTML report path")
-    _add_switch_option(run)
-    run.set_defaults(func=cmd_run)
-
     init = commands.add_parser("init", help="create a study file")
     init.add_argument("study")
-    init.add_argument("--problem", choices=PROBLEMS, default="ads-arch")
-    init.add_argument("--min-qps", type=_positive_float, default=3500.0)
+    init.add_argument("--problem", choices=sorted(PRESETS), default="ads-arch")
     init.add_argument("--seed", type=int, default=0)
     init.add_argument("--force", action="store_true", help="replace an existing study")
     _add_switch_option(init)
     init.set_defaults(func=cmd_init)
 
-    suggest = commands.add_parser("suggest", help="print the next arch to train and its id")
+    suggest = commands.add_parser("suggest", help="print the next params to try and their id")
     suggest.add_argument("study")
     suggest.set_defaults(func=cmd_suggest)
 
     observe = commands.add_parser("observe", help="record the result of a suggestion")
     observe.add_argument("study")
     observe.add_argument("id")
-    observe.add_argument("--ne", type=_positive_float, help="normalized entropy (> 0)")
-    observe.add_argument("--qps", type=_positive_float, help="serving queries per second (> 0)")
+    observe.add_argument("--output", type=_number, help="the observed output")
+    observe.add_argument("--cost", type=_positive_float, help="the run's cost (> 0)")
     observe.add_argument("--failed", action="store_true", help="the run diverged or crashed")
     observe.set_defaults(func=cmd_observe)
 
@@ -285,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--out", default="ablation-out")
     ablate.add_argument("--specs", default="ablations", help="folder of switch TOML files")
     ablate.set_defaults(func=cmd_ablate)
+
+    for name in PRESETS:
+        task = preset(name)
+        task.add_commands(commands, _add_switch_option)
+        task.add_init_options(init)
+        task.add_observe_options(observe)
     return parser
 
 
@@ -304,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if args.command != "ablate" and hasattr(args, "switch"):
+            args.heuristics = _heuristics(args.switch)
         return args.func(args)
     except CommandError as error:
         print(f"carbs-lite {args.command}: error: {error}", file=sys.stderr)

@@ -24,9 +24,12 @@ class TunerConfig:
 
     direction: Direction = Direction.MAXIMIZE
     num_random_samples: int = 4
-    """Suggestions drawn around the search center before the surrogates are used."""
+    """Suggestions of the initial design (the search center first, then the design of
+    ``Heuristics.initial_design``) before the surrogates are used."""
     max_suggestion_cost: float | None = None
-    """Candidates likely to cost this or more are masked out (None: no cap); see below."""
+    """The cost cap: candidates likely to cost this or more are masked out
+    (``cost_cap_confidence``, ``Heuristics.cost_mask``), and only runs cheaper than it count
+    as feasible. None: no cap."""
     cost_cap_confidence: float = 0.7
     """A candidate passes the cost cap only if the cost model gives P(cost < cap) >= this.
     CARBS uses 0.5 (predicted mean cost below the cap); 0.7 wasted 4-13 points fewer tries over

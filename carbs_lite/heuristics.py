@@ -104,15 +104,16 @@ class OutstandingEstimator(Enum):
 
 @dataclass(frozen=True)
 class Heuristics:
-    """The ablation switches; each is read in exactly one function (named in its doc)."""
+    """The ablation switches; each is read in exactly one function, named in its doc (a test
+    checks that ``heuristics.<field>`` appears once in the package, outside this module)."""
 
     candidate_rounding: CandidateRounding = CandidateRounding.BEFORE_SCORING
     """BEFORE_SCORING rounds integer candidates, then scores them; FINAL_PICK_ONLY scores
-    unrounded candidates and rounds only the pick. Read in ``acquisition.prepare_candidates``."""
+    unrounded candidates and rounds only the pick. Read in ``search.Search.candidates``."""
 
     integer_bound_padding: bool = True
     """Widen integer bounds by 0.1 (param units) when dropping out-of-bound candidates; False
-    uses the exact bounds. Read in ``Tuner._bounds``."""
+    uses the exact bounds. Read in ``search.Search.bounds``."""
 
     initial_design: InitialDesign = InitialDesign.SPACE_FILLING_UNDER_CAP
     """Not a CARBS default: CARBS samples AROUND_CENTER, which on the ads task (10 tries from a
@@ -126,14 +127,14 @@ class Heuristics:
     ``max_suggestion_cost`` is set, each uniform draw u moves toward the center c, to
     c + t (u - c) with the largest t in {1, 0.9, ..., 0} that a cost GP fit on the runs so far
     puts under the cap (``cost_cap_confidence``); the first random suggestion is drawn before
-    any cost is known. Read in ``Tuner._initial_sample``."""
+    any cost is known. Read in ``initial.initial_proposal``."""
 
     coarse_initial_design: bool = True
     """The space-filling designs reduce each uniform draw to the space's coarse structure
     (``Space.coarse_draws``): an ``ArchSpace`` draw gets brick towers, one width per sub-arch,
     so the random tries cover counts, depths and sizes instead of spiky towers whose widest layer
     sets the cost. Scalar spaces are unchanged. Not in CARBS, which has no arch spaces; False
-    draws every width independently. Read in ``Tuner._initial_sample``."""
+    draws every width independently. Read in ``initial.initial_proposal``."""
 
     coherent_steps: bool = True
     """Gaussian steps (candidates around front points, and the around-center and fallback
@@ -142,7 +143,7 @@ class Heuristics:
     search std^2), and P_search uses that correlated Gaussian. For an ``ArchSpace`` a step can
     scale a tower or the whole arch, so a cheap front point reaches the cost cap in one
     coherent step instead of a spiky one. Scalar spaces have no groups and are unchanged. Not
-    in CARBS; False: independent steps. Read in ``Tuner._step_basis``."""
+    in CARBS; False: independent steps. Read in ``search.Search.step_basis``."""
 
     coarse_candidates: bool = True
     """Each search candidate is scored alongside its simplified version (``Space.simplified``;
@@ -150,7 +151,7 @@ class Heuristics:
     the rest; P_search still discounts it by its distance from the front point. The search can
     then trade a spiky tower for a flat one of about the same size in one step. Scalar spaces
     have no simplified version and are unchanged. Not in CARBS; False: Gaussian candidates
-    only. Read in ``Tuner._candidates``."""
+    only. Read in ``search.Search.candidates``."""
 
     search_space_probability: SearchProbability = SearchProbability.DENSITY
     """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front
@@ -160,38 +161,38 @@ class Heuristics:
     candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
     r^2), the chance that a draw lies at least that far out, about 1/2 for a typical draw in any
     dimension, so only unusually distant candidates are discounted. OFF: factor 1 (the legacy
-    values true / false mean DENSITY / OFF). Read in ``acquisition.log_search_probability``."""
+    values true / false mean DENSITY / OFF). Read in ``search.Search.scores``."""
 
     search_radius: SearchRadius = SearchRadius.FIXED
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
     observation joins the front, shrink x0.8 on failure, within [0.05, 1.0]. LENGTHSCALE:
     per-dimension radius proportional to the output GP's lengthscales, geometric mean kept at
-    the fixed radius. Read in ``Tuner._search_std``."""
+    the fixed radius. Read in ``search.Search.radius``."""
 
     pareto_model: ParetoModel = ParetoModel.FRONT_GP
     """FRONT_GP: 1-D RBF GP on front points only. ENVELOPE_GP: GP on every success's running
     best over cost. ISOTONIC: monotone fit on all successes. LINEAR / LOGISTIC: regression in
     log cost on the front. STEP: the front's own step function. Read in
-    ``surrogate.fit_pareto_model``."""
+    ``search.Search.fit``."""
 
     pareto_clamp: ParetoClamp = ParetoClamp.LOG_UNIFORM
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
     (LOG_UNIFORM) or uniformly (UNIFORM) between the cheapest and dearest front point; ALWAYS_BEST
-    uses the best front value; OFF no clamp. Read in ``acquisition.pareto_threshold_value``."""
+    uses the best front value; OFF no clamp. Read in ``search.Search.scores``."""
 
     final_pick: FinalPick = FinalPick.ARGMAX
     """ARGMAX of the acquisition; PROPORTIONAL samples with probability ~ acquisition; SOFTMAX
     samples ~ exp(acq / (T * max acq)), T = ``TunerConfig.softmax_temperature``. Read in
-    ``acquisition.pick``."""
+    ``search.Search.pick``."""
 
     resampling: bool = False
     """Re-run a front point every ``TunerConfig.resample_frequency`` observations; False never.
     Not the CARBS default (True): the ablation sweep found re-runs cost tries without paying
-    back (ablations/RESULTS.md). Read in ``Tuner._should_resample``."""
+    back (ablations/RESULTS.md). Read in ``search.Search.resample_due``."""
 
     conservative_pareto: bool = True
     """A single-sample group joins the front only if it beats the max of the previous front
-    group; False compares means only. Read in ``pareto.pareto_front``."""
+    group; False compares means only. Read in ``pareto.study_front``."""
 
     front_under_cap: bool = False
     """The front the search starts from (its centers, the Pareto model, the clamp and the
@@ -199,48 +200,49 @@ class Heuristics:
     still learn from every run and ``Tuner.pareto_front`` still shows every run. False (CARBS):
     an over-cap run can be a front point, candidates are drawn around it only to be masked, and
     its output raises the Pareto value that candidates near the cap must beat. Read in
-    ``Tuner._search_front``."""
+    ``pareto.search_front``."""
 
     low_cost_bucketing: bool = True
     """Bucket the cheapest ``TunerConfig.min_pareto_cost_fraction`` of costs (only the best of
-    them is on the front); False puts every group on its own. Read in ``Tuner._front``."""
+    them is on the front); False puts every group on its own. Read in ``pareto.study_front``."""
 
     cost_mask: CostMask = CostMask.HARD
-    """HARD: factor 1[predicted mean cost < max_suggestion_cost]. PROBABILITY: that factor
-    times P(cost < cap) = Phi((log cap - mu) / sigma) from the cost GP's posterior on log cost,
-    which also discounts candidates close to the cap or of uncertain cost. Read in
-    ``acquisition.log_cost_mask``."""
+    """HARD: factor 1[P(cost < max_suggestion_cost) >= ``TunerConfig.cost_cap_confidence``]
+    under the cost GP's posterior on log cost (confidence 0.5, CARBS's rule, is the predicted
+    mean below the cap). PROBABILITY: that factor times P(cost < cap) = Phi((log cap - mu) /
+    sigma), which also discounts candidates close to the cap or of uncertain cost. Read in
+    ``search.Search.scores``."""
 
     duplicate_filter: bool = False
     """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an
-    observed or outstanding input. Read in ``acquisition.drop_duplicates``."""
+    observed or outstanding input. Read in ``search.Search.candidates``."""
 
     outstanding_estimator: OutstandingEstimator = OutstandingEstimator.THOMPSON
     """Fold outstanding suggestions into the output model as a posterior sample (THOMPSON) or
-    the posterior mean (MEAN), or ignore them (NONE). Read in ``surrogate.fold_outstanding``."""
+    the posterior mean (MEAN), or ignore them (NONE). Read in ``search.Search.fit``."""
 
     output_transform: OutputTransform = OutputTransform.QUANTILE
     """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order
     of the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
     (goodness - mean) / std, which keeps the sizes of the differences. The Pareto values and
-    the exploration bias live in the same units. Read in ``surrogate.output_transform``."""
+    the exploration bias live in the same units. Read in ``search.Search.fit``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
-    EI; False uses 0. Read in ``search.exploration_bias``."""
+    EI; False uses 0. Read in ``search.Search.scores``."""
 
     inactive_imputation: bool = True
     """The surrogates see conditional params' inactive dimensions at a fixed "absent" value
     (``Space.surrogate_inputs``; e.g. an ``ArchSpace`` layer past a sub-arch's depth) instead of
     the sampler's encoding, which fills them with copies of active ones. Not in CARBS, which has
-    no conditional params; False gives the models the raw encoding. Read in ``Tuner._fit``."""
+    no conditional params; False gives the models the raw encoding. Read in ``search.Search.features``."""
 
     size_cost_inputs: bool = True
     """The cost GP sees each param's size description (``Space.size_inputs``; for an
     ``ArchSpace``, log2 weights past the input layer and log2 total first-layer width) instead
     of the surrogate inputs the other models see, and predicts an arch's cost far better from a
     handful of runs. Only spaces with such a description change. Not in CARBS, which has no arch
-    spaces; False gives the cost GP the surrogate inputs. Read in ``Tuner._cost_features``."""
+    spaces; False gives the cost GP the surrogate inputs. Read in ``search.Search.cost_features``."""
 
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""

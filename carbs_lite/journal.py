@@ -9,10 +9,11 @@ stays readable with ``grep`` and ``jq``. ``fcntl.flock`` serializes processes on
 it is not reliable on network filesystems (use the Ray integration across machines).
 
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
-``tuner_to_json`` snapshot. Each later line is one operation's delta: ``{"kind": "suggest",
-"suggestion"}``, ``{"kind": "observe", "observation"}`` or ``{"kind": "forget", "id"}``, all
-with ``counters``, the tuner's counters after the operation. Replay folds deltas onto the
-snapshot and rebuilds the tuner with ``tuner_from_json``, so no tuner logic is re-run.
+``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
+"suggest", "suggestion"}``, ``{"kind": "observe", "observation"}`` or ``{"kind": "forget",
+"id"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
+onto the snapshot and restores the in-memory study from it (``Tuner.from_state``), so no
+search logic is re-run.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import Observation, ParetoPoint, Suggestion
+from carbs_lite.records import Metrics, Observation, StateFileError, StudyState, Suggestion
 from carbs_lite.spaces import Param, ParamSpace
-from carbs_lite.state import StateFileError, tuner_from_json, tuner_to_json, write_json_atomically
-from carbs_lite.tuner import Tuner
+from carbs_lite.study import Study
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +51,47 @@ class JournalError(StateFileError):
     """A journal that cannot be read: not a journal, from a newer version, or a malformed record."""
 
 
-class JournalTuner:
-    """A Tuner whose every operation is locked, replays the journal, then appends to it.
+class InMemoryStudy(Protocol):
+    """What the journal needs of the in-memory study it replays into (``carbs_lite.Tuner``)."""
 
-    Same methods as ``Tuner``. ``suggest`` holds the lock while fitting so that the new point
-    sees every outstanding suggestion; suggestion ids stay unique because the count is global.
+    def suggest(self) -> Suggestion: ...
+
+    def observe(self, *args: Any, **kwargs: Any) -> Observation: ...
+
+    def forget(self, suggestion_id: str) -> None: ...
+
+    def to_state(self) -> StudyState: ...
+
+
+class StudyType(Protocol):
+    """The class of the in-memory study: built from params, or restored from a state."""
+
+    def __call__(
+        self,
+        params: list[Param],
+        config: TunerConfig | None,
+        heuristics: Heuristics | None,
+        seed: int,
+        metrics: Metrics | None,
+    ) -> InMemoryStudy: ...
+
+    def from_state(self, state: StudyState) -> InMemoryStudy: ...
+
+
+class JournalStudy(Study):
+    """A study whose every operation is locked, replays the journal, then appends to it.
+
+    The journal's records are folded into a ``StudyState`` and handed to ``study_type`` (the
+    in-memory ``Tuner``), which makes the suggestions. ``suggest`` holds the lock while fitting
+    so that the new point sees every outstanding suggestion; suggestion ids stay unique because
+    the count is global.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, study_type: StudyType) -> None:
         self.path = Path(path)
+        self._study_type = study_type
         # O_APPEND: every write lands at the end; reads use os.pread at an offset. The file
-        # object closes the descriptor if the JournalTuner is dropped without close().
+        # object closes the descriptor if the study is dropped without close().
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         self._file = os.fdopen(self._fd, "r+b", buffering=0)
         self._lock = threading.RLock()
@@ -72,43 +102,23 @@ class JournalTuner:
                 if not lines:
                     raise JournalError(f"{self.path}: empty file, no journal header")
                 self._header = self._state = self._header_state(lines[0][1])
-                self._tuner = self._fold(lines[1:])
+                self._study = self._fold(lines[1:])
                 self._offset = end
         except BaseException:
             self.close()
             raise
-
-    @property
-    def observations(self) -> list[Observation]:
-        """Every observation by any process so far, oldest first (a copy)."""
-        return self._read(lambda tuner: tuner.observations)
-
-    @property
-    def outstanding(self) -> list[Suggestion]:
-        """Suggestions by any process not yet observed or forgotten."""
-        return self._read(lambda tuner: tuner.outstanding)
-
-    @property
-    def param_space(self) -> ParamSpace:
-        return self._tuner.param_space
-
-    @property
-    def config(self) -> TunerConfig:
-        return self._tuner.config
-
-    @property
-    def heuristics(self) -> Heuristics:
-        return self._tuner.heuristics
-
-    @property
-    def seed(self) -> int:
-        return self._tuner.seed
+        definition = self._study.to_state()
+        self.param_space = ParamSpace(definition.params)
+        self.config = definition.config
+        self.heuristics = definition.heuristics
+        self.seed = definition.seed
+        self.metrics = definition.metrics
 
     def suggest(self) -> Suggestion:
         """The next point, chosen with every process's observations and outstanding points."""
 
-        def action(tuner: Tuner) -> tuple[Suggestion, dict[str, Any]]:
-            suggestion = tuner.suggest()
+        def action(study: InMemoryStudy) -> tuple[Suggestion, dict[str, Any]]:
+            suggestion = study.suggest()
             return suggestion, {"suggestion": suggestion.to_json()}
 
         return self._write("suggest", action)
@@ -121,10 +131,10 @@ class JournalTuner:
         is_failure: bool = False,
         extra: dict[str, Any] | None = None,
     ) -> Observation:
-        """Record a result (see ``Tuner.observe``); it is on disk when this returns."""
+        """Record a result (see ``Study.observe``); it is on disk when this returns."""
 
-        def action(tuner: Tuner) -> tuple[Observation, dict[str, Any]]:
-            observation = tuner.observe(params_or_suggestion, output, cost, is_failure, extra)
+        def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
+            observation = study.observe(params_or_suggestion, output, cost, is_failure, extra)
             return observation, {"observation": observation.to_json()}
 
         return self._write("observe", action)
@@ -132,28 +142,20 @@ class JournalTuner:
     def forget(self, suggestion_id: str) -> None:
         """Drop an outstanding suggestion, possibly made by another process."""
 
-        def action(tuner: Tuner) -> tuple[None, dict[str, Any]]:
-            tuner.forget(suggestion_id)
+        def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
+            study.forget(suggestion_id)
             return None, {"id": suggestion_id}
 
         self._write("forget", action)
 
-    def best(self) -> Observation | None:
-        """See ``Tuner.best``."""
-        return self._read(lambda tuner: tuner.best())
-
-    def pareto_front(self) -> list[ParetoPoint]:
-        """See ``Tuner.pareto_front``."""
-        return self._read(lambda tuner: tuner.pareto_front())
-
-    def save(self, path: str | Path) -> None:
-        """Write the current state as a plain ``Tuner.save`` file."""
-        write_json_atomically(self._read(tuner_to_json), path)
+    def to_state(self) -> StudyState:
+        """The state after every record any process has appended so far."""
+        return self._read(lambda study: study.to_state())
 
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> JournalTuner:
+    def __enter__(self) -> JournalStudy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -169,21 +171,23 @@ class JournalTuner:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _read(self, query: Callable[[Tuner], Any]) -> Any:
+    def _read(self, query: Callable[[InMemoryStudy], Any]) -> Any:
         with self._locked(fcntl.LOCK_SH):
             self._refresh()
-            return query(self._tuner)
+            return query(self._study)
 
-    def _write(self, kind: str, action: Callable[[Tuner], tuple[Any, dict[str, Any]]]) -> Any:
-        """Replay, apply ``action`` to the tuner, append its record; roll back if that fails."""
+    def _write(
+        self, kind: str, action: Callable[[InMemoryStudy], tuple[Any, dict[str, Any]]]
+    ) -> Any:
+        """Replay, apply ``action`` to the study, append its record; roll back if that fails."""
         with self._locked(fcntl.LOCK_EX):
             self._refresh()
             try:
-                result, body = action(self._tuner)
-                state = tuner_to_json(self._tuner)
+                result, body = action(self._study)
+                state = self._study.to_state().to_json()
                 self._append({"kind": kind, **body, "counters": {k: state[k] for k in COUNTERS}})
             except BaseException:
-                self._tuner = tuner_from_json(self._state)
+                self._study = self._restore(self._state)
                 raise
             self._state = state
             return result
@@ -192,7 +196,7 @@ class JournalTuner:
         """Apply the records appended since the last read (caller holds the file lock)."""
         lines, end = self._new_lines()
         if lines:
-            self._tuner = self._fold(lines)
+            self._study = self._fold(lines)
         self._offset = end
 
     def _new_lines(self) -> tuple[Lines, int]:
@@ -238,8 +242,8 @@ class JournalTuner:
             raise JournalError(f"{self.path}: journal header has no 'state'")
         return header["state"]
 
-    def _fold(self, lines: Lines) -> Tuner:
-        """Apply ``lines`` to a copy of the snapshot, rebuild the tuner, then keep the copy."""
+    def _fold(self, lines: Lines) -> InMemoryStudy:
+        """Apply ``lines`` to a copy of the snapshot, rebuild the study, then keep the copy."""
         state = {
             **self._state,
             "observations": list(self._state["observations"]),
@@ -257,12 +261,16 @@ class JournalTuner:
                     f"{self.path}: malformed record at byte {offset} ({error!r}); "
                     "written by a newer carbs_lite?"
                 ) from None
-        try:
-            tuner = tuner_from_json(state)
-        except StateFileError as error:
-            raise JournalError(f"{self.path}: {error}") from None
+        study = self._restore(state)
         self._state = state
-        return tuner
+        return study
+
+    def _restore(self, state: dict[str, Any]) -> InMemoryStudy:
+        """The in-memory study of a JSON state; ``JournalError`` if it is unreadable."""
+        try:
+            return self._study_type.from_state(StudyState.from_json(state))
+        except ValueError as error:
+            raise JournalError(f"{self.path}: {error}") from None
 
     def _parse(self, offset: int, line: bytes) -> dict[str, Any] | None:
         """One record, or None for a blank line or one torn by a crash (logged)."""
@@ -321,14 +329,25 @@ _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
 }
 
 
-def create_journal(path: str | Path, tuner: Tuner) -> JournalTuner:
-    """Start a journal at ``path`` from ``tuner``'s state; ``FileExistsError`` if it exists.
+def is_journal(path: str | Path) -> bool:
+    """Whether the file at ``path`` starts like a journal (its first line a journal header)."""
+    with open(path, "rb") as stream:
+        first = stream.readline()
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT
+
+
+def create_journal(path: str | Path, state: StudyState, study_type: StudyType) -> JournalStudy:
+    """Start a journal at ``path`` from ``state``; ``FileExistsError`` if it exists.
 
     The header is written to a temp file and hard-linked into place, so the journal appears
     whole or not at all and only one of several racing creators succeeds.
     """
     path = Path(path)
-    header = {"kind": "header", "format": FORMAT, "version": VERSION, "state": tuner_to_json(tuner)}
+    header = {"kind": "header", "format": FORMAT, "version": VERSION, "state": state.to_json()}
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w") as stream:
@@ -338,33 +357,37 @@ def create_journal(path: str | Path, tuner: Tuner) -> JournalTuner:
         os.link(temp, path)
     finally:
         os.unlink(temp)
-    return JournalTuner(path)
+    return JournalStudy(path, study_type)
 
 
 def open_journal(
     path: str | Path,
+    study_type: StudyType,
     params: list[Param] | None = None,
     config: TunerConfig | None = None,
     heuristics: Heuristics | None = None,
     seed: int = 0,
-) -> JournalTuner:
+    metrics: Metrics | None = None,
+) -> JournalStudy:
     """Open the journal at ``path``, creating it first if it is absent and ``params`` are given.
 
     With ``params``, an existing journal must hold the study these arguments describe.
     """
     if params is None:
-        if config is not None or heuristics is not None:
-            raise ValueError("config and heuristics only apply when creating a study; pass params")
+        if config is not None or heuristics is not None or metrics is not None:
+            raise ValueError(
+                "config, heuristics and metrics only apply when creating a study; pass params"
+            )
         if not Path(path).exists():
             raise FileNotFoundError(f"{path}: no study journal here; pass params to create one")
-        return JournalTuner(path)
-    tuner = Tuner(params, config, heuristics, seed)
+        return JournalStudy(path, study_type)
+    state = study_type(params, config, heuristics, seed, metrics).to_state()
     try:
-        return create_journal(path, tuner)
+        return create_journal(path, state, study_type)
     except FileExistsError:
         pass
-    journal = JournalTuner(path)
-    wanted, found = _identity(tuner_to_json(tuner)), _identity(journal._header)
+    journal = JournalStudy(path, study_type)
+    wanted, found = _identity(state.to_json()), _identity(journal._header)
     differing = [k for k in IDENTITY if wanted[k] != found[k]]
     if differing:
         journal.close()

@@ -1,7 +1,9 @@
-"""Pareto logic as pure functions over plain arrays.
+"""Pareto logic as pure functions over plain arrays, and the one place the front's switches apply.
 
 Goodness is the output oriented so that larger is better. Observations with the same basic
-input form a *group*; the front is built over groups sorted by cost.
+input form a *group*; the front is built over groups sorted by cost. ``study_front`` and
+``search_front`` apply ``Heuristics.low_cost_bucketing``, ``conservative_pareto`` and
+``front_under_cap`` to a study's data; every other module asks them for a front.
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.records import ParetoPoint, StudyData
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,37 @@ def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool
         if group.mean_goodness > bar:
             front.append(group)
     return front
+
+
+def study_front(
+    data: StudyData, config: TunerConfig, heuristics: Heuristics, cap: float | None = None
+) -> list[Group]:
+    """Front groups over the successes of ``data`` (``members`` index the successes), cheapest
+    first; with ``cap``, only groups cheaper than it while any is. Applies the bucketing and
+    conservative-group switches: bucketing fraction ``config.min_pareto_cost_fraction`` unless
+    ``heuristics.low_cost_bucketing`` is off."""
+    ok = data.successes
+    groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+    if cap is not None:
+        groups = [g for g in groups if g.cost < cap] or groups
+    fraction = config.min_pareto_cost_fraction if heuristics.low_cost_bucketing else 0.0
+    return pareto_front(groups, fraction, heuristics.conservative_pareto)
+
+
+def search_front(data: StudyData, config: TunerConfig, heuristics: Heuristics) -> list[Group]:
+    """The front the search starts from: ``study_front``, under the cost cap when
+    ``heuristics.front_under_cap`` is on."""
+    cap = config.max_suggestion_cost if heuristics.front_under_cap else None
+    return study_front(data, config, heuristics, cap)
+
+
+def front_points(groups: list[Group], params: list[dict], config: TunerConfig) -> list[ParetoPoint]:
+    """Front groups as ``ParetoPoint``s; ``params`` (one dict per success, in the order the
+    groups' members index) names each group by its first member."""
+    return [
+        ParetoPoint(params[g.members[0]], config.sign * g.mean_goodness, g.cost, g.count)
+        for g in groups
+    ]
 
 
 def running_best(cost: np.ndarray, goodness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

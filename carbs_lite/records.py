@@ -1,4 +1,9 @@
-"""Frozen records that travel between the tuner and its users."""
+"""Frozen records that travel between the tuner, its files and its users.
+
+``Suggestion`` and ``Observation`` are what a user handles; ``StudyData`` is a study's history
+as arrays in the basic space (what the search and the Pareto functions read); ``StudyState``
+is everything needed to continue a study, and its JSON form is the study file's content.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,42 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from carbs_lite.arch import ArchSpace
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.spaces import (
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    Param,
+    ParamSpace,
+    PowerOfTwoSpace,
+    Space,
+)
+
+STATE_FORMAT = "carbs_lite.tuner"
+STATE_VERSION = 1
+
+SPACE_TYPES: dict[str, type[Space]] = {
+    cls.__name__: cls for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace)
+}
+"""Space classes by the name ``Space.to_json`` writes."""
+
+
+class StateFileError(ValueError):
+    """A study file that cannot be read: corrupted, not ours, or from a newer version."""
+
 
 @dataclass(frozen=True)
 class Diagnostics:
     """Why a suggestion was made: model predictions at the pick and its acquisition terms.
 
     ``source`` is one of "center" (the first suggestion of a study is the search center),
-    "random" (around the search center), "search" (acquisition),
-    "resample" (a front point re-run) or "fallback" (random around the front after a model
-    failure). Model fields are NaN where no model was used.
+    "random" (the initial design), "search" (acquisition), "resample" (a front point re-run)
+    or "fallback" (random around the front after a model failure). Model fields are NaN
+    where no model was used.
     """
 
     source: str
@@ -39,7 +71,7 @@ class Diagnostics:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A point to evaluate next; pass it (or its ``params``) back to ``Tuner.observe``."""
+    """A point to evaluate next; pass it (or its ``params``) back to ``observe``."""
 
     id: str
     params: dict[str, Any]
@@ -88,6 +120,21 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def is_feasible(is_failure: bool, cost: float, cap: float | None) -> bool:
+    """A run counts if it did not fail and cost < cap (any cost when there is no cap)."""
+    return not is_failure and (cap is None or cost < cap)
+
+
+def best_feasible(observations: list[Observation], config: TunerConfig) -> Observation | None:
+    """The feasible observation (``is_feasible`` under ``config.max_suggestion_cost``) with the
+    best output in ``config.direction``; the earliest on ties; None if none is feasible."""
+    cap = config.max_suggestion_cost
+    feasible = [o for o in observations if is_feasible(o.is_failure, o.cost, cap)]
+    if not feasible:
+        return None
+    return max(feasible, key=lambda o: config.sign * o.output)
+
+
 @dataclass(frozen=True)
 class ParetoPoint:
     """A point on the cost/output front: mean output and mean cost of its ``count`` runs."""
@@ -96,3 +143,189 @@ class ParetoPoint:
     output: float
     cost: float
     count: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How a study names what it measures, for reports and the command line.
+
+    ``output`` and ``cost`` name the two metrics (``*_unit`` their units), ``step`` the x axis
+    of learning curves (``Observation.extra["curve"]``). When ``cost_inverse`` is set, reports
+    show 1 / cost under that name (e.g. "QPS" for a cost of 1/QPS). ``task`` names a preset in
+    ``carbs_lite.tasks`` (e.g. "ads-arch") that adds its own report panels and CLI flags.
+    """
+
+    output: str = "output"
+    output_unit: str = ""
+    cost: str = "cost"
+    cost_unit: str = ""
+    cost_inverse: str | None = None
+    step: str = "step"
+    task: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Metrics:
+        """Parse ``to_json`` output; ValueError for unknown or non-text fields."""
+        if not isinstance(data, dict):
+            raise ValueError(f"metrics must be an object, got {data!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown Metrics fields: {unknown}; known: {sorted(known)}")
+        for name, value in data.items():
+            optional = name in ("task", "cost_inverse")
+            if not (isinstance(value, str) or (optional and value is None)):
+                raise ValueError(f"Metrics.{name} must be text, got {value!r}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """A study's history as arrays: n observations and m outstanding points in the basic space.
+
+    ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
+    (larger is better, NaN for failures), ``outstanding`` (m, d).
+    """
+
+    inputs: np.ndarray
+    cost: np.ndarray
+    failed: np.ndarray
+    goodness: np.ndarray
+    outstanding: np.ndarray
+
+    @property
+    def successes(self) -> np.ndarray:
+        """(n,) bool: the observations that did not fail."""
+        return ~self.failed
+
+    @property
+    def taken(self) -> np.ndarray:
+        """Every observed and outstanding input, (n + m, d)."""
+        return np.concatenate([self.inputs, self.outstanding])
+
+    @classmethod
+    def from_records(
+        cls,
+        space: ParamSpace,
+        config: TunerConfig,
+        observations: list[Observation],
+        outstanding: list[Suggestion],
+    ) -> StudyData:
+        """The arrays of ``observations`` and ``outstanding`` suggestions in ``space``."""
+        return cls.from_rows(
+            space,
+            config,
+            [space.to_basic(o.params) for o in observations],
+            observations,
+            [space.to_basic(s.params) for s in outstanding],
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        space: ParamSpace,
+        config: TunerConfig,
+        inputs: list[np.ndarray],
+        observations: list[Observation],
+        outstanding: list[np.ndarray],
+    ) -> StudyData:
+        """As ``from_records``, with the observations' basic rows already computed."""
+        dim = space.dim
+        outputs = np.array([o.output for o in observations], dtype=float)
+        return cls(
+            inputs=np.array(inputs).reshape(-1, dim),
+            cost=np.array([o.cost for o in observations], dtype=float),
+            failed=np.array([o.is_failure for o in observations], dtype=bool),
+            goodness=config.sign * outputs,
+            outstanding=np.array(outstanding).reshape(-1, dim),
+        )
+
+
+@dataclass(frozen=True)
+class StudyState:
+    """Everything needed to continue a study: its definition, its history and its counters.
+
+    ``suggestion_count`` counts suggestions ever made (it seeds each suggestion's randomness),
+    ``resample_count`` the front re-runs made, ``search_radius`` the adaptive search radius
+    (``Heuristics.search_radius``).
+    """
+
+    params: list[Param]
+    config: TunerConfig
+    heuristics: Heuristics
+    seed: int
+    observations: list[Observation]
+    outstanding: list[Suggestion]
+    suggestion_count: int
+    resample_count: int
+    search_radius: float
+    metrics: Metrics = Metrics()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, tagged with the file format and its version."""
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "params": params_to_json(self.params),
+            "config": self.config.to_json(),
+            "heuristics": self.heuristics.to_json(),
+            "metrics": self.metrics.to_json(),
+            "suggestion_count": self.suggestion_count,
+            "resample_count": self.resample_count,
+            "search_radius": self.search_radius,
+            "observations": [o.to_json() for o in self.observations],
+            "outstanding": [s.to_json() for s in self.outstanding],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> StudyState:
+        """Parse ``to_json`` output; ``StateFileError`` if it is not ours, newer, or corrupted."""
+        if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+            raise StateFileError("not a carbs_lite tuner state (missing 'format')")
+        version = data.get("version")
+        if not isinstance(version, int) or version > STATE_VERSION:
+            raise StateFileError(
+                f"state format version {version!r} is newer than this carbs_lite reads "
+                f"({STATE_VERSION}); upgrade carbs_lite"
+            )
+        try:
+            return cls(
+                params=params_from_json(data["params"]),
+                config=TunerConfig.from_json(data["config"]),
+                heuristics=Heuristics.from_json(data["heuristics"]),
+                seed=int(data["seed"]),
+                observations=[Observation.from_json(r) for r in data["observations"]],
+                outstanding=[Suggestion.from_json(r) for r in data["outstanding"]],
+                suggestion_count=int(data["suggestion_count"]),
+                resample_count=int(data["resample_count"]),
+                search_radius=float(data["search_radius"]),
+                metrics=Metrics.from_json(data.get("metrics", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise StateFileError(f"corrupted tuner state: {error!r}") from None
+
+
+def space_from_json(data: dict[str, Any]) -> Space:
+    """Rebuild a space written by ``Space.to_json``; ValueError for an unknown type."""
+    fields = dict(data)
+    kind = fields.pop("type", None)
+    if kind not in SPACE_TYPES:
+        raise ValueError(f"unknown space type {kind!r}; known: {sorted(SPACE_TYPES)}")
+    return SPACE_TYPES[kind](**fields)
+
+
+def params_to_json(params: list[Param]) -> list[dict[str, Any]]:
+    """JSON-ready list of params (name, space, search center)."""
+    return [
+        {"name": p.name, "space": p.space.to_json(), "search_center": p.search_center}
+        for p in params
+    ]
+
+
+def params_from_json(data: list[dict[str, Any]]) -> list[Param]:
+    """Rebuild params written by ``params_to_json``."""
+    return [Param(d["name"], space_from_json(d["space"]), d["search_center"]) for d in data]

@@ -89,7 +89,7 @@ class Space(ABC):
         return self.surrogate_inputs(x)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready description from which ``space_from_json`` rebuilds this space."""
+        """A JSON-ready description from which ``records.space_from_json`` rebuilds this space."""
         return {"type": type(self).__name__, **dataclasses.asdict(self)}
 
 
@@ -328,7 +328,8 @@ class PowerOfTwoSpace(ScalarSpace):
 
 @dataclass(frozen=True)
 class Param:
-    """A named parameter: its space and the point the first random suggestions surround."""
+    """A named parameter: its space and its search center, the study's first suggestion (the
+    initial design then moves its draws toward it; see ``Heuristics.initial_design``)."""
 
     name: str
     space: Space
@@ -440,31 +441,3 @@ class ParamSpace:
     def center_in_basic(self) -> np.ndarray:
         """Basic row of the search centers."""
         return self.to_basic({p.name: p.search_center for p in self.params})
-
-    def to_json(self) -> list[dict[str, Any]]:
-        """JSON-ready list of params."""
-        return [
-            {"name": p.name, "space": p.space.to_json(), "search_center": p.search_center}
-            for p in self.params
-        ]
-
-
-def space_from_json(data: dict[str, Any]) -> Space:
-    """Rebuild a space written by ``Space.to_json``."""
-    from carbs_lite.arch import ArchSpace
-
-    kinds = {
-        cls.__name__: cls for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace)
-    }
-    fields = dict(data)
-    kind = fields.pop("type", None)
-    if kind not in kinds:
-        raise ValueError(f"unknown space type {kind!r}; known: {sorted(kinds)}")
-    return kinds[kind](**fields)
-
-
-def param_space_from_json(data: list[dict[str, Any]]) -> ParamSpace:
-    """Rebuild a ``ParamSpace`` written by ``ParamSpace.to_json``."""
-    return ParamSpace(
-        [Param(d["name"], space_from_json(d["space"]), d["search_center"]) for d in data]
-    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from carbs_lite.ablate import BASELINE, Variant, load_specs, read_results, variants_from
+from carbs_lite.ablation.runner import BASELINE, Variant, load_specs, read_results, variants_from
 from carbs_lite.cli import main
 from carbs_lite.heuristics import FinalPick
 
@@ -53,7 +53,7 @@ def test_truncated_last_line_is_skipped(tmp_path, caplog):
 
 
 def test_runs_are_reproducible():
-    from carbs_lite.ablate import run_one
+    from carbs_lite.ablation.runner import run_one
 
     variant = Variant("final_pick", "proportional", "heuristics")
     first = run_one("scaling", variant, 3, 6, None)

@@ -192,19 +192,26 @@ def test_search_probability_with_a_basis_is_the_mahalanobis_distance_of_the_samp
 
 
 def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
-    from carbs_lite.config import TunerConfig
-    from carbs_lite.search import StudyData, fit_cost_model, under_cost_cap
+    from carbs_lite import Heuristics, LinearSpace, Param, TunerConfig
+    from carbs_lite.records import StudyData
+    from carbs_lite.search import Search
+    from carbs_lite.spaces import ParamSpace
 
+    space = ParamSpace([Param("x", LinearSpace(min=0.0, max=4.0), 0.0)])
     x = np.linspace(0.0, 4.0, 9)[:, None]
-    data = StudyData(x, np.exp(x[:, 0]), np.zeros(9, dtype=bool), -x[:, 0])
+    data = StudyData(x, np.exp(x[:, 0]), np.zeros(9, dtype=bool), -x[:, 0], np.zeros((0, 1)))
     rng = np.random.default_rng(0)
-    model, log_range = fit_cost_model(data, TunerConfig(), rng, lambda rows: rows)
+    model, log_range = Search(space, TunerConfig(), Heuristics()).cost_model(data, rng)
+
+    def under_cap(rows, config):
+        return Search(space, config, Heuristics()).under_cap(model, log_range, rows)
+
     queries = np.array([[0.5], [1.5], [2.5], [3.5]])
     cap = TunerConfig(max_suggestion_cost=math.exp(2.0))
-    assert under_cost_cap(model, log_range, queries, cap).tolist() == [True, True, False, False]
-    assert under_cost_cap(model, log_range, queries, TunerConfig()).all()  # no cap
+    assert under_cap(queries, cap).tolist() == [True, True, False, False]
+    assert under_cap(queries, TunerConfig()).all()  # no cap
     near = np.array([[2.25]])  # between two runs, predicted just under the cap
     lenient = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.5)
     strict = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.99)
-    assert under_cost_cap(model, log_range, near, lenient).all()
-    assert not under_cost_cap(model, log_range, near, strict).any()
+    assert under_cap(near, lenient).all()
+    assert not under_cap(near, strict).any()

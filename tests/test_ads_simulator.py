@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from carbs_lite.bench.ads import (
+from carbs_lite.tasks.ads.simulator import (
     BudgetExceededError,
     ModelPerformanceAPI,
     get_default_model_config_dict,

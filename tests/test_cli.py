@@ -15,8 +15,8 @@ def _suggest(study, capsys) -> tuple[str, list]:
     assert main(["suggest", str(study)]) == 0
     out = capsys.readouterr().out
     ident = re.search(r"id:\s+(\S+)", out).group(1)
-    arch = json.loads(re.search(r"arch:\s+(.+)", out).group(1))
-    return ident, arch
+    params = json.loads(re.search(r"params:\s+(.+)", out).group(1))
+    return ident, params["arch"]
 
 
 def test_init_suggest_observe_status(tmp_path, capsys):
@@ -31,7 +31,7 @@ def test_init_suggest_observe_status(tmp_path, capsys):
     third, _ = _suggest(study, capsys)
     assert main(["status", str(study)]) == 0
     out = capsys.readouterr().out
-    assert "pending" in out and "failed" in out and "best feasible: ne=0.811100" in out
+    assert "pending" in out and "failed" in out and "best feasible: NE=0.8111 QPS=18800" in out
     tuner = Tuner.load(study)
     assert len(tuner.observations) == 2 and [s.id for s in tuner.outstanding] == [third]
     assert tuner.observations[0].extra["qps"] == 18800.0
@@ -124,3 +124,37 @@ def test_corrupted_study_is_reported_not_overwritten(tmp_path, capsys):
     assert main(["suggest", str(study)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert study.read_text() == "{broken"
+
+
+def _generic_study(path, journal: bool):
+    from carbs_lite import LinearSpace, Param, TunerConfig
+
+    params = [Param("x", LinearSpace(min=0.0, max=1.0), 0.3)]
+    config = TunerConfig(direction="minimize", max_suggestion_cost=2.0)
+    if journal:
+        Tuner.open(path, params, config).close()
+    else:
+        Tuner(params, config).save(path)
+
+
+@pytest.mark.parametrize("journal", [False, True], ids=["snapshot", "journal"])
+def test_every_command_works_on_a_study_made_from_python(tmp_path, capsys, journal):
+    study = tmp_path / ("study.jsonl" if journal else "study.json")
+    _generic_study(study, journal)
+    assert main(["suggest", str(study)]) == 0
+    out = capsys.readouterr().out
+    ident = re.search(r"id:\s+(\S+)", out).group(1)
+    assert json.loads(re.search(r"params:\s+(.+)", out).group(1)) == {"x": 0.3}
+    assert main(["observe", str(study), ident, "--output", "0.25", "--cost", "1.5"]) == 0
+    assert main(["status", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert 'best feasible: output=0.25 cost=1.5 params={"x": 0.3}' in out
+    assert main(["report", str(study), "-o", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").read_text().count("Plotly.newPlot(") >= 5
+    loaded = Tuner.load(study)
+    assert [o.output for o in loaded.observations] == [0.25] and not loaded.outstanding
+    assert main(["suggest", str(study)]) == 0
+    second = re.search(r"id:\s+(\S+)", capsys.readouterr().out).group(1)
+    # another task's flags do not apply to this study
+    assert main(["observe", str(study), second, "--ne", "0.8", "--qps", "10"]) == 2
+    assert "give either --output (with --cost) or --failed" in capsys.readouterr().err

@@ -29,7 +29,9 @@ from carbs_lite import (
     TunerConfig,
 )
 from carbs_lite import acquisition as acq
-from carbs_lite.search import exploration_bias
+from carbs_lite.pareto import search_front
+from carbs_lite.records import StudyData
+from carbs_lite.search import Search
 from carbs_lite.surrogate import fit_pareto_model
 
 
@@ -48,19 +50,27 @@ def _variant(tuner: Tuner, **switches) -> Tuner:
     return other
 
 
+def _data(tuner: Tuner) -> StudyData:
+    """The tuner's observations and outstanding points as arrays, through its public state."""
+    state = tuner.to_state()
+    return StudyData.from_records(
+        tuner.param_space, tuner.config, state.observations, state.outstanding
+    )
+
+
+def _search(tuner: Tuner) -> Search:
+    """The search step the tuner runs, with the tuner's settings."""
+    return Search(tuner.param_space, tuner.config, tuner.heuristics)
+
+
+def _radius(tuner: Tuner) -> float:
+    return tuner.to_state().search_radius
+
+
 def _scored(tuner: Tuner, seed: int = 0) -> dict:
-    """Fit the models and score one candidate set with a fixed RNG."""
-    rng = np.random.default_rng(seed)
-    data = tuner._data()
-    models = tuner._fit(data, rng)
-    centers = tuner._centers(data, models.front)
-    std = tuner._search_std(centers, models.output)
-    basis = tuner._step_basis()
-    candidates = tuner._candidates(centers, std, basis, rng)
-    return {
-        "candidates": candidates,
-        **tuner._score(models, centers, std, basis, candidates, rng),
-    }
+    """Fit the models and score one candidate set with a fixed RNG (``Search.score``)."""
+    scored = _search(tuner).score(_data(tuner), np.random.default_rng(seed), _radius(tuner))
+    return {"candidates": scored.candidates, **scored.scores._asdict()}
 
 
 def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
@@ -102,8 +112,8 @@ def test_candidate_rounding(params):
 
 
 def test_integer_bound_padding(params):
-    padded = _tuner(params, steps=0)._bounds()
-    exact = _tuner(params, steps=0, integer_bound_padding=False)._bounds()
+    padded = _search(_tuner(params, steps=0)).bounds()
+    exact = _search(_tuner(params, steps=0, integer_bound_padding=False)).bounds()
     assert padded[1][1] == pytest.approx(512.1 / 100) and exact[1][1] == pytest.approx(5.12)
     assert padded[1][0] == exact[1][0]  # the float lr dimension is never padded
     # an unrounded candidate just past the integer bound survives only with padding
@@ -142,18 +152,19 @@ def test_search_space_probability_density_tail_off(params):
 
 def test_search_radius_fixed_adaptive_lengthscale(params):
     fixed = _tuner(params, steps=10)
-    assert fixed._search_radius == 0.6
+    searched = [o.diagnostics for o in fixed.observations if o.diagnostics.source == "search"]
+    assert searched and all(d.search_radius == pytest.approx(0.6) for d in searched)
+    assert fixed.suggest().diagnostics.search_radius == pytest.approx(0.6)
     adaptive = _tuner(params, steps=0, search_radius=SearchRadius.ADAPTIVE)
     adaptive.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
-    assert adaptive._search_radius == pytest.approx(0.6 * 1.25)
+    assert _radius(adaptive) == pytest.approx(0.6 * 1.25)
     adaptive.observe({"lr": 1e-3, "width": 64}, math.nan, 1.0, is_failure=True)
-    assert adaptive._search_radius == pytest.approx(0.6 * 1.25 * 0.8)
+    assert _radius(adaptive) == pytest.approx(0.6 * 1.25 * 0.8)
+    assert _search(adaptive).radius(_radius(adaptive)).tolist() == pytest.approx([0.6, 0.6])
     scaled = _tuner(params, search_radius=SearchRadius.LENGTHSCALE)
-    rng = np.random.default_rng(0)
-    models = scaled._fit(scaled._data(), rng)
-    centers = scaled._centers(scaled._data(), models.front)
-    std = scaled._search_std(centers, models.output)
-    scale = models.output.lengthscale
+    scored = _search(scaled).score(_data(scaled), np.random.default_rng(0), _radius(scaled))
+    std = scored.std
+    scale = scored.models.output.lengthscale
     assert std[0, 0] / std[0, 1] == pytest.approx(scale[0] / scale[1], rel=1e-6)
     assert math.exp(np.mean(np.log(std[0]))) == pytest.approx(0.6, rel=1e-6)
 
@@ -268,11 +279,11 @@ def test_duplicate_filter():
         for a in range(3):
             tuner.observe({"a": a, "b": 2}, float(a), 1.0 + a)
         rng = np.random.default_rng(0)
-        data = tuner._data()
-        centers = tuner._centers(data, tuner._front(data))
-        std = tuner._search_std(centers, None)
-        candidates = tuner._candidates(centers, std, tuner._step_basis(), rng)
-        seen = {tuple(row) for row in np.array(tuner._inputs)}
+        data, search = _data(tuner), _search(tuner)
+        centers = search.centers(data, search_front(data, tuner.config, tuner.heuristics))
+        std = search.std(centers, _radius(tuner))
+        candidates = search.candidates(centers, std, search.step_basis(), data, rng)
+        seen = {tuple(row) for row in data.inputs}
         has_duplicates = any(tuple(row) in seen for row in candidates)
         assert has_duplicates == expect_duplicates
 
@@ -282,10 +293,10 @@ def test_outstanding_estimator(params, estimator):
     tuner = _tuner(params, steps=6, outstanding_estimator=estimator)
     pending = tuner.suggest()
     x = torch.as_tensor(tuner.param_space.to_basic(pending.params))[None, :]
-    models = tuner._fit(tuner._data(), np.random.default_rng(0))
+    models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
     variance = float(models.output.predict(x)[1])
     tuner.forget(pending.id)
-    alone = tuner._fit(tuner._data(), np.random.default_rng(0))
+    alone = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
     variance_alone = float(alone.output.predict(x)[1])
     if estimator is OutstandingEstimator.NONE:
         assert variance == pytest.approx(variance_alone)
@@ -296,10 +307,10 @@ def test_outstanding_estimator(params, estimator):
 def test_output_transform(params):
     quantile = _tuner(params, steps=8)
     standardized = _variant(quantile, output_transform=OutputTransform.STANDARDIZE)
-    goodness = quantile._data().goodness
+    goodness = _data(quantile).goodness
     targets = {}
     for tuner in (quantile, standardized):
-        models = tuner._fit(tuner._data(), np.random.default_rng(0))
+        models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
         targets[tuner] = models.transform(goodness)
         assert models.transform.inverse(targets[tuner]) == pytest.approx(goodness)
     # standardized targets are affine in the outputs; normal scores of ranks are not
@@ -313,10 +324,12 @@ def test_output_transform(params):
 def test_exploration_bias(params):
     on = _tuner(params)
     off = _variant(on, exploration_bias=False)
-    assert exploration_bias(on.config, on.heuristics) == 1.0
-    assert exploration_bias(off.config, off.heuristics) == 0.0
     on_terms, off_terms = _scored(on), _scored(off)
     assert (off_terms["log_ei"] > on_terms["log_ei"]).all()
+    # EI over the Pareto value minus the bias: TunerConfig.exploration_bias (1.0) on, 0 off
+    for terms, bias in ((on_terms, 1.0), (off_terms, 0.0)):
+        expected = acq.log_expected_improvement(terms["mean"], terms["std"], terms["best"], bias)
+        assert torch.allclose(terms["log_ei"], expected)
 
 
 def test_initial_design(params):
@@ -455,7 +468,7 @@ def _cost_model_correlation(seed: int) -> dict[str, float]:
         imputed.observe({"arch": arch}, 1.0, _arch_params(arch))
     rows = np.array([space.to_basic(a) for a in held_out])
     truth = np.log([_arch_params(a) for a in held_out])
-    inputs = imputed._data().inputs
+    inputs = _data(imputed).inputs
     seen = {
         "imputed": space.surrogate_inputs(inputs),
         "raw": inputs,
@@ -467,10 +480,11 @@ def _cost_model_correlation(seed: int) -> dict[str, float]:
         ("raw", _variant(imputed, inactive_imputation=False)),
         ("size", _variant(imputed, size_cost_inputs=True)),
     ):
-        models = tuner._fit(tuner._data(), np.random.default_rng(0))
+        search = _search(tuner)
+        models = search.fit(_data(tuner), np.random.default_rng(0))
         fitted_on = (models.cost.model.X + models.cost.x_offset).numpy()
         assert np.allclose(fitted_on, seen[name])
-        predicted = models.cost.predict(torch.as_tensor(models.cost_features(rows)))[0].numpy()
+        predicted = models.cost.predict(torch.as_tensor(search.cost_features(rows)))[0].numpy()
         correlation[name] = float(np.corrcoef(predicted, truth)[0, 1])
     return correlation
 
@@ -501,18 +515,21 @@ def test_size_cost_inputs_only_change_the_cost_model(params):
     sized = _tuner(arch, steps=8, size_cost_inputs=True)
     full = _variant(sized, size_cost_inputs=False)
     rng = np.random.default_rng(0)
-    inputs = sized._data().inputs
-    models = {t: t._fit(t._data(), np.random.default_rng(0)) for t in (sized, full)}
-    assert models[sized].cost_features(inputs).shape == (len(inputs), 2 + 2)  # arch size, lr, width
-    assert models[full].cost_features(inputs).shape == inputs.shape
-    assert np.array_equal(models[sized].features(inputs), models[full].features(inputs))
+    inputs = _data(sized).inputs
+    searches = {t: _search(t) for t in (sized, full)}
+    models = {t: searches[t].fit(_data(t), np.random.default_rng(0)) for t in (sized, full)}
+    assert searches[sized].cost_features(inputs).shape == (
+        len(inputs),
+        2 + 2,
+    )  # arch size, lr, width
+    assert searches[full].cost_features(inputs).shape == inputs.shape
+    assert np.array_equal(searches[sized].features(inputs), searches[full].features(inputs))
     rows = inputs[:3] + 0.01 * rng.standard_normal(inputs[:3].shape)
-    x = torch.as_tensor(models[sized].features(rows))
+    x = torch.as_tensor(searches[sized].features(rows))
     assert torch.equal(models[sized].output.predict(x)[0], models[full].output.predict(x)[0])
     # scalar-only spaces have no size description: the switch changes nothing there
-    scalars = _tuner(params, steps=8)
-    plain = scalars._fit(scalars._data(), np.random.default_rng(0))
-    assert np.array_equal(plain.cost_features(inputs[:, 31:]), inputs[:, 31:])
+    scalars = _search(_tuner(params, steps=8))
+    assert np.array_equal(scalars.cost_features(inputs[:, 31:]), inputs[:, 31:])
 
 
 def test_coherent_steps_move_a_towers_widths_together(params):
@@ -522,10 +539,11 @@ def test_coherent_steps_move_a_towers_widths_together(params):
     center = coherent.param_space.center_in_basic()[None, :]
     correlations, log_p = {}, {}
     for tuner in (coherent, independent):
-        std = tuner._search_std(center, None)
+        search, data = _search(tuner), _data(tuner)
+        std = search.std(center, _radius(tuner))
         rngs = [np.random.default_rng(i) for i in range(20)]
-        basis = tuner._step_basis()
-        steps = np.concatenate([tuner._candidates(center, std, basis, rng) for rng in rngs])
+        basis = search.step_basis()
+        steps = np.concatenate([search.candidates(center, std, basis, data, rng) for rng in rngs])
         steps = steps - center
         steps = steps[np.all(steps[:, :6] == 0, axis=1)]  # same counts: no copied widths
         # layers 1 and 2 of tower 1, and layer 1 of towers 1 and 2 (basic dims 6, 7 and 11)
@@ -553,7 +571,7 @@ def test_coherent_steps_leave_scalar_spaces_alone(params):
     on = _tuner(params, steps=8, coherent_steps=True)
     off = _tuner(params, steps=8, coherent_steps=False)
     assert [o.params for o in on.observations] == [o.params for o in off.observations]
-    assert on._step_basis().shape == (2, 0)
+    assert _search(on).step_basis().shape == (2, 0)
 
 
 def test_front_under_cap_leaves_over_cap_runs_out_of_the_search_front(params):
@@ -566,16 +584,16 @@ def test_front_under_cap_leaves_over_cap_runs_out_of_the_search_front(params):
         for width in (20, 60, 150, 400):  # cost = width / 100: 400 is over the cap, and best
             point = {"lr": 1e-2, "width": width}
             tuner.observe(point, *objective(point))
-        data = tuner._data()
-        fronts[under_cap] = [g.cost for g in tuner._search_front(data)]
+        data = _data(tuner)
+        fronts[under_cap] = [g.cost for g in search_front(data, config, tuner.heuristics)]
         assert [p.cost for p in tuner.pareto_front()] == [0.2, 0.6, 1.5, 4.0]  # shown either way
-        models = tuner._fit(data, np.random.default_rng(0))
+        models = _search(tuner).fit(data, np.random.default_rng(0))
         assert [g.cost for g in models.front] == fronts[under_cap]
     assert fronts == {False: [0.2, 0.6, 1.5, 4.0], True: [0.2, 0.6, 1.5]}
     # with no run under the cap the search still has a front to start from
     tuner = Tuner(params, config, Heuristics(front_under_cap=True), seed=0)
     tuner.observe({"lr": 1e-2, "width": 400}, *objective({"lr": 1e-2, "width": 400}))
-    assert [g.cost for g in tuner._search_front(tuner._data())] == [4.0]
+    assert [g.cost for g in search_front(_data(tuner), config, tuner.heuristics)] == [4.0]
 
 
 def test_coarse_candidates_add_each_candidates_flat_version(params):
@@ -585,8 +603,10 @@ def test_coarse_candidates_add_each_candidates_flat_version(params):
     center = coarse.param_space.center_in_basic()[None, :]
     rows = {}
     for tuner in (coarse, gaussian):
-        std = tuner._search_std(center, None)
-        rows[tuner] = tuner._candidates(center, std, tuner._step_basis(), np.random.default_rng(0))
+        search = _search(tuner)
+        std = search.std(center, _radius(tuner))
+        rng = np.random.default_rng(0)
+        rows[tuner] = search.candidates(center, std, search.step_basis(), _data(tuner), rng)
     first = len(rows[gaussian])
     assert np.array_equal(rows[coarse][:first], rows[gaussian])  # the same Gaussian draws first
     extra = rows[coarse][first:]

@@ -16,7 +16,7 @@ import pytest
 from conftest import objective
 
 from carbs_lite import LinearSpace, Param, Tuner, TunerConfig
-from carbs_lite.journal import JournalError, JournalTuner
+from carbs_lite.journal import JournalError, JournalStudy
 
 FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5)
 
@@ -109,7 +109,7 @@ def test_failed_append_rolls_back_the_operation(tmp_path, params, monkeypatch):
         raise OSError("No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(JournalTuner, "_append", disk_full)
+        patch.setattr(JournalStudy, "_append", disk_full)
         with pytest.raises(OSError):
             study.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
     assert study.observations == []
@@ -209,3 +209,25 @@ def test_four_processes_share_one_study(tmp_path):
     assert len({json.dumps(o.params, sort_keys=True) for o in observations}) > 50
     assert Tuner.open(path).outstanding == []
     assert time.perf_counter() - started < 120
+
+
+def test_journal_and_tuner_answer_the_study_interface_alike(tmp_path, params):
+    from carbs_lite import Study
+
+    journal = Tuner.open(tmp_path / "study.jsonl", params, FAST, seed=3)
+    memory = Tuner(params, FAST, seed=3)
+    for study in (journal, memory):
+        assert isinstance(study, Study)
+        for _ in range(6):
+            suggestion = study.suggest()
+            study.observe(suggestion, *objective(suggestion.params))
+        study.suggest()
+    assert [o.params for o in journal.observations] == [o.params for o in memory.observations]
+    assert [s.params for s in journal.outstanding] == [s.params for s in memory.outstanding]
+    assert journal.best() == memory.best() and journal.pareto_front() == memory.pareto_front()
+    assert journal.to_state() == memory.to_state()
+    pages = [s.report(tmp_path / f"{i}.html").read_text() for i, s in enumerate((journal, memory))]
+    assert pages[0] == pages[1]
+    journal.save(tmp_path / "copy.json")
+    assert Tuner.load(tmp_path / "copy.json").to_state() == memory.to_state()
+    assert Tuner.load(tmp_path / "study.jsonl").to_state() == memory.to_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -10,7 +11,9 @@ import pytest
 from conftest import run
 
 from carbs_lite import ArchSpace, Param, Tuner, TunerConfig
-from carbs_lite import report_study as rs
+from carbs_lite.report import study as rs
+from carbs_lite.tasks.ads.simulator import total_params
+from carbs_lite.tasks.ads.tuning import METRICS
 
 
 @pytest.fixture
@@ -31,14 +34,14 @@ def arch_tuner() -> Tuner:
 
 
 def test_points_and_best(arch_tuner):
-    points = rs.points_info(arch_tuner)
+    points = rs.points_info(arch_tuner.to_state())
     assert points.tries == [1, 2, 3, 4, 5] and points.failed == [False, False, True, False, False]
     assert points.best_index == 3  # 0.783 is over the cap (qps 3000)
     assert "arch = [[1024, 512]]" in points.labels[3]
 
 
 def test_front_history_follows_the_tuner(arch_tuner):
-    history = rs.front_history_info(arch_tuner)
+    history = rs.front_history_info(arch_tuner.to_state())
     assert history[-1].after_try == 5
     front = arch_tuner.pareto_front()
     assert history[-1].costs == [p.cost for p in front]
@@ -46,7 +49,7 @@ def test_front_history_follows_the_tuner(arch_tuner):
 
 
 def test_best_so_far_is_feasible_and_monotone(arch_tuner):
-    info = rs.best_so_far_info(arch_tuner)
+    info = rs.best_so_far_info(arch_tuner.to_state())
     assert info.best == [0.81, 0.79, 0.79, 0.785, 0.785]
     assert info.cumulative_cost == pytest.approx(
         np.cumsum([1 / 18000, 1 / 9000, 1 / 2000, 1 / 5000, 1 / 3000])
@@ -54,17 +57,22 @@ def test_best_so_far_is_feasible_and_monotone(arch_tuner):
 
 
 def test_arch_features():
-    assert rs.arch_total_params([[64, 64]]) == 36928
-    assert rs.arch_total_params([[512, 256], [512, 256]]) == 786944
+    # the simulator's formula, as in shared/ads_simulator.md's reference table
+    assert total_params([[64, 64]], 512) == 36928
+    assert total_params([[512, 256], [512, 256]], 512) == 786944
     tuner = Tuner([Param("arch", ArchSpace(), [[64, 64]])])
     tuner.observe({"arch": [[128], [64, 64, 64]]}, 1.0, 1.0)
-    features = rs.param_features(tuner)
+    features = rs.param_features(tuner.to_state())
     assert features["arch: depth"] == ([3], False) and features["arch: sub-arches"] == ([2], False)
+    # weights past the input layer: 128 + (64*64 + 64*64 + 64); first layers: 128 + 64
+    weights, log_axis = features["arch: weights past the input layer"]
+    assert weights == pytest.approx([128 + 2 * 64 * 64 + 64]) and log_axis
+    assert features["arch: first-layer width"][0] == pytest.approx([192])
 
 
 def test_diagnostics_rows_come_from_searched_tries(params, minimize):
     tuner = run(Tuner(params, minimize, seed=0), 7)
-    info = rs.diagnostics_info(tuner)
+    info = rs.diagnostics_info(tuner.to_state())
     searched = [i + 1 for i, o in enumerate(tuner.observations) if o.diagnostics.source == "search"]
     assert info.tries == searched and len(info.terms["p_search"]) == len(searched)
     assert all(0 < p <= 1 for p in info.terms["p_search"])
@@ -76,16 +84,16 @@ def test_page_is_self_contained_with_every_panel(arch_tuner, tmp_path):
     assert page.count("Plotly.newPlot(") == 6
     assert len(re.findall(r"<script[^>]*\ssrc=", page)) == 0
     for title in (
-        "Cost vs performance",
+        "cost vs output",
         "Pareto front over tries",
         "Best so far",
         "Parameters vs performance",
         "Suggestion diagnostics",
-        "Daily NE curves",
+        "output by step",
         "heuristics.pareto_model",
     ):
         assert title in page
-    assert math.isnan(rs.curves_info(arch_tuner)[3][-1])  # the diverged day
+    assert math.isnan(rs.curves_info(arch_tuner.to_state())[3][-1])  # the diverged day
 
 
 def test_thousand_observations_stay_small(params, tmp_path):
@@ -96,3 +104,16 @@ def test_thousand_observations_stay_small(params, tmp_path):
         tuner.observe(p, float(rng.normal()), float(rng.uniform(0.1, 5)))
     size = tuner.report(tmp_path / "big.html").stat().st_size
     assert size < 10_000_000
+
+
+def test_ads_study_speaks_in_ne_and_qps(arch_tuner, tmp_path):
+    state = dataclasses.replace(arch_tuner.to_state(), metrics=METRICS)
+    assert rs.output_axis(state).title == "NE, minimized"
+    qps = rs.cost_axis(state.metrics)
+    assert qps.title == "QPS" and qps.show([1 / 4000]) == pytest.approx([4000])
+    titles = [title for title, _ in rs.study_figures(state)]
+    assert titles[0] == "QPS vs NE"
+    assert "NE by training day" in titles and titles[-1] == "NE by model size"
+    # QPS does not add up over runs: no cumulative-cost panel
+    best_so_far = dict(rs.study_figures(state))["Best so far"]
+    assert [a.text for a in best_so_far.layout.annotations] == ["against try"]

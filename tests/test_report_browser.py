@@ -98,7 +98,7 @@ def test_thousand_observation_report_renders_fast(params, tmp_path):
 
 
 def test_ablation_report_renders(tmp_path):
-    from carbs_lite.report_ablation import CurveBand, Effect, write_ablation_report
+    from carbs_lite.ablation.report import CurveBand, Effect, write_ablation_report
 
     curves = [
         CurveBand(

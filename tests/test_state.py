@@ -9,7 +9,7 @@ from conftest import run
 
 from carbs_lite import ArchSpace, Heuristics, Param, PowerOfTwoSpace, StateFileError, Tuner
 from carbs_lite.heuristics import ParetoModel
-from carbs_lite.state import VERSION
+from carbs_lite.records import STATE_VERSION as VERSION
 
 
 def test_save_load_round_trip_and_same_next_suggestion(tmp_path, params, minimize):

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from carbs_lite.stats import (
+from carbs_lite.ablation.stats import (
     bootstrap_median_ci,
     holm,
     signed_rank_sum,

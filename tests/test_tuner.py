@@ -184,14 +184,14 @@ def test_numerical_failure_falls_back_to_sampling_around_the_front(
 ):
     import torch
 
-    import carbs_lite.tuner as tuner_module
+    import carbs_lite.search as search_module
 
     tuner = run(Tuner(params, minimize, seed=10), 5)
 
     def failing_fit(*args, **kwargs):
         raise torch.linalg.LinAlgError("cholesky failed")
 
-    monkeypatch.setattr(tuner_module, "fit_models", failing_fit)
+    monkeypatch.setattr(search_module, "fit_gp", failing_fit)
     suggestion = tuner.suggest()
     assert suggestion.diagnostics.source == "fallback"
     tuner.param_space.validate(suggestion.params)

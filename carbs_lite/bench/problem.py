@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from carbs_lite.config import Direction
+from carbs_lite.records import is_feasible
 from carbs_lite.spaces import Param
 
 
@@ -49,10 +50,8 @@ class Problem(ABC):
         """Run once; all noise comes from ``rng``."""
 
     def is_feasible(self, evaluation: Evaluation) -> bool:
-        """A run counts if it did not fail and its cost is under the cap."""
-        if evaluation.is_failure:
-            return False
-        return self.max_cost is None or evaluation.cost < self.max_cost
+        """A run counts if it did not fail and its cost is under the cap (``is_feasible``)."""
+        return is_feasible(evaluation.is_failure, evaluation.cost, self.max_cost)
 
     def normalized_regret(self, best_true_output: float) -> float:
         """0 at the optimum, 1 at the search center's value; NaN-safe (NaN -> 1)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carbs_lite.bench.ads_problem import AdsArchProblem
 from carbs_lite.bench.problem import Problem
 from carbs_lite.bench.synthetic import QuadraticCostProblem, ScalingProblem
+from carbs_lite.tasks.ads.problem import AdsArchProblem
 
 ADS_SHALLOW = {"DEPTH_FACTOR": [0.9, 1.0, 0.8, 0.6, 0.45]}
 """Shallow towers win: one- and two-layer sub-arches are the most effective."""

@@ -23,8 +23,8 @@ from ray.tune.search import Searcher
 from ray.tune.search.sample import Domain
 
 from carbs_lite.config import Direction
-from carbs_lite.records import Suggestion
-from carbs_lite.state import tuner_from_json, tuner_to_json, write_json_atomically
+from carbs_lite.records import StudyState, Suggestion
+from carbs_lite.state import write_json_atomically
 from carbs_lite.tuner import Tuner
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class CarbsSearch(Searcher):
             "format": FORMAT,
             "metric": self.metric,
             "cost_metric": self.cost_metric,
-            "tuner": tuner_to_json(self.tuner),
+            "tuner": self.tuner.to_state().to_json(),
             "trials": trials,
         }
         write_json_atomically(data, checkpoint_path)
@@ -112,7 +112,7 @@ class CarbsSearch(Searcher):
         data = json.loads(Path(checkpoint_path).read_text())
         if data.get("format") != FORMAT:
             raise ValueError(f"{checkpoint_path}: not a CarbsSearch checkpoint")
-        self.tuner = tuner_from_json(data["tuner"])
+        self.tuner = _tuner_from_json(data["tuner"])
         self._metric, self.cost_metric = data["metric"], data["cost_metric"]
         self._mode = _mode(self.tuner, None)
         self._trials = {
@@ -122,10 +122,10 @@ class CarbsSearch(Searcher):
 
     def __getstate__(self) -> dict[str, Any]:
         """Ray pickles its search algorithm; the tuner (holding a lock) travels as JSON."""
-        return {**self.__dict__, "tuner": tuner_to_json(self.tuner)}
+        return {**self.__dict__, "tuner": self.tuner.to_state().to_json()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({**state, "tuner": tuner_from_json(state["tuner"])})
+        self.__dict__.update({**state, "tuner": _tuner_from_json(state["tuner"])})
 
     def _cost(self, trial_id: str, trial: _Trial, result: dict[str, Any]) -> float:
         if self.cost_metric:
@@ -139,6 +139,11 @@ class CarbsSearch(Searcher):
         if seconds is None:
             seconds = time.time() - trial.started
         return max(seconds, MIN_COST)
+
+
+def _tuner_from_json(data: dict[str, Any]) -> Tuner:
+    """The tuner of a ``StudyState`` JSON."""
+    return Tuner.from_state(StudyState.from_json(data))
 
 
 def _mode(tuner: Tuner, mode: str | None) -> str:

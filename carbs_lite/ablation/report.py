@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from carbs_lite.plotting import header_table, styled, write_page
+from carbs_lite.report.page import header_table, styled, write_page
 
 
 @dataclass(frozen=True)

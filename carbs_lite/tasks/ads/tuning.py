@@ -16,11 +16,22 @@ from typing import Any, Protocol
 from carbs_lite.arch import Arch, ArchSpace
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import Observation
+from carbs_lite.records import Metrics, Observation, is_feasible
 from carbs_lite.spaces import Param
+from carbs_lite.study import Study
 from carbs_lite.tuner import Tuner
 
 BASELINE_ARCH: Arch = [[64, 64]]
+TASK = "ads-arch"
+METRICS = Metrics(
+    output="NE",
+    cost="serving cost",
+    cost_unit="s per query",
+    cost_inverse="QPS",
+    step="training day",
+    task=TASK,
+)
+"""An ads study's metrics: NE (lower is better) at cost 1/QPS, shown as QPS."""
 
 
 class ModelService(Protocol):
@@ -35,7 +46,7 @@ class ModelService(Protocol):
 
 @dataclass(frozen=True)
 class ArchTry:
-    """One training run. ``feasible``: not diverged and qps above the floor."""
+    """One training run. ``feasible``: not diverged and qps above the floor (``is_feasible``)."""
 
     index: int
     arch: Arch
@@ -79,11 +90,11 @@ def arch_tuner(
         {**config.to_json(), "direction": "minimize", "max_suggestion_cost": 1.0 / min_qps}
     )
     param = Param("arch", space or ArchSpace(), start or BASELINE_ARCH)
-    return Tuner([param], config, heuristics, seed=seed)
+    return Tuner([param], config, heuristics, seed=seed, metrics=METRICS)
 
 
 def observe_try(
-    tuner: Tuner, suggestion_or_arch: Any, ne: float, qps: float, curve: list[float] | None = None
+    study: Study, suggestion_or_arch: Any, ne: float, qps: float, curve: list[float] | None = None
 ) -> Observation:
     """Record one run: output NE, cost 1/qps; NaN NE is a failure. Rejects qps <= 0 or NaN."""
     qps = float(qps)
@@ -97,7 +108,7 @@ def observe_try(
         extra["curve"] = [None if math.isnan(v) else float(v) for v in curve]
     if not isinstance(suggestion_or_arch, dict) and not hasattr(suggestion_or_arch, "params"):
         suggestion_or_arch = {"arch": suggestion_or_arch}
-    return tuner.observe(suggestion_or_arch, ne, 1.0 / qps, extra=extra)
+    return study.observe(suggestion_or_arch, ne, 1.0 / qps, extra=extra)
 
 
 def tune_arch(
@@ -119,8 +130,9 @@ def tune_arch(
         suggestion = tuner.suggest()
         arch = suggestion.params["arch"]
         ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
-        observe_try(tuner, suggestion, ne, qps, curve)
-        feasible = not math.isnan(ne) and qps > min_qps
+        observation = observe_try(tuner, suggestion, ne, qps, curve)
+        cap = tuner.config.max_suggestion_cost
+        feasible = is_feasible(observation.is_failure, observation.cost, cap)
         score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
         result = ArchTry(index, arch, float(ne), float(qps), score, feasible, list(curve))
         results.append(result)

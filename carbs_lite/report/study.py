@@ -1,6 +1,9 @@
-"""Study report: gather plain data from a tuner (``*_info``), draw it (``*_figure``), write HTML.
+"""Study report: gather plain data from a study's state (``*_info``), draw it (``*_figure``),
+write one self-contained page (``write_study_report``).
 
-write_study_report(tuner, "report.html")
+Axis titles and hovers use the study's ``Metrics``: its output and cost names and units, and,
+when ``Metrics.cost_inverse`` is set, the cost shown as its reciprocal under that name (e.g.
+QPS for a cost of 1/QPS). A task preset (``carbs_lite.tasks``) may add panels of its own.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from carbs_lite.arch import ArchSpace
-from carbs_lite.pareto import group_by_input, pareto_front
-from carbs_lite.plotting import header_table, styled, write_page
-from carbs_lite.spaces import LogSpace, PowerOfTwoSpace
-from carbs_lite.tuner import Tuner
+from carbs_lite.pareto import study_front
+from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
+from carbs_lite.report.page import header_table, styled, write_page
+from carbs_lite.spaces import LogSpace, ParamSpace, PowerOfTwoSpace
+from carbs_lite.tasks import preset
 
 MAX_FRONT_SNAPSHOTS = 12
-ARCH_INPUT_DIM = 512
 
 
 class PointsInfo(NamedTuple):
@@ -63,21 +66,41 @@ class DiagnosticsInfo(NamedTuple):
     terms: dict[str, list[float]]
 
 
+class Axis(NamedTuple):
+    """How the report shows a metric: axis title, value transform, log scale."""
+
+    title: str
+    show: Any
+    log: bool
+
+
 def _label(params: dict[str, Any]) -> str:
     return "<br>".join(
         f"{k} = {json.dumps(v) if isinstance(v, list) else f'{v:.6g}'}" for k, v in params.items()
     )
 
 
-def _feasible(tuner: Tuner, index: int) -> bool:
-    observation = tuner.observations[index]
-    cap = tuner.config.max_suggestion_cost
-    return not observation.is_failure and (cap is None or observation.cost < cap)
+def _titled(name: str, unit: str) -> str:
+    return f"{name} ({unit})" if unit else name
 
 
-def points_info(tuner: Tuner) -> PointsInfo:
-    observations = tuner.observations
-    best = tuner.best()
+def output_axis(state: StudyState) -> Axis:
+    """The output's axis title: its name, unit and direction."""
+    metrics = state.metrics
+    title = f"{_titled(metrics.output, metrics.output_unit)}, {state.config.direction.value}d"
+    return Axis(title, lambda v: v, False)
+
+
+def cost_axis(metrics: Metrics) -> Axis:
+    """The cost's axis: the cost itself, or its reciprocal under ``Metrics.cost_inverse``."""
+    if metrics.cost_inverse:
+        return Axis(metrics.cost_inverse, lambda c: [1.0 / v for v in c], True)
+    return Axis(_titled(metrics.cost, metrics.cost_unit), lambda c: list(c), True)
+
+
+def points_info(state: StudyState) -> PointsInfo:
+    observations = state.observations
+    best = best_feasible(observations, state.config)
     best_index = next((i for i, o in enumerate(observations) if o is best), None)
     return PointsInfo(
         tries=list(range(1, len(observations) + 1)),
@@ -86,78 +109,62 @@ def points_info(tuner: Tuner) -> PointsInfo:
         failed=[o.is_failure for o in observations],
         labels=[_label(o.params) for o in observations],
         best_index=best_index,
-        cap=tuner.config.max_suggestion_cost,
+        cap=state.config.max_suggestion_cost,
     )
 
 
-def front_history_info(tuner: Tuner, snapshots: int = MAX_FRONT_SNAPSHOTS) -> list[FrontInfo]:
-    """Fronts after evenly spaced tries (always including the last), by the tuner's own rules."""
-    observations = tuner.observations
+def front_history_info(state: StudyState, snapshots: int = MAX_FRONT_SNAPSHOTS) -> list[FrontInfo]:
+    """Fronts after evenly spaced tries (always including the last), by the study's own rules."""
+    observations = state.observations
     if not observations:
         return []
-    inputs = np.array([tuner.param_space.to_basic(o.params) for o in observations])
-    goodness = tuner.config.sign * np.array([o.output for o in observations])
-    costs = np.array([o.cost for o in observations])
-    ok = np.array([not o.is_failure for o in observations])
-    h = tuner.heuristics
-    fraction = tuner.config.min_pareto_cost_fraction if h.low_cost_bucketing else 0.0
+    space = ParamSpace(state.params)
+    inputs = [space.to_basic(o.params) for o in observations]
     ends = sorted({int(round(x)) for x in np.linspace(1, len(observations), snapshots)})
     history = []
     for end in ends:
-        keep = ok[:end]
-        groups = group_by_input(inputs[:end][keep], goodness[:end][keep], costs[:end][keep])
-        front = pareto_front(groups, fraction, h.conservative_pareto)
-        history.append(
-            FrontInfo(
-                end, [g.cost for g in front], [tuner.config.sign * g.mean_goodness for g in front]
-            )
-        )
+        data = StudyData.from_rows(space, state.config, inputs[:end], observations[:end], [])
+        front = study_front(data, state.config, state.heuristics)
+        outputs = [state.config.sign * g.mean_goodness for g in front]
+        history.append(FrontInfo(end, [g.cost for g in front], outputs))
     return history
 
 
-def best_so_far_info(tuner: Tuner) -> BestSoFarInfo:
+def best_so_far_info(state: StudyState) -> BestSoFarInfo:
     best, current = [], math.nan
-    for i, o in enumerate(tuner.observations):
-        if _feasible(tuner, i) and (
-            math.isnan(current) or tuner.config.sign * (o.output - current) > 0
-        ):
+    sign, cap = state.config.sign, state.config.max_suggestion_cost
+    for o in state.observations:
+        better = math.isnan(current) or sign * (o.output - current) > 0
+        if is_feasible(o.is_failure, o.cost, cap) and better:
             current = o.output
         best.append(current)
-    costs = np.cumsum([o.cost for o in tuner.observations]).tolist()
+    costs = np.cumsum([o.cost for o in state.observations]).tolist()
     return BestSoFarInfo(list(range(1, len(best) + 1)), costs, best)
 
 
-def param_features(
-    tuner: Tuner, input_dim: int = ARCH_INPUT_DIM
-) -> dict[str, tuple[list[float], bool]]:
-    """Per panel: x values of every observation and whether the x axis is logarithmic."""
+def param_features(state: StudyState) -> dict[str, tuple[list[float], bool]]:
+    """Per panel: x values of every observation and whether the x axis is logarithmic. An
+    arch param gets its size (``ArchSpace.size_inputs``), deepest sub-arch and sub-arch count."""
     features: dict[str, tuple[list[float], bool]] = {}
-    for param in tuner.param_space.params:
-        values = [o.params[param.name] for o in tuner.observations]
-        if isinstance(param.space, ArchSpace):
-            features[f"{param.name}: total params"] = (
-                [arch_total_params(a, input_dim) for a in values],
-                True,
-            )
+    for param in state.params:
+        values = [o.params[param.name] for o in state.observations]
+        space = param.space
+        if isinstance(space, ArchSpace):
+            rows = np.array([space.to_basic(a) for a in values]).reshape(-1, space.dim)
+            sizes = np.power(2.0, space.size_inputs(rows))
+            features[f"{param.name}: weights past the input layer"] = (sizes[:, 0].tolist(), True)
+            features[f"{param.name}: first-layer width"] = (sizes[:, 1].tolist(), True)
             features[f"{param.name}: depth"] = ([max(len(s) for s in a) for a in values], False)
             features[f"{param.name}: sub-arches"] = ([len(a) for a in values], False)
         else:
-            features[param.name] = (values, isinstance(param.space, LogSpace | PowerOfTwoSpace))
+            features[param.name] = (values, isinstance(space, LogSpace | PowerOfTwoSpace))
     return features
 
 
-def arch_total_params(arch: list[list[int]], input_dim: int = ARCH_INPUT_DIM) -> int:
-    """sum over sub-arches of input_dim w_1 + sum_j w_j w_{j+1} + w_k."""
-    return sum(
-        input_dim * sub[0] + sum(a * b for a, b in zip(sub[:-1], sub[1:], strict=True)) + sub[-1]
-        for sub in arch
-    )
-
-
-def diagnostics_info(tuner: Tuner) -> DiagnosticsInfo:
+def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
     rows = [
         (i + 1, o)
-        for i, o in enumerate(tuner.observations)
+        for i, o in enumerate(state.observations)
         if o.diagnostics is not None and o.diagnostics.source == "search"
     ]
     names = ("expected_improvement", "p_search", "p_success", "acquisition")
@@ -171,22 +178,23 @@ def diagnostics_info(tuner: Tuner) -> DiagnosticsInfo:
     )
 
 
-def curves_info(tuner: Tuner) -> dict[int, list[float]]:
-    """Try number -> daily curve, for observations that carry ``extra["curve"]``."""
+def curves_info(state: StudyState) -> dict[int, list[float]]:
+    """Try number -> learning curve, for observations that carry ``extra["curve"]``."""
     return {
         i + 1: [math.nan if v is None else v for v in o.extra["curve"]]
-        for i, o in enumerate(tuner.observations)
+        for i, o in enumerate(state.observations)
         if isinstance(o.extra.get("curve"), list)
     }
 
 
-def _cap_line(figure: go.Figure, cap: float | None, outputs: list[float]) -> None:
+def _cap_line(figure: go.Figure, cap: float | None, outputs: list[float], cost: Axis) -> None:
     """A dashed vertical line at the cost cap across the observed output range."""
     finite = [v for v in outputs if math.isfinite(v)]
     if cap is not None and finite:
+        x = cost.show([cap])[0]
         figure.add_trace(
             go.Scatter(
-                x=[cap, cap],
+                x=[x, x],
                 y=[min(finite), max(finite)],
                 mode="lines",
                 name="cost cap",
@@ -196,19 +204,26 @@ def _cap_line(figure: go.Figure, cap: float | None, outputs: list[float]) -> Non
         )
 
 
-def scatter_figure(points: PointsInfo, front: FrontInfo | None, output_name: str) -> go.Figure:
+def scatter_figure(
+    points: PointsInfo, front: FrontInfo | None, output: Axis, cost: Axis
+) -> go.Figure:
     figure = go.Figure()
     ok = [i for i, f in enumerate(points.failed) if not f]
-    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+
+    def pick(seq: list, idx: list[int]) -> list:
+        return [seq[i] for i in idx]
+
     figure.add_trace(
         go.Scatter(
-            x=pick(points.costs, ok),
+            x=cost.show(pick(points.costs, ok)),
             y=pick(points.outputs, ok),
             mode="markers",
             name="observation",
             text=pick(points.labels, ok),
-            hovertemplate="try %{marker.color}<br>cost %{x:.4g}<br>"
-            + output_name
+            hovertemplate="try %{marker.color}<br>"
+            + cost.title
+            + " %{x:.4g}<br>"
+            + output.title
             + " %{y:.6g}<br>%{text}<extra></extra>",
             marker={
                 "color": pick(points.tries, ok),
@@ -223,19 +238,19 @@ def scatter_figure(points: PointsInfo, front: FrontInfo | None, output_name: str
         floor = np.nanmin(points.outputs) if ok else 0.0
         figure.add_trace(
             go.Scatter(
-                x=pick(points.costs, failed),
+                x=cost.show(pick(points.costs, failed)),
                 y=[floor] * len(failed),
                 mode="markers",
                 name="failed",
                 text=pick(points.labels, failed),
-                hovertemplate="failed<br>cost %{x:.4g}<br>%{text}<extra></extra>",
+                hovertemplate="failed<br>" + cost.title + " %{x:.4g}<br>%{text}<extra></extra>",
                 marker={"symbol": "x", "color": "#c0392b", "size": 9},
             )
         )
     if front and front.costs:
         figure.add_trace(
             go.Scatter(
-                x=front.costs,
+                x=cost.show(front.costs),
                 y=front.outputs,
                 mode="lines",
                 name="Pareto front",
@@ -246,7 +261,7 @@ def scatter_figure(points: PointsInfo, front: FrontInfo | None, output_name: str
         i = points.best_index
         figure.add_trace(
             go.Scatter(
-                x=[points.costs[i]],
+                x=cost.show([points.costs[i]]),
                 y=[points.outputs[i]],
                 mode="markers",
                 name="best feasible",
@@ -254,18 +269,18 @@ def scatter_figure(points: PointsInfo, front: FrontInfo | None, output_name: str
                 marker={"symbol": "star", "size": 16, "color": "#f39c12"},
             )
         )
-    _cap_line(figure, points.cap, points.outputs)
-    figure.update_xaxes(type="log", title="cost")
-    figure.update_yaxes(title=output_name)
+    _cap_line(figure, points.cap, points.outputs, cost)
+    figure.update_xaxes(type="log", title=cost.title)
+    figure.update_yaxes(title=output.title)
     return styled(figure, 480)
 
 
-def front_history_figure(history: list[FrontInfo], output_name: str) -> go.Figure:
+def front_history_figure(history: list[FrontInfo], output: Axis, cost: Axis) -> go.Figure:
     figure = go.Figure()
     for k, snapshot in enumerate(history):
         figure.add_trace(
             go.Scatter(
-                x=snapshot.costs,
+                x=cost.show(snapshot.costs),
                 y=snapshot.outputs,
                 mode="lines+markers",
                 line={"shape": "hv"},
@@ -291,16 +306,19 @@ def front_history_figure(history: list[FrontInfo], output_name: str) -> go.Figur
             }
         ]
     )
-    figure.update_xaxes(type="log", title="cost")
-    figure.update_yaxes(title=output_name)
+    figure.update_xaxes(type="log", title=cost.title)
+    figure.update_yaxes(title=output.title)
     return styled(figure, 480)
 
 
-def best_so_far_figure(info: BestSoFarInfo, output_name: str) -> go.Figure:
-    figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("against tries", "against cumulative cost")
-    )
-    for col, x in enumerate((info.tries, info.cumulative_cost), 1):
+def best_so_far_figure(info: BestSoFarInfo, output: Axis, additive_cost: str | None) -> go.Figure:
+    """Best feasible output against tries and, when the cost adds up over runs
+    (``additive_cost`` names it), against the cumulative cost."""
+    axes = [("try", info.tries)]
+    if additive_cost is not None:
+        axes.append((f"cumulative {additive_cost}", info.cumulative_cost))
+    figure = make_subplots(rows=1, cols=len(axes), subplot_titles=[f"against {n}" for n, _ in axes])
+    for col, (name, x) in enumerate(axes, 1):
         figure.add_trace(
             go.Scatter(
                 x=x,
@@ -313,14 +331,13 @@ def best_so_far_figure(info: BestSoFarInfo, output_name: str) -> go.Figure:
             row=1,
             col=col,
         )
-    figure.update_xaxes(title="try", row=1, col=1)
-    figure.update_xaxes(title="cumulative cost", type="log", row=1, col=2)
-    figure.update_yaxes(title=output_name, row=1, col=1)
+        figure.update_xaxes(title=name, type="log" if col > 1 else "linear", row=1, col=col)
+    figure.update_yaxes(title=output.title, row=1, col=1)
     return styled(figure)
 
 
 def params_figure(
-    features: dict[str, tuple[list[float], bool]], points: PointsInfo, output_name: str
+    features: dict[str, tuple[list[float], bool]], points: PointsInfo, output: Axis
 ) -> go.Figure:
     names = list(features)
     cols = min(3, len(names))
@@ -343,17 +360,17 @@ def params_figure(
             col=col,
         )
         figure.update_xaxes(type="log" if log_axis else "linear", row=row, col=col)
-        figure.update_yaxes(title=output_name if col == 1 else None, row=row, col=col)
+        figure.update_yaxes(title=output.title if col == 1 else None, row=row, col=col)
     return styled(figure, 320 * rows)
 
 
-def diagnostics_figure(info: DiagnosticsInfo, output_name: str) -> go.Figure:
+def diagnostics_figure(info: DiagnosticsInfo, output: Axis, cost_name: str) -> go.Figure:
     figure = make_subplots(
         rows=1,
         cols=3,
         subplot_titles=(
-            f"predicted vs observed {output_name}",
-            "predicted vs observed cost",
+            f"predicted vs observed {output.title}",
+            f"predicted vs observed {cost_name}",
             "acquisition terms by try",
         ),
     )
@@ -396,7 +413,7 @@ def diagnostics_figure(info: DiagnosticsInfo, output_name: str) -> go.Figure:
     return styled(figure)
 
 
-def curves_figure(curves: dict[int, list[float]]) -> go.Figure:
+def curves_figure(curves: dict[int, list[float]], output: Axis, step: str) -> go.Figure:
     figure = go.Figure()
     for try_number, curve in curves.items():
         figure.add_trace(
@@ -404,33 +421,49 @@ def curves_figure(curves: dict[int, list[float]]) -> go.Figure:
                 x=list(range(1, len(curve) + 1)), y=curve, mode="lines", name=f"try {try_number}"
             )
         )
-    figure.update_xaxes(title="training day")
-    figure.update_yaxes(title="NE")
+    figure.update_xaxes(title=step)
+    figure.update_yaxes(title=output.title)
     return styled(figure, 460)
 
 
-def write_study_report(tuner: Tuner, path: str | Path, title: str | None = None) -> Path:
-    """One self-contained HTML page with every panel of the study report."""
-    output_name = "output (" + tuner.config.direction.value + ")"
-    points = points_info(tuner)
-    history = front_history_info(tuner)
+def study_figures(state: StudyState) -> list[tuple[str, go.Figure]]:
+    """Every panel of the study report, (section title, figure), the task's panels last."""
+    metrics = state.metrics
+    output, cost = output_axis(state), cost_axis(metrics)
+    points = points_info(state)
+    history = front_history_info(state)
+    additive = None if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
     figures = [
         (
-            "Cost vs performance",
-            scatter_figure(points, history[-1] if history else None, output_name),
+            f"{cost.title} vs {metrics.output}",
+            scatter_figure(points, history[-1] if history else None, output, cost),
         ),
-        ("Pareto front over tries", front_history_figure(history, output_name)),
-        ("Best so far", best_so_far_figure(best_so_far_info(tuner), output_name)),
-        ("Parameters vs performance", params_figure(param_features(tuner), points, output_name)),
-        ("Suggestion diagnostics", diagnostics_figure(diagnostics_info(tuner), output_name)),
+        ("Pareto front over tries", front_history_figure(history, output, cost)),
+        ("Best so far", best_so_far_figure(best_so_far_info(state), output, additive)),
+        ("Parameters vs performance", params_figure(param_features(state), points, output)),
+        (
+            "Suggestion diagnostics",
+            diagnostics_figure(diagnostics_info(state), output, metrics.cost),
+        ),
     ]
-    curves = curves_info(tuner)
+    curves = curves_info(state)
     if curves:
-        figures.append(("Daily NE curves", curves_figure(curves)))
+        figures.append(
+            (f"{metrics.output} by {metrics.step}", curves_figure(curves, output, metrics.step))
+        )
+    task = preset(metrics.task)
+    if task is not None:
+        figures.extend(task.report_panels(state))
+    return figures
+
+
+def write_study_report(state: StudyState, path: str | Path, title: str | None = None) -> Path:
+    """One self-contained HTML page with every panel of the study report."""
     header = {
-        "observations": str(len(tuner.observations)),
-        "seed": str(tuner.seed),
-        **{f"config.{k}": str(v) for k, v in tuner.config.to_json().items()},
-        **{f"heuristics.{k}": str(v) for k, v in tuner.heuristics.to_json().items()},
+        "observations": str(len(state.observations)),
+        "seed": str(state.seed),
+        **{f"config.{k}": str(v) for k, v in state.config.to_json().items()},
+        **{f"heuristics.{k}": str(v) for k, v in state.heuristics.to_json().items()},
     }
-    return write_page(path, title or "carbs_lite study report", header_table(header), figures)
+    page_title = title or "carbs_lite study report"
+    return write_page(path, page_title, header_table(header), study_figures(state))

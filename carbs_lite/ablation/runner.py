@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from carbs_lite.bench.suite import make_problem
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics, coerce_fields
+from carbs_lite.tuner import Tuner
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +111,6 @@ def run_one(
     problem_name: str, variant: Variant, seed: int, tries: int, cost_budget: float | None
 ) -> dict:
     """Tune ``problem_name`` with ``variant``; per try: best feasible true value, cost, regret."""
-    import torch
-
-    from carbs_lite.bench.suite import make_problem
-    from carbs_lite.tuner import Tuner
-
     torch.set_num_threads(1)
     problem = make_problem(problem_name)
     config, heuristics = variant.build()

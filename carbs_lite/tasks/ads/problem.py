@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from carbs_lite.ads_task import BASELINE_ARCH
 from carbs_lite.arch import ArchSpace
-from carbs_lite.bench.ads import ModelPerformanceAPI
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.config import Direction
 from carbs_lite.spaces import Param
+from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI
+from carbs_lite.tasks.ads.tuning import BASELINE_ARCH
 
 DAYS = 60
 DEFAULT_CEILING_SCORE = 0.0365

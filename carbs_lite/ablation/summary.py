@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from carbs_lite.ablate import BASELINE
-from carbs_lite.report_ablation import CurveBand, Effect
-from carbs_lite.stats import bootstrap_median_ci, holm, verdict, wilcoxon_signed_rank
+from carbs_lite.ablation.report import CurveBand, Effect, write_ablation_report
+from carbs_lite.ablation.runner import BASELINE
+from carbs_lite.ablation.stats import bootstrap_median_ci, holm, verdict, wilcoxon_signed_rank
 
 POOLED = "all problems"
 
@@ -99,8 +99,6 @@ def markdown_table(rows: list[Effect]) -> str:
 
 def write_outputs(out: Path, records: list[dict], header: dict[str, str]) -> list[Effect]:
     """``summary.md`` and ``report.html`` in ``out``; returns the effects."""
-    from carbs_lite.report_ablation import write_ablation_report
-
     rows = effects(records)
     lines = [
         "# Ablation summary\n",

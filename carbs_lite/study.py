@@ -1,0 +1,98 @@
+"""The study interface: what the in-memory ``Tuner`` and the journal-backed study both offer.
+
+Reading methods (``best``, ``pareto_front``, ``report``, ``save``) are written once here, on
+top of ``to_state``, so that both kinds of study answer them by the same rules.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from carbs_lite.config import TunerConfig
+from carbs_lite.heuristics import Heuristics
+from carbs_lite.pareto import front_points, study_front
+from carbs_lite.records import (
+    Metrics,
+    Observation,
+    ParetoPoint,
+    StudyData,
+    StudyState,
+    Suggestion,
+    best_feasible,
+)
+from carbs_lite.spaces import ParamSpace
+from carbs_lite.state import save_state
+
+
+class Study(ABC):
+    """A cost-aware search study: suggest -> evaluate -> observe, and what was learned so far."""
+
+    param_space: ParamSpace
+    config: TunerConfig
+    heuristics: Heuristics
+    seed: int
+    metrics: Metrics
+
+    @abstractmethod
+    def suggest(self) -> Suggestion:
+        """The next point to evaluate; it stays outstanding until observed or forgotten."""
+
+    @abstractmethod
+    def observe(
+        self,
+        params_or_suggestion: dict[str, Any] | Suggestion,
+        output: float,
+        cost: float,
+        is_failure: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> Observation:
+        """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
+
+        ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
+        outstanding suggestion with those params, if any). ValueError names a bad value, an
+        unknown param, or a suggestion already observed; nothing is recorded then.
+        """
+
+    @abstractmethod
+    def forget(self, suggestion_id: str) -> None:
+        """Drop an outstanding suggestion that will never be observed; ValueError if unknown."""
+
+    @abstractmethod
+    def to_state(self) -> StudyState:
+        """Everything needed to continue the study (a consistent snapshot)."""
+
+    @property
+    def observations(self) -> list[Observation]:
+        """Every observation so far, oldest first (a copy)."""
+        return self.to_state().observations
+
+    @property
+    def outstanding(self) -> list[Suggestion]:
+        """Suggestions handed out and not yet observed or forgotten."""
+        return self.to_state().outstanding
+
+    def best(self) -> Observation | None:
+        """Best successful observation whose cost is below ``max_suggestion_cost`` (if set)."""
+        state = self.to_state()
+        return best_feasible(state.observations, state.config)
+
+    def pareto_front(self) -> list[ParetoPoint]:
+        """The current front, cheapest first (mean output and cost per distinct input)."""
+        state = self.to_state()
+        space = ParamSpace(state.params)
+        data = StudyData.from_records(space, state.config, state.observations, [])
+        groups = study_front(data, state.config, state.heuristics)
+        successes = [o.params for o in state.observations if not o.is_failure]
+        return front_points(groups, successes, state.config)
+
+    def report(self, path: str | Path) -> Path:
+        """Write a self-contained HTML study report (plotly); returns its path."""
+        from carbs_lite.report.study import write_study_report
+
+        return write_study_report(self.to_state(), path)
+
+    def save(self, path: str | Path) -> None:
+        """Write the state atomically as versioned JSON (``carbs_lite.state``)."""
+        save_state(self.to_state(), path)

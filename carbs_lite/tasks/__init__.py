@@ -1,0 +1,34 @@
+"""Task presets: a task's own metric names, report panels and command-line flags.
+
+A study names its task in ``Metrics.task``; ``preset`` finds the module that implements it.
+Generic modules (the report, the CLI) ask this registry and know nothing of any one task.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Protocol
+
+from carbs_lite.records import StudyState
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+PRESETS = {"ads-arch": "carbs_lite.tasks.ads.preset"}
+"""Task name -> module implementing ``TaskPreset``."""
+
+
+class TaskPreset(Protocol):
+    """What a task module offers the generic report and CLI."""
+
+    def report_panels(self, state: StudyState) -> list[tuple[str, go.Figure]]:
+        """Extra (section title, plotly figure) panels for a study of this task."""
+
+
+def preset(name: str | None) -> TaskPreset | None:
+    """The preset module of task ``name``; None for no task; ValueError for an unknown one."""
+    if name is None:
+        return None
+    if name not in PRESETS:
+        raise ValueError(f"unknown task {name!r}; known: {sorted(PRESETS)}")
+    return importlib.import_module(PRESETS[name])
