@@ -51,6 +51,9 @@ class TunerConfig:
     softmax_temperature: float = 0.1
     max_fit_points: int = 128
     """GP hyperparameters are fit on at most this many points; predictions use all."""
+    max_condition_points: int = 1000
+    """The GPs condition on at most this many runs (the nearest the front and a uniform
+    sample of the rest; ``search.Search.conditioning``): the cubic part of a suggestion."""
     fit_iterations: int = 20
     """L-BFGS iterations per GP fit."""
     torch_threads: int = 1
@@ -67,6 +70,7 @@ class TunerConfig:
         positive_ints = (
             "num_candidates_per_dim",
             "max_fit_points",
+            "max_condition_points",
             "fit_iterations",
             "torch_threads",
         )

@@ -244,6 +244,20 @@ class Heuristics:
     handful of runs. Only spaces with such a description change. Not in CARBS, which has no arch
     spaces; False gives the cost GP the surrogate inputs. Read in ``search.Search.cost_features``."""
 
+    acquisition_refinement: bool = False
+    """Experimental: refine the best candidates by local search. Read in ``search.Search.score``."""
+
+    failure_imputation: bool = False
+    """Experimental: failures enter the output GP at the worst value. Read in ``search.Search.fit``."""
+
+    multiscale_candidates: bool = False
+    """Experimental: candidate steps at 1, 1/2, 1/4, 1/8 of the radius. Read in
+    ``search.Search.candidates``."""
+
+    bias_in_std: bool = False
+    """Experimental: exploration bias in units of the posterior std. Read in
+    ``search.Search.scores``."""
+
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -37,18 +37,24 @@ def group_by_input(inputs: np.ndarray, goodness: np.ndarray, cost: np.ndarray) -
         return []
     keys = np.round(np.asarray(inputs, dtype=float), 9)
     _, first, labels = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    groups = []
-    for label in np.argsort(first):
-        members = np.flatnonzero(labels.ravel() == label)
-        groups.append(
-            Group(
-                members=tuple(int(m) for m in members),
-                mean_goodness=float(np.mean(goodness[members])),
-                max_goodness=float(np.max(goodness[members])),
-                cost=float(np.mean(cost[members])),
-            )
-        )
-    return groups
+    # members of each label in ascending order, found by one stable sort (not one scan each)
+    order = np.argsort(labels.ravel(), kind="stable")
+    bounds = np.searchsorted(labels.ravel()[order], np.arange(len(first) + 1))
+    goodness, cost = np.asarray(goodness, dtype=float), np.asarray(cost, dtype=float)
+    return [_group(order[bounds[k] : bounds[k + 1]], goodness, cost) for k in np.argsort(first)]
+
+
+def _group(members: np.ndarray, goodness: np.ndarray, cost: np.ndarray) -> Group:
+    if len(members) == 1:  # most groups: skip numpy's per-call overhead
+        index = int(members[0])
+        value = float(goodness[index])
+        return Group((index,), value, value, float(cost[index]))
+    return Group(
+        members=tuple(members.tolist()),
+        mean_goodness=float(np.mean(goodness[members])),
+        max_goodness=float(np.max(goodness[members])),
+        cost=float(np.mean(cost[members])),
+    )
 
 
 def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool) -> list[Group]:

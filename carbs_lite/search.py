@@ -48,7 +48,14 @@ NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
 """The adaptive radius's factors on joining the front and on failure, and its range."""
 
+REFINE_STARTS, REFINE_DRAWS, REFINE_ROUNDS = 5, 16, 4
+
+ALL = slice(None)
+"""Every run: what ``Search.conditioning`` returns below its limit."""
+
 RANDOM_STEP_DRAWS = 64
+RANDOM_STEP_WIDENINGS = 8
+"""A random step doubles its std up to this many times (x256) while every draw is taken."""
 """Draws of a random step (fallback, around-center design), of which the first new one is kept."""
 
 
@@ -145,10 +152,13 @@ class Search:
             return self._resample(data, rng)
         try:
             return self._search(data, rng, adaptive)
-        except (*NUMERICAL_ERRORS, NoCandidatesError) as error:
+        except NUMERICAL_ERRORS as error:
             logger.warning("surrogate search failed (%s); sampling around the front", error)
-            centers = self.centers(data, search_front(data, self.config, self.heuristics))
-            return self.random_step(centers, data, rng, "fallback", adaptive)
+        except NoCandidatesError as error:
+            # small discrete spaces run out of new points near the front: widen, not a fault
+            logger.info("%s; sampling around the front", error)
+        centers = self.centers(data, search_front(data, self.config, self.heuristics))
+        return self.random_step(centers, data, rng, "fallback", adaptive)
 
     def resample_due(self, observed: int, resample_count: int) -> bool:
         """Whether a front re-run is due: one per ``resample_frequency`` observations, with
@@ -165,8 +175,53 @@ class Search:
         std = self.std(centers, adaptive, models.output)
         basis = self.step_basis()
         candidates = self.candidates(centers, std, basis, data, rng)
-        scores = self.scores(models, centers, std, basis, candidates, rng)
+        floor = self.pareto_floor(models, rng)
+        scores = self.scores(models, centers, std, basis, candidates, floor)
+        if self.heuristics.acquisition_refinement:
+            candidates, scores = self._refine(
+                candidates, scores, models, centers, std, basis, floor, data, rng
+            )
         return ScoredCandidates(candidates, scores, models, centers, std)
+
+    def _refine(self, candidates, scores, models, centers, std, basis, floor, data, rng):
+        """Local search on the acquisition from its best candidates: rounds of Gaussian steps
+        of halving size around the current top ones, keeping every scored point."""
+        lower, upper = self.bounds()
+        rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
+        base = np.mean(std, axis=0)
+        for k in range(1, REFINE_ROUNDS + 1):
+            finite = torch.isfinite(scores.log_acq)
+            if not finite.any():
+                break
+            order = torch.argsort(scores.log_acq, descending=True)[: REFINE_STARTS].numpy()
+            order = order[finite.numpy()[order]]
+            starts = candidates[order]
+            step = base * 2.0**-k
+            rows = np.repeat(starts, REFINE_DRAWS, axis=0)
+            step = np.maximum(step[None, :], self.space.min_step_in_basic(rows))
+            raw = rows + step * rng.standard_normal(rows.shape)
+            new = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
+            new = acq.drop_duplicates(
+                new, np.concatenate([data.taken, candidates]), self.config.duplicate_tolerance, True
+            )
+            if len(new) == 0:
+                continue
+            extra = self.scores(models, centers, std, basis, new, floor)
+            candidates = np.concatenate([candidates, new])
+            scores = Scores(*(torch.cat([a, b]) for a, b in zip(scores, extra, strict=True)))
+        return candidates, scores
+
+    def pareto_floor(self, models: FittedModels, rng: np.random.Generator) -> float:
+        """The lower clamp of the Pareto value (``pareto_clamp``)."""
+        front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
+        return acq.pareto_threshold_value(
+            models.pareto,
+            front_scaled,
+            np.array([g.cost for g in models.front]),
+            models.scale_log_cost,
+            self.heuristics.pareto_clamp,
+            rng,
+        )
 
     def fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:
         """Output, cost, success and Pareto models for ``data`` (with a success, and with its
@@ -174,19 +229,28 @@ class Search:
         heuristics, features = self.heuristics, self.features
         ok = data.successes
         fit = _fit_settings(self.config)
+        front = search_front(data, self.config, heuristics)
+        kept = self.conditioning(data, front, rng)
         transform = output_transform(data.goodness[ok], heuristics.output_transform)
-        inputs = torch.as_tensor(features(data.inputs), dtype=DTYPE)
+        inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
-        output = fit_gp(inputs[ok], target, rng=rng, **fit)
+        kept_ok = ok[kept]
+        kept_target = torch.as_tensor(transform(data.goodness[kept][kept_ok]), dtype=DTYPE)
+        if heuristics.failure_imputation and data.failed[kept].any():
+            worst = float(target.min()) if len(target) else 0.0
+            imputed = torch.full((len(kept_ok),), worst, dtype=DTYPE)
+            imputed[torch.as_tensor(kept_ok)] = kept_target
+            output = fit_gp(inputs, imputed, rng=rng, **fit)
+        else:
+            output = fit_gp(inputs[kept_ok], kept_target, rng=rng, **fit)
         outstanding = torch.as_tensor(features(data.outstanding), dtype=DTYPE)
         fold_outstanding(output, outstanding, heuristics.outstanding_estimator, rng)
-        cost, log_cost_range = self.cost_model(data, rng)
+        cost, log_cost_range = self.cost_model(data, rng, kept)
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
-        if data.failed.any():
-            labels = torch.as_tensor(np.where(data.failed, 1.0, -1.0), dtype=DTYPE)
+        if data.failed[kept].any():
+            labels = torch.as_tensor(np.where(data.failed[kept], 1.0, -1.0), dtype=DTYPE)
             success = fit_gp(inputs, labels, rng=rng, **fit)
-        front = search_front(data, self.config, heuristics)
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))
         pareto = fit_pareto_model(
@@ -195,15 +259,35 @@ class Search:
         return FittedModels(output, cost, success, transform, pareto, log_cost_range, front)
 
     def cost_model(
-        self, data: StudyData, rng: np.random.Generator
+        self, data: StudyData, rng: np.random.Generator, kept: slice | np.ndarray = ALL
     ) -> tuple[FittedGP, tuple[float, float]]:
-        """GP of scaled log cost (``scale_log_cost``) over every run of ``data`` on its
-        ``cost_features``, and the observed log-cost range."""
+        """GP of scaled log cost (``scale_log_cost``) over the ``kept`` runs of ``data`` on
+        their ``cost_features``, and the log-cost range observed over every run."""
         log_cost = np.log(data.cost)
         log_cost_range = (float(log_cost.min()), float(log_cost.max()))
-        inputs = torch.as_tensor(self.cost_features(data.inputs), dtype=DTYPE)
-        target = torch.as_tensor(scale_log_cost(log_cost, log_cost_range), dtype=DTYPE)
+        inputs = torch.as_tensor(self.cost_features(data.inputs[kept]), dtype=DTYPE)
+        target = torch.as_tensor(scale_log_cost(log_cost[kept], log_cost_range), dtype=DTYPE)
         return fit_gp(inputs, target, rng=rng, **_fit_settings(self.config)), log_cost_range
+
+    def conditioning(
+        self, data: StudyData, front: list[Group], rng: np.random.Generator
+    ) -> slice | np.ndarray:
+        """The runs the GPs condition on (subset of data, SoD): all of them up to
+        ``max_condition_points``; beyond, the runs nearest a front point in the basic space
+        (three quarters of the budget, the front points first) and a uniform sample of the
+        rest, so that predictions stay exact where candidates are drawn and the cubic cost of
+        conditioning stays bounded. Indices (k,) sorted, or a slice of every run."""
+        limit, n = self.config.max_condition_points, len(data.cost)
+        if n <= limit:
+            return ALL
+        centers = self.centers(data, front)
+        distance = np.full(n, np.inf)
+        for center in centers:
+            distance = np.minimum(distance, np.abs(data.inputs - center).sum(axis=1))
+        nearest = np.argsort(distance, kind="stable")[: limit - limit // 4]
+        rest = np.setdiff1d(np.arange(n), nearest)
+        sample = rng.choice(rest, size=limit - len(nearest), replace=False)
+        return np.sort(np.concatenate([nearest, sample]))
 
     def under_cap(
         self, cost: FittedGP, log_cost_range: tuple[float, float], rows: np.ndarray
@@ -284,6 +368,12 @@ class Search:
         (k, d). ``NoCandidatesError`` if none is left."""
         count = self.config.num_candidates_per_dim * self.space.dim
         raw = acq.sample_candidates(centers, std, count, rng, basis)
+        if self.heuristics.multiscale_candidates:
+            picks = np.argmin(
+                ((raw[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1
+            )
+            shrink = 2.0 ** -rng.integers(0, 4, size=count)
+            raw = centers[picks] + shrink[:, None] * (raw - centers[picks])
         lower, upper = self.bounds()
         rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
         candidates = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
@@ -310,16 +400,30 @@ class Search:
         source: str,
         adaptive: float,
     ) -> Proposal:
-        """A random in-bounds rounded point near one of ``centers`` (m, d), the first not yet
-        taken; an unrounded draw if none lands inside."""
+        """A random in-bounds rounded point near one of ``centers`` (m, d), not yet taken.
+
+        Draws at the search std first; while every draw is taken (or out of bounds), the std
+        doubles, up to ``RANDOM_STEP_WIDENINGS`` times, so that an untried point within reach
+        is found before any point is proposed again. A taken point (or, with nothing inside
+        the bounds, an unrounded draw) only when none is found."""
         std = self.std(centers, adaptive)
         lower, upper = self.bounds()
-        raw = acq.sample_candidates(centers, std, RANDOM_STEP_DRAWS, rng, self.step_basis())
-        inside = acq.prepare_candidates(
-            raw, CandidateRounding.BEFORE_SCORING, self.space.round_basic, lower, upper
-        )
-        x = first_new(inside, data, self.config) if len(inside) else raw[0]
-        return Proposal(x, Diagnostics(source, search_radius=float(np.mean(std))))
+        basis = self.step_basis()
+        fallback = None
+        for widening in range(RANDOM_STEP_WIDENINGS + 1):
+            scale = 2.0**widening
+            raw = acq.sample_candidates(centers, std * scale, RANDOM_STEP_DRAWS, rng, basis)
+            inside = acq.prepare_candidates(
+                raw, CandidateRounding.BEFORE_SCORING, self.space.round_basic, lower, upper
+            )
+            if fallback is None:
+                fallback = inside[0] if len(inside) else raw[0]
+            fresh = acq.drop_duplicates(inside, data.taken, self.config.duplicate_tolerance, True)
+            if len(fresh):
+                radius = float(np.mean(std)) * scale
+                return Proposal(fresh[0], Diagnostics(source, search_radius=radius))
+        logger.warning("no untried point found near the front; proposing a taken one")
+        return Proposal(fallback, Diagnostics(source, search_radius=float(np.mean(std))))
 
     def _resample(self, data: StudyData, rng: np.random.Generator) -> Proposal:
         """Re-run the search-front point with the fewest runs (ties broken at random)."""
@@ -362,7 +466,7 @@ class Search:
         std: np.ndarray,
         basis: np.ndarray,
         candidates: np.ndarray,
-        rng: np.random.Generator,
+        floor: float,
     ) -> Scores:
         """Every acquisition term for candidates (n, d); P_search under the ``basis`` (d, g)
         the candidates were sampled with."""
@@ -371,17 +475,10 @@ class Search:
         mean, var = models.output.predict(model_x)
         cost_x = torch.as_tensor(self.cost_features(candidates), dtype=DTYPE)
         scaled_cost, scaled_cost_var = models.cost.predict(cost_x)
-        front_scaled = np.array([models.scale_log_cost(math.log(g.cost)) for g in models.front])
-        floor = acq.pareto_threshold_value(
-            models.pareto,
-            front_scaled,
-            np.array([g.cost for g in models.front]),
-            models.scale_log_cost,
-            heuristics.pareto_clamp,
-            rng,
-        )
         best = models.pareto(scaled_cost).clamp_min(floor)
         bias = config.exploration_bias if heuristics.exploration_bias else 0.0
+        if heuristics.bias_in_std:
+            bias = bias * var.sqrt()
         log_ei = acq.log_expected_improvement(mean, var.sqrt(), best, bias)
         log_p_success = torch.zeros_like(mean)
         if models.success is not None:

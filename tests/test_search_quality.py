@@ -1,0 +1,62 @@
+"""Seeded runs with counts: the search stays out of regions its failure model rules out, closes
+in on the edge of the safe region, and does not re-run points while untried ones remain."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from carbs_lite import ArchSpace, LinearSpace, Param, Tuner, TunerConfig
+
+
+def _failure_run(seed: int, dims: int, tries: int) -> list[tuple[float, bool]]:
+    """Maximize sum(x) over [0, 1]^dims from the center 0.3; a run fails where sum(x) > 0.6 dims."""
+    params = [Param(f"x{i}", LinearSpace(min=0.0, max=1.0), 0.3) for i in range(dims)]
+    tuner = Tuner(params, TunerConfig(direction="maximize"), seed=seed)
+    runs = []
+    for _ in range(tries):
+        suggestion = tuner.suggest()
+        total = sum(suggestion.params.values())
+        failed = total > 0.6 * dims
+        tuner.observe(suggestion, math.nan if failed else total, 1.0, is_failure=failed)
+        runs.append((total, failed))
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
+    runs = _failure_run(seed, dims=1, tries=20)
+    assert sum(failed for _, failed in runs[10:]) <= 2
+    best = max(x for x, failed in runs if not failed)
+    assert best >= 0.6 - 0.05
+
+
+def test_two_dimensions_stay_safe():
+    failed = [sum(f for _, f in _failure_run(seed, dims=2, tries=30)[15:]) for seed in range(5)]
+    assert all(count <= 3 for count in failed), failed  # at most 20% of tries 16-30
+
+
+def _distinct(params: list[Param], tries: int, seed: int, value) -> int:
+    tuner = Tuner(params, TunerConfig(direction="minimize"), seed=seed)
+    seen = []
+    for _ in range(tries):
+        suggestion = tuner.suggest()
+        seen.append(repr(suggestion.params))
+        tuner.observe(suggestion, value(suggestion.params), 1.0)
+    return len(set(seen))
+
+
+@pytest.mark.parametrize("count", [5, 12])
+@pytest.mark.parametrize("seed", range(3))
+def test_integer_values_are_not_rerun_while_untried_ones_remain(count, seed):
+    params = [Param("n", LinearSpace(min=1, max=count, is_integer=True), (count + 1) // 2)]
+    assert _distinct(params, count, seed, lambda p: float((p["n"] - count) ** 2)) == count
+
+
+def test_arch_values_are_not_rerun_while_untried_ones_remain():
+    # 1 sub-arch of 1 or 2 layers, widths 64 or 128: 2 + 4 = 6 archs in all
+    space = ArchSpace(max_sub_arches=1, max_layers=2, min_size=64, max_size=128, rounding_factor=64)
+    params = [Param("arch", space, [[64]])]
+    for seed in range(3):
+        assert _distinct(params, 6, seed, lambda p: -float(sum(map(sum, p["arch"])))) == 6
