@@ -133,4 +133,4 @@ def write_ablation_report(
         figures.append((f"Best so far: {problem}", curves_figure(curves, problem, variants)))
     finite = [e for e in effects if math.isfinite(e.median_difference)]
     header = {**header, "comparisons": str(len(finite))}
-    return write_page(path, title, header_table(header), figures)
+    return write_page(path, title, figures, header_table(header))
