@@ -181,8 +181,10 @@ def test_ablation_report_renders(tmp_path):
             20,
         ),
     ]
+    verdicts = ["resampling=False helps on scaling (median -0.0500, Holm p 0.01)."]
     page = write_ablation_report(
-        tmp_path / "ablation.html", curves, effects, "ablation", {"runs": "8"}
+        tmp_path / "ablation.html", curves, effects, "ablation", {"runs": "8"}, verdicts
     )
     errors, plots, _ = _render(page, tmp_path)
-    assert errors == 0 and plots == 3
+    assert errors == 0 and plots == 2  # the forest plot and one figure for the one switch
+    assert "resampling=False helps on scaling" in page.read_text()

@@ -76,3 +76,18 @@ def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():
     assert p < 0.05
     assert signed_rank_sum(differences) == -9 * 6.0 + 1.0  # ranks: the 0.01 is 1, the rest 6
     assert verdict(differences, p) == "helps"
+
+
+def test_pairs_needed_is_the_first_size_whose_smallest_holm_p_is_below_alpha():
+    from carbs_lite.ablation.stats import pairs_needed
+
+    for comparisons in (1, 3, 12, 175):
+        n = pairs_needed(comparisons)
+        assert comparisons * 2 ** (1 - n) < 0.05 <= comparisons * 2 ** (2 - n)
+        # every pair one way: exactly the smallest p the test can give
+        assert comparisons * wilcoxon_signed_rank(-np.arange(1.0, n + 1)) < 0.05
+    assert pairs_needed(1) == 6
+
+
+def test_bootstrap_of_one_difference_is_that_difference():
+    assert bootstrap_median_ci(np.array([0.3])) == (0.3, 0.3)
