@@ -428,3 +428,26 @@ def test_every_command_works_on_a_study_made_from_python(tmp_path, capsys, journ
     # another task's flags do not apply to this study
     assert main(["observe", str(study), second, "--ne", "0.8", "--qps", "10"]) == 2
     assert "give either --output (with --cost) or --failed" in capsys.readouterr().err
+
+
+def test_help_status_and_observe_import_no_torch_pyro_or_plotly(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    study = _space_study(tmp_path)
+    ident, _ = _suggest(study, capsys)
+    code = f"""
+import contextlib, io, sys
+from carbs_lite.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    assert main(["status", {str(study)!r}]) == 0
+    assert main(["observe", {str(study)!r}, {ident!r}, "--output", "0.3", "--cost", "1"]) == 0
+    try:
+        main(["--help"])
+    except SystemExit:
+        pass
+print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "pyro", "plotly", "scipy"}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+    assert len(Tuner.load(study).observations) == 1

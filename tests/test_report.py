@@ -139,7 +139,8 @@ def test_ads_summary_gives_the_score_and_its_definition(arch_tuner):
     assert lines[-1] == (
         "The best feasible run scores +0.03086. score = (BASELINE_NE - NE) / BASELINE_NE, the "
         "relative NE improvement over the baseline, with BASELINE_NE = 0.810000 (the observed "
-        "NE of the baseline [[64, 64]] (try #1)); higher is better."
+        "NE of the baseline [[64, 64]], try #1; `carbs-lite run` scores against the built-in "
+        "simulator's noiseless 0.811086); higher is better."
     )
 
 

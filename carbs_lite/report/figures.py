@@ -164,8 +164,13 @@ def scatter_figure(
     figure.update_xaxes(title=cost.title, row=1 + band, col=1)
     figure.update_yaxes(title=output.title, row=1, col=1)
     if band:
+        ticks = [(0, "failed")] * bool(failed) + [(1, "retracted")] * bool(retracted)
         figure.update_yaxes(
-            tickvals=[0, 1], ticktext=["failed", "retracted"], range=[-0.6, 1.6], row=2, col=1
+            tickvals=[t for t, _ in ticks],
+            ticktext=[label for _, label in ticks],
+            range=[-0.6, 1.6],
+            row=2,
+            col=1,
         )
     return styled(figure, 540 if band else 480)
 

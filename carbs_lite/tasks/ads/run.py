@@ -36,9 +36,10 @@ def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) ->
 
 def _format_try(result: Any) -> str:
     status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
+    score = "-" if result.diverged else f"{result.score:+.5f}"
     return (
         f"try {result.index + 1:2d}  ne={result.ne:.6f}  qps={result.qps:8.1f}  "
-        f"score={result.score:+.5f}  {status:11s}  arch={json.dumps(result.arch)}"
+        f"score={score:>8s}  {status:11s}  arch={json.dumps(result.arch)}"
     )
 
 
