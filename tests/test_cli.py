@@ -451,3 +451,22 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "pyro", "plot
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
     assert len(Tuner.load(study).observations) == 1
+
+
+def test_status_says_why_a_cheap_run_is_not_on_the_front(tmp_path, capsys):
+    from carbs_lite import LinearSpace, Param, TunerConfig
+
+    tuner = Tuner([Param("x", LinearSpace(min=0.0, max=20.0), 1.0)], TunerConfig("minimize"))
+    tuner.observe({"x": 1.0}, 0.5, 1.0)  # nothing cheaper beats it, but it is bucketed
+    tuner.observe({"x": 2.0}, 0.4, 2.0)
+    for k in range(3, 11):
+        tuner.observe({"x": float(k)}, 0.4 - 0.03 * k, float(k))
+    tuner.observe({"x": 11.0}, 0.9, 11.0)
+    tuner.save(tmp_path / "s.json")
+    assert main(["status", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    # 11 costs: the cheapest 20% (quantile 3.0) are tries 1-3, and only #3 stands for them
+    assert re.search(r"\n\s+1 .* cheap bucket: #3 is its best", out)
+    assert re.search(r"\n\s+2 .* cheap bucket: #3 is its best", out)
+    assert re.search(r"\n\s+3 .* front ", out) and re.search(r"\n\s+11 .* beaten by #3", out)
+    assert "runs among the cheapest 20% of costs count as one cost" in out
