@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -96,6 +95,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace, problems: list[str], variants: list) -> int:
+    import platform
+
     from carbs_lite.ablation.runner import plan_sweep, run_jobs, sweep_records
     from carbs_lite.ablation.summary import POOLED, write_outputs
 
