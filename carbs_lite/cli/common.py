@@ -127,6 +127,7 @@ def cost_text(metrics: Metrics, cost: float) -> str:
 
 
 def params_text(params: dict[str, Any]) -> str:
+    """Params as one line of JSON, as the user gives them back with ``--params``."""
     return json.dumps(params)
 
 

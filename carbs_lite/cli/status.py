@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,7 +51,10 @@ def front_notes(state: StudyState) -> dict[int, str]:
     return notes
 
 
-def _note(group: Group, front: list[Group], threshold: float, number: object) -> str:
+def _note(
+    group: Group, front: list[Group], threshold: float, number: Callable[[Group], int]
+) -> str:
+    """One success group's standing (see ``front_notes``); ``number`` names a group by try."""
     if any(f.members == group.members for f in front):
         return "front"
     cheaper = [f for f in front if f.cost <= group.cost]
