@@ -66,7 +66,8 @@ def _warn_if_too_small(seeds: int, problems: int, variants: int) -> None:
     where = f"p < {ALPHA} after Holm over {comparisons} comparisons"
     if seeds * problems < needed:
         print(
-            f"warning: {seeds} seeds are too few for any verdict to reach {where}: the sweep "
+            f"warning: {seeds} {'seed is' if seeds == 1 else 'seeds are'} too few for any "
+            f"verdict to reach {where}: the sweep "
             f"needs at least {-(-needed // problems)} seeds ({needed} for per-problem verdicts)",
             file=sys.stderr,
         )
