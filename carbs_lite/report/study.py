@@ -250,7 +250,7 @@ def summary_info(state: StudyState) -> SummaryInfo:
         f"{len(state.retracted)} retracted."
     )
     task = preset(metrics.task)
-    if task is not None and hasattr(task, "summary_lines"):
+    if task is not None:
         lines.extend(task.summary_lines(state))
     return SummaryInfo(lines, False)
 
