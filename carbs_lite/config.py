@@ -11,6 +11,7 @@ from typing import Any
 from carbs_lite.heuristics import _plain, coerce_fields
 
 RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
+"""The adaptive radius's factors on joining the front and on failure, and its range."""
 
 
 class Direction(Enum):

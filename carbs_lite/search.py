@@ -45,8 +45,6 @@ logger = logging.getLogger(__name__)
 NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 """Errors from the surrogates that make a step fall back to sampling around the front."""
 
-"""The adaptive radius's factors on joining the front and on failure, and its range."""
-
 RANDOM_STEP_DRAWS = 64
 """Draws of a random step (fallback, around-center design), of which the first new one is kept."""
 
