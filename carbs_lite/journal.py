@@ -10,8 +10,8 @@ it is not reliable on network filesystems (use the Ray integration across machin
 
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
-"suggest", "suggestion"}``, ``{"kind": "observe", "observation"}`` or ``{"kind": "forget",
-"id"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
+"suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
+"id"}`` or ``{"kind": "retract", "observation", "why"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
 onto the snapshot and restores the in-memory study from it (``Tuner.from_state``), so no
 search logic is re-run.
 """
@@ -33,6 +33,7 @@ from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.records import Metrics, Observation, StateFileError, StudyState, Suggestion
 from carbs_lite.spaces import Param, ParamSpace
+from carbs_lite.state import new_file_mode
 from carbs_lite.study import Study
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class InMemoryStudy(Protocol):
     def observe(self, *args: Any, **kwargs: Any) -> Observation: ...
 
     def forget(self, suggestion_id: str) -> None: ...
+
+    def retract(self, index: int, why: str) -> None: ...
 
     def to_state(self) -> StudyState: ...
 
@@ -130,11 +133,14 @@ class JournalStudy(Study):
         cost: float,
         is_failure: bool = False,
         extra: dict[str, Any] | None = None,
+        counts_as_try: bool = False,
     ) -> Observation:
         """Record a result (see ``Study.observe``); it is on disk when this returns."""
 
         def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
-            observation = study.observe(params_or_suggestion, output, cost, is_failure, extra)
+            observation = study.observe(
+                params_or_suggestion, output, cost, is_failure, extra, counts_as_try
+            )
             return observation, {"observation": observation.to_json()}
 
         return self._write("observe", action)
@@ -147,6 +153,15 @@ class JournalStudy(Study):
             return None, {"id": suggestion_id}
 
         self._write("forget", action)
+
+    def retract(self, index: int, why: str) -> None:
+        """Take back an observation (see ``Study.retract``), appended as its own record."""
+
+        def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
+            study.retract(index, why)
+            return None, {"observation": index, "why": why}
+
+        self._write("retract", action)
 
     def to_state(self) -> StudyState:
         """The state after every record any process has appended so far."""
@@ -318,6 +333,11 @@ def _apply_forget(state: dict[str, Any], record: dict[str, Any]) -> None:
     _drop_outstanding(state, record["id"])
 
 
+def _apply_retract(state: dict[str, Any], record: dict[str, Any]) -> None:
+    retraction = {"observation": record["observation"], "why": record["why"]}
+    state["retracted"] = [*state.get("retracted", []), retraction]
+
+
 def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
     state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
 
@@ -326,6 +346,7 @@ _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "suggest": _apply_suggest,
     "observe": _apply_observe,
     "forget": _apply_forget,
+    "retract": _apply_retract,
 }
 
 
@@ -350,6 +371,7 @@ def create_journal(path: str | Path, state: StudyState, study_type: StudyType) -
     header = {"kind": "header", "format": FORMAT, "version": VERSION, "state": state.to_json()}
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(handle, new_file_mode(path))
         with os.fdopen(handle, "w") as stream:
             stream.write(json.dumps(header) + "\n")
             stream.flush()
