@@ -1,4 +1,6 @@
-"""Reports rendered in headless Chromium: no JavaScript errors, every plot drawn, fast enough."""
+"""Reports rendered in headless Chromium: no JavaScript errors, every plot drawn.
+
+How long a page takes to render is a benchmark figure, not a test (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -128,15 +130,14 @@ def test_an_empty_study_page_renders_without_plots(params, tmp_path):
     assert "No results yet" in (tmp_path / "empty.html").read_text()
 
 
-def test_thousand_observation_report_renders_fast(params, tmp_path):
+def test_thousand_observation_report_renders(params, tmp_path):
     tuner = Tuner(params, TunerConfig(direction="minimize", max_suggestion_cost=3.0))
     rng = np.random.default_rng(0)
     for _ in range(1000):
         p = {"lr": float(10 ** rng.uniform(-5, 0)), "width": int(rng.integers(8, 513))}
         tuner.observe(p, float(rng.normal()), float(rng.uniform(0.1, 5)))
-    errors, plots, milliseconds = _render(tuner.report(tmp_path / "big.html"), tmp_path)
+    errors, plots, _ = _render(tuner.report(tmp_path / "big.html"), tmp_path)
     assert errors == 0 and plots == 4  # no searched try: no diagnostics panel
-    assert milliseconds < 5000
 
 
 def test_ablation_report_renders(tmp_path):
