@@ -2,6 +2,7 @@
 
     python benchmarks/peers.py [--problems NAME ...] [--seeds 10] [--tries 15 30]
                                [--methods carbs gp tpe random] [--workers 2] [--out results.jsonl]
+                               [--tables-only]
 
 Every (problem, seed, method) run makes max(--tries) tries, one at a time, starting from the
 search center; all methods of a seed draw their evaluation noise from the same stream
@@ -12,7 +13,8 @@ appended to ``--out`` (a run already there is skipped), then the tables are prin
   suggest -> evaluate -> observe.
 - gp / tpe / random: ``GPSampler(seed, constraints_func)``, ``TPESampler(multivariate=True,
   group=True, seed, constraints_func)``, ``RandomSampler(seed)``, Optuna's other defaults (10
-  startup trials). The constraint is [cost - cap], kept in a trial user attr. A failed run
+  startup trials: with one seed, GP and TPE make the same first 10 tries as random, the center
+  and 9 random draws). The constraint is [cost - cap], kept in a trial user attr. A failed run
   (diverged) returns the problem's reference value (the center's true output) with the
   constraint set to max(cost - cap, 0.01 cap): the sampler learns the point is infeasible and
   no better than the center, rather than never hearing of it (a FAIL trial is ignored by
@@ -20,8 +22,8 @@ appended to ``--out`` (a run already there is skipped), then the tables are prin
   ads archs (as benchmarks/ads_tries.py does); on fixed spaces it changes nothing.
 - Spaces: LinearSpace -> Int/FloatDistribution (step = rounding_factor), LogSpace -> log=True,
   PowerOfTwoSpace -> an integer exponent, ArchSpace -> sub_arches, depth_i, w_i_j (log=True),
-  the encoding of benchmarks/ads_tries.py. GPSampler models only the params every trial has
-  (sub_arches, depth_0, w_0_0 for an arch) and samples the rest at random.
+  the encoding of benchmarks/ads_tries.py. GPSampler models only the params every finished
+  trial has (for an arch, soon just sub_arches, depth_0 and w_0_0) and draws the rest at random.
 
 A method's pick after T tries is its best *observed* feasible try among the first T (feasible:
 not a failure and cost < cap); its score is ``problem.normalized_regret(true output of the
@@ -459,9 +461,13 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results.jsonl"))
+    parser.add_argument(
+        "--tables-only", action="store_true", help="print the tables of --out, run nothing"
+    )
     args = parser.parse_args()
     _init_worker()
-    run_sweep(args.out, args.problems, args.methods, args.seeds, max(args.tries), args.workers)
+    if not args.tables_only:
+        run_sweep(args.out, args.problems, args.methods, args.seeds, max(args.tries), args.workers)
     runs = read_results(args.out)
     print(f"    python benchmarks/peers.py {' '.join(sys.argv[1:])}\n")
     print(f"{machine()}; {args.seeds} seeds.")
