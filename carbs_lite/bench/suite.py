@@ -24,6 +24,12 @@ def _bbob(suite: str, function: int, dimension: int) -> Callable[[], Problem]:
     return build
 
 
+def _digits() -> Problem:
+    from carbs_lite.bench.digits import DigitsMLPProblem
+
+    return DigitsMLPProblem()
+
+
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "ads-default": lambda: AdsArchProblem(None, "ads-default"),
     "ads-shallow": lambda: AdsArchProblem(ADS_SHALLOW, "ads-shallow"),
@@ -34,6 +40,7 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "bbob-f8-d5": _bbob("bbob", 8, 5),
     "bbob-f15-d5": _bbob("bbob", 15, 5),
     "bbob-mixint-f1-d5": _bbob("bbob-mixint", 1, 5),
+    "digits-mlp": _digits,
 }
 DEFAULT_SUITE = [
     "ads-default",
