@@ -1,6 +1,6 @@
-"""Sample efficiency on the ads-architecture task: carbs_lite vs random search vs Optuna TPE.
+"""Sample efficiency on the ads-architecture task: carbs_lite vs random search, Optuna TPE and GP.
 
-    python benchmarks/ads_tries.py [--seeds 20] [--tries 10 30] [--methods carbs random tpe]
+    python benchmarks/ads_tries.py [--seeds 20] [--tries 10 30] [--methods carbs random tpe gp]
                                    [--switch NAME=VALUE ...]
 
 For each seed every method gets a simulator seeded alike (SEED = seed) and ``tries`` training
@@ -77,7 +77,14 @@ def run_random(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float,
     return _true_score(api, best), feasible / tries
 
 
-def run_tpe(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float, float]:
+def _run_optuna(
+    seed: int, tries: int, overrides: dict[str, Any], sampler_name: str
+) -> tuple[float, float]:
+    """An Optuna study over the arch encoded as sub_arches, depth_i, w_i_j (log int widths).
+
+    An infeasible try (diverged or QPS at most 3500) scores 0, no better than the baseline;
+    GP also gets it as a violated constraint (``constraints_func``), as Optuna documents for
+    constrained problems."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -90,16 +97,26 @@ def run_tpe(seed: int, tries: int, overrides: dict[str, Any]) -> tuple[float, fl
             depth = trial.suggest_int(f"depth_{i}", 1, 5)
             arch.append([trial.suggest_int(f"w_{i}_{j}", 64, 2048, log=True) for j in range(depth)])
         ne, qps, _ = api.train_model(training_days=DAYS, arch=arch, ignore_budget=True)
-        if math.isnan(ne) or qps <= MIN_QPS:
-            return 0.0  # infeasible: no better than the baseline
+        feasible = not math.isnan(ne) and qps > MIN_QPS
+        trial.set_user_attr("constraint", 0.0 if feasible else 1.0)
+        if not feasible:
+            return 0.0
         best["feasible"] += 1
         if ne < best["ne"]:
             best.update(arch=arch, ne=ne)
         return api.get_score(ne)
 
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, group=True, n_startup_trials=4
-    )
+    def constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+        return [trial.user_attrs["constraint"]]
+
+    if sampler_name == "gp":
+        sampler = optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=4, constraints_func=constraints
+        )
+    else:
+        sampler = optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=4
+        )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.enqueue_trial({"sub_arches": 1, "depth_0": 2, "w_0_0": 64, "w_0_1": 64})
     study.optimize(objective, n_trials=tries)
@@ -118,7 +135,12 @@ def run_carbs(
     return _true_score(api, best.arch if best else None), feasible / tries
 
 
-METHODS = {"carbs": run_carbs, "random": run_random, "tpe": run_tpe}
+METHODS: dict[str, Callable[..., tuple[float, float]]] = {
+    "carbs": run_carbs,
+    "random": run_random,
+    "tpe": functools.partial(_run_optuna, sampler_name="tpe"),
+    "gp": functools.partial(_run_optuna, sampler_name="gp"),
+}
 
 
 def main() -> None:
@@ -147,14 +169,15 @@ def main() -> None:
                 feasible[method].append(fraction)
         print(f"\n{tries} tries, {args.seeds} seeds (ceiling {CEILING})")
         print(
-            "| method | median true score | median regret | mean feasible tries | wins vs tpe (paired) | seconds |"
+            "| method | median true score | median regret | mean feasible tries "
+            "| carbs wins/losses vs it (paired) | seconds |"
         )
         print("|---|---|---|---|---|---|")
         for method in args.methods:
             median = statistics.median(scores[method])
             wins = "-"
-            if "tpe" in scores and method != "tpe":
-                pairs = list(zip(scores[method], scores["tpe"], strict=True))
+            if "carbs" in scores and method != "carbs":
+                pairs = list(zip(scores["carbs"], scores[method], strict=True))
                 wins = f"{sum(a > b for a, b in pairs)}/{sum(a < b for a, b in pairs)}"
             print(
                 f"| {method} | {median:.5f} | {CEILING - median:.5f} | "

@@ -180,6 +180,13 @@ def log_cost_mask(
     return hard
 
 
+def log_success_mask(log_p_success: torch.Tensor, confidence: float) -> torch.Tensor:
+    """log of 1[P_success >= confidence]: 0 where the success model allows the candidate,
+    -inf elsewhere (Gelbart, Snoek and Adams 2014, constraint Pr(success) >= 1 - delta)."""
+    allowed = log_p_success >= math.log(confidence)
+    return torch.where(allowed, 0.0, -math.inf).to(log_p_success.dtype)
+
+
 def log_acquisition(
     log_ei: torch.Tensor,
     log_p_search: torch.Tensor,

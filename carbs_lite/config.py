@@ -37,6 +37,11 @@ class TunerConfig:
     """A candidate passes the cost cap only if the cost model gives P(cost < cap) >= this.
     CARBS uses 0.5 (predicted mean cost below the cap); 0.7 wasted 4-13 points fewer tries over
     the cap at equal regret on six of the suite's seven problems (ablations/RESULTS.md)."""
+    success_confidence: float = 0.5
+    """With ``Heuristics.success_mask``, a candidate is ruled out when the success model gives
+    it P(success) below this: the constraint Pr(success) >= 1 - delta of Gelbart, Snoek and
+    Adams (2014), "Bayesian optimization with unknown constraints", at delta = 0.5, i.e. a
+    failure must not be the likelier outcome."""
     min_pareto_cost_fraction: float = 0.2
     """Fraction of the cheapest costs bucketed together on the front."""
     initial_search_radius: float = 0.6
@@ -91,6 +96,10 @@ class TunerConfig:
         if not 0.0 < self.cost_cap_confidence < 1.0:
             raise ValueError(
                 f"TunerConfig.cost_cap_confidence must be in (0, 1), got {self.cost_cap_confidence}"
+            )
+        if not 0.0 < self.success_confidence < 1.0:
+            raise ValueError(
+                f"TunerConfig.success_confidence must be in (0, 1), got {self.success_confidence}"
             )
         cap = self.max_suggestion_cost
         if cap is not None and not (math.isfinite(cap) and cap > 0):

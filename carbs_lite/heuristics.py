@@ -213,6 +213,13 @@ class Heuristics:
     sigma), which also discounts candidates close to the cap or of uncertain cost. Read in
     ``search.Search.scores``."""
 
+    success_mask: bool = True
+    """Rule out candidates whose P(success) under the success model is below
+    ``TunerConfig.success_confidence`` (factor 1[P_success >= confidence], beside CARBS's soft
+    factor P_success). Without it a far-off candidate in a region the model rules out can win
+    on EI alone, since EI there is inflated by the output model's uncertainty. Not in CARBS;
+    no effect before the first failure. Read in ``search.Search.scores``."""
+
     duplicate_filter: bool = False
     """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an
     observed or outstanding input. Read in ``search.Search.candidates``."""

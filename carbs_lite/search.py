@@ -488,6 +488,8 @@ class Search:
             heuristics.cost_mask,
             config.cost_cap_confidence,
         )
+        if heuristics.success_mask:
+            log_mask = log_mask + acq.log_success_mask(log_p_success, config.success_confidence)
         log_acq = acq.log_acquisition(log_ei, log_p_search, log_p_success, log_mask)
         cost = models.cost_from_scaled(scaled_cost)
         return Scores(mean, var.sqrt(), best, cost, log_ei, log_p_search, log_p_success, log_acq)

@@ -624,3 +624,20 @@ def test_coarse_candidates_leave_scalar_spaces_alone(params):
     on = _tuner(params, steps=8, coarse_candidates=True)
     off = _tuner(params, steps=8, coarse_candidates=False)
     assert [o.params for o in on.observations] == [o.params for o in off.observations]
+
+
+def test_success_mask_rules_out_candidates_likely_to_fail():
+    params = [Param("x", LinearSpace(min=0.0, max=1.0), 0.3)]
+    masked = Tuner(params, TunerConfig(direction="maximize", num_candidates_per_dim=200), seed=0)
+    for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9):
+        failed = x > 0.6
+        masked.observe({"x": x}, math.nan if failed else x, 1.0, is_failure=failed)
+    unmasked = _variant(masked, success_mask=False)
+    on, off = _scored(masked), _scored(unmasked)
+    unlikely = on["log_p_success"] < math.log(masked.config.success_confidence)
+    assert unlikely.any() and (~unlikely).any()
+    assert not torch.isfinite(on["log_acq"][unlikely]).any()
+    assert torch.isfinite(off["log_acq"][unlikely]).all()
+    assert torch.equal(on["log_acq"][~unlikely], off["log_acq"][~unlikely])
+    with pytest.raises(ValueError, match="success_confidence"):
+        TunerConfig(success_confidence=0.0)

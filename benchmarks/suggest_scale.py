@@ -1,0 +1,101 @@
+"""``suggest()`` time and peak memory with thousands of observations, against conditioning on
+every observation (the peer), measured in one run.
+
+    python benchmarks/suggest_scale.py [--sizes 1000 3000 10000] [--repeats 5]
+                                       [--peer-sizes 1000 3000]
+
+Problem: ``QuadraticCostProblem(dim=9)`` (10 dimensions), observations at uniform random points.
+Each (size, setting) runs in a fresh process with one torch thread, so its peak RSS
+(``resource.getrusage``) is its own: filling the tuner, one warm-up ``suggest()``, then
+``--repeats`` timed ones (each forgotten again). Default: the GPs condition on at most
+``TunerConfig.max_condition_points`` (1000) runs. Peer: ``max_condition_points`` larger than
+the study, i.e. every run, as before the limit existed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from carbs_lite import Tuner, TunerConfig
+from carbs_lite.bench.synthetic import QuadraticCostProblem
+
+PROBLEM = QuadraticCostProblem(dim=9)
+
+
+def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
+    """Median seconds of a search ``suggest()`` with ``count`` observations, and the peak RSS
+    (MB) of this process."""
+    torch.set_num_threads(1)
+    limit = count + 1 if condition_all else TunerConfig.max_condition_points
+    config = TunerConfig(
+        direction="minimize",
+        max_suggestion_cost=PROBLEM.max_cost,
+        resample_frequency=0,
+        max_condition_points=limit,
+    )
+    tuner = Tuner(PROBLEM.params(), config, seed=0)
+    rng = np.random.default_rng(0)
+    lower, upper = tuner.param_space.basic_bounds(pad_integers=False)
+    for row in rng.uniform(lower, upper, (count, len(lower))):
+        params = tuner.param_space.from_basic(row)
+        evaluation = PROBLEM.evaluate(params, rng)
+        tuner.observe(params, evaluation.output, evaluation.cost)
+    tuner.forget(tuner.suggest().id)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        suggestion = tuner.suggest()
+        times.append(time.perf_counter() - start)
+        tuner.forget(suggestion.id)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": statistics.median(times), "peak_mb": peak_mb}
+
+
+def _child(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", str(count), str(int(condition_all))]
+    output = subprocess.run(
+        [*command, str(repeats)], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        count, condition_all, repeats = int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
+        print(json.dumps(measure(count, condition_all, repeats)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--peer-sizes", type=int, nargs="*", default=[1000, 3000])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"    python benchmarks/suggest_scale.py {' '.join(sys.argv[1:])}\n")
+    print(f"{platform.machine()}, {platform.python_version()}, torch {torch.__version__}\n")
+    print(
+        "| observations | median s | peak MB | peer: every run, median s | peak MB | peer / ours |"
+    )
+    print("|---|---|---|---|---|---|")
+    for count in args.sizes:
+        ours = _child(count, False, args.repeats)
+        row = f"| {count} | {ours['seconds']:.3f} | {ours['peak_mb']:.0f} |"
+        if count in args.peer_sizes:
+            peer = _child(count, True, max(1, args.repeats // 2))
+            ratio = peer["seconds"] / ours["seconds"]
+            row += f" {peer['seconds']:.3f} | {peer['peak_mb']:.0f} | {ratio:.1f}x |"
+        else:
+            row += " not run | | |"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
