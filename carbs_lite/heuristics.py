@@ -220,9 +220,12 @@ class Heuristics:
     on EI alone, since EI there is inflated by the output model's uncertainty. Not in CARBS;
     no effect before the first failure. Read in ``search.Search.scores``."""
 
-    duplicate_filter: bool = False
+    duplicate_filter: bool = True
     """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an
-    observed or outstanding input. Read in ``search.Search.candidates``."""
+    observed or outstanding input, so that a try is never spent on a point already run while
+    untried ones remain (re-runs are ``resampling``'s job). CARBS does not filter; on the suite
+    the filter never changed a run, while in small integer spaces without it a third of the
+    tries re-ran a point (ablations/RESULTS.md). Read in ``search.Search.candidates``."""
 
     outstanding_estimator: OutstandingEstimator = OutstandingEstimator.THOMPSON
     """Fold outstanding suggestions into the output model as a posterior sample (THOMPSON) or
@@ -251,19 +254,21 @@ class Heuristics:
     handful of runs. Only spaces with such a description change. Not in CARBS, which has no arch
     spaces; False gives the cost GP the surrogate inputs. Read in ``search.Search.cost_features``."""
 
-    acquisition_refinement: bool = False
-    """Experimental: refine the best candidates by local search. Read in ``search.Search.score``."""
+    acquisition_refinement: bool = True
+    """After scoring the Gaussian candidates, search the acquisition locally from the best
+    ``search.REFINE_STARTS`` of them: rounds of draws around the current best, the step
+    halving each round (``search.Search.refined``). The multi-start local optimization of the
+    acquisition that BoTorch's ``optimize_acqf`` (raw samples, then restarts) and Optuna's
+    ``GPSampler`` (L-BFGS-B from the best random points) run, done by sampling so that
+    rounding, integer and arch params need no gradient. Not in CARBS, whose candidates are
+    only the Gaussian draws. Read in ``search.Search.score``."""
 
-    failure_imputation: bool = False
-    """Experimental: failures enter the output GP at the worst value. Read in ``search.Search.fit``."""
-
-    multiscale_candidates: bool = False
-    """Experimental: candidate steps at 1, 1/2, 1/4, 1/8 of the radius. Read in
-    ``search.Search.candidates``."""
-
-    bias_in_std: bool = False
-    """Experimental: exploration bias in units of the posterior std. Read in
-    ``search.Search.scores``."""
+    failure_imputation: bool = True
+    """Failed runs enter the output GP at the worst successful surrogate value, so its mean
+    falls where runs fail instead of reverting to the prior there, and EI there no longer
+    profits from the model's ignorance. The worst observed value rather than a model
+    prediction, so that the imputation does not depend on the fit. CARBS leaves failures out
+    of the output model and relies on P_success alone. Read in ``search.Search.fit``."""
 
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""

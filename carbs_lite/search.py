@@ -46,6 +46,8 @@ NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 """Errors from the surrogates that make a step fall back to sampling around the front."""
 
 REFINE_STARTS, REFINE_DRAWS, REFINE_ROUNDS = 5, 16, 4
+"""Acquisition refinement: the best candidates it starts from, the Gaussian draws around each
+per round, and the rounds (the step halves each round, from half the search std)."""
 
 ALL = slice(None)
 """Every run: what ``Search.conditioning`` returns below its limit."""
@@ -168,14 +170,26 @@ class Search:
         floor = self.pareto_floor(models, rng)
         scores = self.scores(models, centers, std, basis, candidates, floor)
         if self.heuristics.acquisition_refinement:
-            candidates, scores = self._refine(
-                candidates, scores, models, centers, std, basis, floor, data, rng
+            candidates, scores = self.refined(
+                ScoredCandidates(candidates, scores, models, centers, std), basis, floor, data, rng
             )
         return ScoredCandidates(candidates, scores, models, centers, std)
 
-    def _refine(self, candidates, scores, models, centers, std, basis, floor, data, rng):
-        """Local search on the acquisition from its best candidates: rounds of Gaussian steps
-        of halving size around the current top ones, keeping every scored point."""
+    def refined(
+        self,
+        scored: ScoredCandidates,
+        basis: np.ndarray,
+        floor: float,
+        data: StudyData,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, Scores]:
+        """``scored``'s candidates (n, d) and scores with the points of a local search of the
+        acquisition appended: ``REFINE_ROUNDS`` rounds of ``REFINE_DRAWS`` Gaussian draws
+        around each of the best ``REFINE_STARTS`` so far, at std (mean search std) x 2^-k in
+        round k, rounded, in bounds and new. P_search stays that of the search's Gaussians
+        around ``scored.centers``, so refinement cannot leave the search region for free."""
+        candidates, scores, models = scored.candidates, scored.scores, scored.models
+        centers, std = scored.centers, scored.std
         lower, upper = self.bounds()
         rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
         base = np.mean(std, axis=0)
@@ -183,7 +197,7 @@ class Search:
             finite = torch.isfinite(scores.log_acq)
             if not finite.any():
                 break
-            order = torch.argsort(scores.log_acq, descending=True)[: REFINE_STARTS].numpy()
+            order = torch.argsort(scores.log_acq, descending=True)[:REFINE_STARTS].numpy()
             order = order[finite.numpy()[order]]
             starts = candidates[order]
             step = base * 2.0**-k
@@ -358,12 +372,6 @@ class Search:
         (k, d). ``NoCandidatesError`` if none is left."""
         count = self.config.num_candidates_per_dim * self.space.dim
         raw = acq.sample_candidates(centers, std, count, rng, basis)
-        if self.heuristics.multiscale_candidates:
-            picks = np.argmin(
-                ((raw[:, None, :] - centers[None, :, :]) ** 2).sum(-1), axis=1
-            )
-            shrink = 2.0 ** -rng.integers(0, 4, size=count)
-            raw = centers[picks] + shrink[:, None] * (raw - centers[picks])
         lower, upper = self.bounds()
         rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
         candidates = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
@@ -467,8 +475,6 @@ class Search:
         scaled_cost, scaled_cost_var = models.cost.predict(cost_x)
         best = models.pareto(scaled_cost).clamp_min(floor)
         bias = config.exploration_bias if heuristics.exploration_bias else 0.0
-        if heuristics.bias_in_std:
-            bias = bias * var.sqrt()
         log_ei = acq.log_expected_improvement(mean, var.sqrt(), best, bias)
         log_p_success = torch.zeros_like(mean)
         if models.success is not None:

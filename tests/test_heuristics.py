@@ -80,7 +80,8 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.search_space_probability is SearchProbability.DENSITY
     assert not h.resampling  # CARBS re-runs front points; ablations/RESULTS.md found it hurts
     assert h.conservative_pareto and h.low_cost_bucketing and h.exploration_bias
-    assert not h.duplicate_filter
+    assert h.duplicate_filter  # CARBS: off; it costs nothing on the suite, see RESULTS.md
+    assert h.acquisition_refinement and h.failure_imputation and h.success_mask  # not in CARBS
     assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
@@ -99,6 +100,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert c.cost_cap_confidence == 0.7  # CARBS: 0.5 (predicted mean under the cap)
     assert c.min_pareto_cost_fraction == 0.2 and c.num_candidates_per_dim == 100
     assert c.step_group_variance == 2.0
+    assert c.success_confidence == 0.5
 
 
 def test_candidate_rounding(params):
@@ -272,8 +274,8 @@ def test_duplicate_filter():
     params = [Param("a", space, 2), Param("b", space, 2)]
     config = TunerConfig(num_random_samples=0, num_candidates_per_dim=20)
     for heuristics, expect_duplicates in (
-        (Heuristics(), True),
-        (Heuristics(duplicate_filter=True), False),
+        (Heuristics(duplicate_filter=False), True),
+        (Heuristics(), False),
     ):
         tuner = Tuner(params, config, heuristics)
         for a in range(3):
@@ -627,11 +629,7 @@ def test_coarse_candidates_leave_scalar_spaces_alone(params):
 
 
 def test_success_mask_rules_out_candidates_likely_to_fail():
-    params = [Param("x", LinearSpace(min=0.0, max=1.0), 0.3)]
-    masked = Tuner(params, TunerConfig(direction="maximize", num_candidates_per_dim=200), seed=0)
-    for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9):
-        failed = x > 0.6
-        masked.observe({"x": x}, math.nan if failed else x, 1.0, is_failure=failed)
+    masked = _failed_history()
     unmasked = _variant(masked, success_mask=False)
     on, off = _scored(masked), _scored(unmasked)
     unlikely = on["log_p_success"] < math.log(masked.config.success_confidence)
@@ -641,3 +639,39 @@ def test_success_mask_rules_out_candidates_likely_to_fail():
     assert torch.equal(on["log_acq"][~unlikely], off["log_acq"][~unlikely])
     with pytest.raises(ValueError, match="success_confidence"):
         TunerConfig(success_confidence=0.0)
+
+
+def _failed_history(seed: int = 0, **switches) -> Tuner:
+    """1-D, maximize x; runs fail where x > 0.6."""
+    params = [Param("x", LinearSpace(min=0.0, max=1.0), 0.3)]
+    config = TunerConfig(direction="maximize", num_candidates_per_dim=200)
+    tuner = Tuner(params, config, dataclasses.replace(Heuristics(), **switches), seed=seed)
+    for x in (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9):
+        failed = x > 0.6
+        tuner.observe({"x": x}, math.nan if failed else x, 1.0, is_failure=failed)
+    return tuner
+
+
+def test_acquisition_refinement_adds_better_points_near_the_best_candidates(params):
+    on = _tuner(params, seed=2, steps=8)
+    off = _variant(on, acquisition_refinement=False)
+    refined, plain = _scored(on), _scored(off)
+    n = len(plain["candidates"])
+    assert np.array_equal(refined["candidates"][:n], plain["candidates"])
+    assert len(refined["candidates"]) > n
+    assert refined["log_acq"].max() > plain["log_acq"].max()
+    lower, upper = _search(on).bounds()
+    extra = refined["candidates"][n:]
+    assert ((extra >= lower) & (extra <= upper)).all()
+
+
+def test_failure_imputation_lowers_the_output_model_where_runs_failed():
+    on = _failed_history()
+    off = _variant(on, failure_imputation=False)
+    failed = np.stack([on.param_space.to_basic({"x": x}) for x in (0.7, 0.8, 0.9)])
+    means = {}
+    for name, tuner in (("on", on), ("off", off)):
+        search = _search(tuner)
+        models = search.fit(_data(tuner), np.random.default_rng(0))
+        means[name] = models.output.predict(torch.as_tensor(search.features(failed)))[0]
+    assert (means["on"] < means["off"]).all()
