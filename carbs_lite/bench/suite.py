@@ -6,7 +6,7 @@ import importlib.util
 from collections.abc import Callable
 
 from carbs_lite.bench.problem import Problem
-from carbs_lite.bench.synthetic import QuadraticCostProblem, ScalingProblem
+from carbs_lite.bench.synthetic import GaussianBumpProblem, QuadraticCostProblem, ScalingProblem
 from carbs_lite.tasks.ads.problem import AdsArchProblem
 
 ADS_SHALLOW = {"DEPTH_FACTOR": [0.9, 1.0, 0.8, 0.6, 0.45]}
@@ -41,6 +41,7 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "bbob-f15-d5": _bbob("bbob", 15, 5),
     "bbob-mixint-f1-d5": _bbob("bbob-mixint", 1, 5),
     "digits-mlp": _digits,
+    "bump-10d": lambda: GaussianBumpProblem(dim=10),
 }
 DEFAULT_SUITE = [
     "ads-default",

@@ -83,3 +83,35 @@ class QuadraticCostProblem(Problem):
     def evaluate(self, params: dict[str, Any], rng: np.random.Generator) -> Evaluation:
         value = sum((params[f"x{i}"] - 0.3) ** 2 for i in range(self.dim)) + 1.0 / params["s"]
         return Evaluation(value, params["s"], False, value)
+
+
+class GaussianBumpProblem(Problem):
+    """A narrow bump in a wide box: d params p_i in [-10, 10] with search center 0, cost 1,
+
+        reward = prod_i 2^-(p_i - o_i)^2   (maximized; observed as reward (1 + noise eps), eps ~ N(0, 1))
+
+    with the bump's center o drawn once, uniform in [-5, 5]^d, from ``np.random.default_rng(
+    bump_seed)``. Optimum 1; the reference (the search center's reward) is near 0, so the
+    normalized regret is about 1 - best reward. A half-width of one unit in a box 20 wide:
+    a search must both trust the center and close in.
+    """
+
+    direction = Direction.MAXIMIZE
+    max_cost = None
+
+    def __init__(self, dim: int = 10, noise: float = 0.1, bump_seed: int = 0) -> None:
+        self.dim, self.noise = dim, noise
+        self.name = f"bump-{dim}d"
+        self.bump = np.random.default_rng(bump_seed).uniform(-5.0, 5.0, dim)
+        self.optimum = 1.0
+        self.reference = self._reward(np.zeros(dim))
+
+    def _reward(self, point: np.ndarray) -> float:
+        return float(np.exp2(-np.sum((point - self.bump) ** 2)))
+
+    def params(self) -> list[Param]:
+        return [Param(f"p{i}", LinearSpace(min=-10.0, max=10.0), 0.0) for i in range(self.dim)]
+
+    def evaluate(self, params: dict[str, Any], rng: np.random.Generator) -> Evaluation:
+        true = self._reward(np.array([params[f"p{i}"] for i in range(self.dim)]))
+        return Evaluation(true * (1.0 + self.noise * rng.standard_normal()), 1.0, False, true)
