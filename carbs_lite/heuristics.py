@@ -64,6 +64,7 @@ class SearchRadius(Enum):
     FIXED = "fixed"
     ADAPTIVE = "adaptive"
     LENGTHSCALE = "lengthscale"
+    TRUST_REGION = "trust_region"
 
 
 class ParetoModel(Enum):
@@ -167,7 +168,11 @@ class Heuristics:
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
     observation joins the front, shrink x0.8 on failure, within [0.05, 1.0]. LENGTHSCALE:
     per-dimension radius proportional to the output GP's lengthscales, geometric mean kept at
-    the fixed radius. Read in ``search.Search.radius``."""
+    the fixed radius. TRUST_REGION: the side-length rule of TuRBO (Eriksson et al., NeurIPS
+    2019) replayed over the searched tries (those after the initial design): double after 3
+    tries in a row that join the front, halve after max(4, d) in a row that do not, within
+    [2^-7, 2] x the fixed radius (``search.trust_region_radius``). Read in
+    ``search.Search.radius``."""
 
     pareto_model: ParetoModel = ParetoModel.FRONT_GP
     """FRONT_GP: 1-D RBF GP on front points only. ENVELOPE_GP: GP on every success's running

@@ -39,7 +39,7 @@ def initial_proposal(
     if design is InitialDesign.AROUND_CENTER:
         return search.random_step(center[None, :], data, rng, "random", adaptive)
     lower, upper = space.basic_bounds(pad_integers=False)
-    reach = INFINITE_BOUND_REACH * search.radius(adaptive)
+    reach = INFINITE_BOUND_REACH * search.radius(adaptive, data)
     lower = np.where(np.isfinite(lower), lower, center - reach)
     upper = np.where(np.isfinite(upper), upper, center + reach)
     draws = rng.uniform(lower, upper, (DESIGN_DRAWS, len(lower)))

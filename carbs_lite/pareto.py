@@ -120,6 +120,25 @@ def running_best(cost: np.ndarray, goodness: np.ndarray) -> tuple[np.ndarray, np
     return sorted_cost, best[last_of_tie]
 
 
+def front_improvements(cost: np.ndarray, goodness: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """(n,) bool: whether each observation, taken in order, beat every earlier success that
+    cost as much or less, i.e. joined the Pareto front when it was observed. Failures never
+    do. O(n log n): prefix maxima over cost ranks in a Fenwick tree."""
+    ranks = np.searchsorted(np.unique(cost), cost) + 1
+    tree = np.full(len(np.unique(cost)) + 1, -np.inf)
+    improved = np.zeros(len(cost), dtype=bool)
+    for i, (rank, value) in enumerate(zip(ranks.tolist(), goodness.tolist(), strict=True)):
+        if failed[i]:
+            continue
+        best, j = -np.inf, rank
+        while j > 0:
+            best, j = max(best, tree[j]), j - (j & -j)
+        improved[i] = value > best
+        while rank < len(tree):
+            tree[rank], rank = max(tree[rank], value), rank + (rank & -rank)
+    return improved
+
+
 def isotonic_increasing(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Least-squares non-decreasing fit to ``y`` (pool adjacent violators)."""
     weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)

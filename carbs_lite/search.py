@@ -25,7 +25,7 @@ import torch
 from carbs_lite import acquisition as acq
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import CandidateRounding, CostMask, Heuristics, SearchRadius
-from carbs_lite.pareto import Group, search_front
+from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics, StudyData
 from carbs_lite.spaces import ParamSpace
 from carbs_lite.surrogate import (
@@ -51,6 +51,11 @@ per round, and the rounds (the step halves each round, from half the search std)
 
 ALL = slice(None)
 """Every run: what ``Search.conditioning`` returns below its limit."""
+
+TRUST_REGION_SUCCESSES = 3
+TRUST_REGION_RANGE = (2.0**-7, 2.0)
+"""TuRBO's success count and side-length range (L_min 2^-7, L_max 1.6 = 2 x L_init 0.8),
+as factors of ``TunerConfig.initial_search_radius`` (``SearchRadius.TRUST_REGION``)."""
 
 RANDOM_STEP_DRAWS = 64
 """Draws of a random step (fallback, around-center design), of which the first new one is kept."""
@@ -164,7 +169,7 @@ class Search:
         """Fit the models, draw candidates around the search front and score them."""
         models = self.fit(data, rng)
         centers = self.centers(data, models.front)
-        std = self.std(centers, adaptive, models.output)
+        std = self.std(centers, adaptive, data, models.output)
         basis = self.step_basis()
         candidates = self.candidates(centers, std, basis, data, rng)
         floor = self.pareto_floor(models, rng)
@@ -327,12 +332,21 @@ class Search:
         success_inputs = data.inputs[data.successes]
         return np.array([success_inputs[g.members[0]] for g in front])
 
-    def radius(self, adaptive: float, output_model: FittedGP | None = None) -> np.ndarray:
+    def radius(
+        self, adaptive: float, data: StudyData, output_model: FittedGP | None = None
+    ) -> np.ndarray:
         """Per-dimension search radius (d,): FIXED ``initial_search_radius``; ADAPTIVE the
         tracked ``adaptive`` radius (``adaptive_radius``); LENGTHSCALE the fixed radius times
-        the output model's lengthscales over their geometric mean (fixed without a model)."""
-        mode = self.heuristics.search_radius
-        base = adaptive if mode is SearchRadius.ADAPTIVE else self.config.initial_search_radius
+        the output model's lengthscales over their geometric mean (fixed without a model);
+        TRUST_REGION ``trust_region_radius`` of ``data``'s searched tries."""
+        mode, config = self.heuristics.search_radius, self.config
+        base = config.initial_search_radius
+        if mode is SearchRadius.ADAPTIVE:
+            base = adaptive
+        elif mode is SearchRadius.TRUST_REGION:
+            searched = slice(config.num_random_samples, None)
+            improved = front_improvements(data.cost, data.goodness, data.failed)[searched]
+            base = trust_region_radius(improved, base, self.space.dim)
         radius = np.full(self.space.dim, base)
         if mode is SearchRadius.LENGTHSCALE and output_model is not None:
             scale = np.clip(output_model.lengthscale, 1e-3, 1e3)
@@ -340,11 +354,15 @@ class Search:
         return radius
 
     def std(
-        self, centers: np.ndarray, adaptive: float, output_model: FittedGP | None = None
+        self,
+        centers: np.ndarray,
+        adaptive: float,
+        data: StudyData,
+        output_model: FittedGP | None = None,
     ) -> np.ndarray:
         """Per-center, per-dimension sampling std (m, d): the radius, never below an integer's
         step (``Space.min_step_in_basic``)."""
-        radius = self.radius(adaptive, output_model)
+        radius = self.radius(adaptive, data, output_model)
         return np.maximum(radius[None, :], self.space.min_step_in_basic(centers))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -404,7 +422,7 @@ class Search:
         doubles, up to ``RANDOM_STEP_WIDENINGS`` times, so that an untried point within reach
         is found before any point is proposed again. A taken point (or, with nothing inside
         the bounds, an unrounded draw) only when none is found."""
-        std = self.std(centers, adaptive)
+        std = self.std(centers, adaptive, data)
         lower, upper = self.bounds()
         basis = self.step_basis()
         fallback = None
@@ -499,6 +517,24 @@ class Search:
         log_acq = acq.log_acquisition(log_ei, log_p_search, log_p_success, log_mask)
         cost = models.cost_from_scaled(scaled_cost)
         return Scores(mean, var.sqrt(), best, cost, log_ei, log_p_search, log_p_success, log_acq)
+
+
+def trust_region_radius(improved: np.ndarray, initial: float, dims: int) -> float:
+    """The search radius after tries whose outcomes are ``improved`` (n,) bool, in order, by
+    TuRBO's rule (Eriksson et al., "Scalable global optimization via local Bayesian
+    optimization", NeurIPS 2019, with a batch of one): from ``initial``, double after
+    ``TRUST_REGION_SUCCESSES`` improvements in a row, halve after max(4, ``dims``) tries in a
+    row without one, within ``TRUST_REGION_RANGE`` x ``initial``."""
+    low, high = (initial * factor for factor in TRUST_REGION_RANGE)
+    patience = max(4, dims)
+    radius, successes, failures = initial, 0, 0
+    for success in improved.tolist():
+        successes, failures = (successes + 1, 0) if success else (0, failures + 1)
+        if successes == TRUST_REGION_SUCCESSES:
+            radius, successes = min(2.0 * radius, high), 0
+        elif failures == patience:
+            radius, failures = max(radius / 2.0, low), 0
+    return radius
 
 
 def first_new(rows: np.ndarray, data: StudyData, config: TunerConfig) -> np.ndarray:

@@ -162,7 +162,9 @@ def test_search_radius_fixed_adaptive_lengthscale(params):
     assert _radius(adaptive) == pytest.approx(0.6 * 1.25)
     adaptive.observe({"lr": 1e-3, "width": 64}, math.nan, 1.0, is_failure=True)
     assert _radius(adaptive) == pytest.approx(0.6 * 1.25 * 0.8)
-    assert _search(adaptive).radius(_radius(adaptive)).tolist() == pytest.approx([0.6, 0.6])
+    assert _search(adaptive).radius(_radius(adaptive), _data(adaptive)).tolist() == pytest.approx(
+        [0.6, 0.6]
+    )
     scaled = _tuner(params, search_radius=SearchRadius.LENGTHSCALE)
     scored = _search(scaled).score(_data(scaled), np.random.default_rng(0), _radius(scaled))
     std = scored.std
@@ -283,7 +285,7 @@ def test_duplicate_filter():
         rng = np.random.default_rng(0)
         data, search = _data(tuner), _search(tuner)
         centers = search.centers(data, search_front(data, tuner.config, tuner.heuristics))
-        std = search.std(centers, _radius(tuner))
+        std = search.std(centers, _radius(tuner), data)
         candidates = search.candidates(centers, std, search.step_basis(), data, rng)
         seen = {tuple(row) for row in data.inputs}
         has_duplicates = any(tuple(row) in seen for row in candidates)
@@ -542,7 +544,7 @@ def test_coherent_steps_move_a_towers_widths_together(params):
     correlations, log_p = {}, {}
     for tuner in (coherent, independent):
         search, data = _search(tuner), _data(tuner)
-        std = search.std(center, _radius(tuner))
+        std = search.std(center, _radius(tuner), data)
         rngs = [np.random.default_rng(i) for i in range(20)]
         basis = search.step_basis()
         steps = np.concatenate([search.candidates(center, std, basis, data, rng) for rng in rngs])
@@ -605,10 +607,10 @@ def test_coarse_candidates_add_each_candidates_flat_version(params):
     center = coarse.param_space.center_in_basic()[None, :]
     rows = {}
     for tuner in (coarse, gaussian):
-        search = _search(tuner)
-        std = search.std(center, _radius(tuner))
+        search, data = _search(tuner), _data(tuner)
+        std = search.std(center, _radius(tuner), data)
         rng = np.random.default_rng(0)
-        rows[tuner] = search.candidates(center, std, search.step_basis(), _data(tuner), rng)
+        rows[tuner] = search.candidates(center, std, search.step_basis(), data, rng)
     first = len(rows[gaussian])
     assert np.array_equal(rows[coarse][:first], rows[gaussian])  # the same Gaussian draws first
     extra = rows[coarse][first:]
@@ -675,3 +677,26 @@ def test_failure_imputation_lowers_the_output_model_where_runs_failed():
         models = search.fit(_data(tuner), np.random.default_rng(0))
         means[name] = models.output.predict(torch.as_tensor(search.features(failed)))[0]
     assert (means["on"] < means["off"]).all()
+
+
+def test_trust_region_radius_follows_turbo_counts():
+    from carbs_lite.search import trust_region_radius
+
+    initial = 0.6
+    assert trust_region_radius(np.array([True] * 3), initial, 2) == pytest.approx(1.2)
+    assert trust_region_radius(np.array([True] * 9), initial, 2) == pytest.approx(1.2)  # max 2x
+    assert trust_region_radius(np.array([False] * 4), initial, 2) == pytest.approx(0.3)
+    assert trust_region_radius(np.array([False] * 9), initial, 10) == pytest.approx(0.6)  # d=10
+    assert trust_region_radius(np.array([False] * 10), initial, 10) == pytest.approx(0.3)
+    # a success resets the run of failures
+    assert trust_region_radius(np.array([False] * 3 + [True] + [False] * 3), initial, 2) == 0.6
+    assert trust_region_radius(np.zeros(400, dtype=bool), initial, 2) == pytest.approx(0.6 / 128)
+
+
+def test_search_radius_trust_region_shrinks_while_tries_fail_to_improve(params):
+    tuner = _tuner(params, steps=0, search_radius=SearchRadius.TRUST_REGION)
+    for width in range(8, 8 + 4 + 8):  # 4 initial-design tries, then 8 without a new best
+        tuner.observe({"lr": 1e-3, "width": width}, 1.0 if width > 8 else 0.5, 1.0)
+    fixed = _variant(tuner, search_radius=SearchRadius.FIXED)
+    assert _search(fixed).radius(0.6, _data(fixed)).tolist() == pytest.approx([0.6, 0.6])
+    assert _search(tuner).radius(0.6, _data(tuner)).tolist() == pytest.approx([0.15, 0.15])

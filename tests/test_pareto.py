@@ -259,3 +259,14 @@ def test_weighted_isotonic_fit_keeps_the_weighted_mean_and_is_no_worse_than_a_co
     constant = np.average(y, weights=w)
     error = np.sum(w * (fitted - y) ** 2)
     assert error <= np.sum(w * (constant - y) ** 2) + 1e-6 * (1 + error)
+
+
+def test_front_improvements_mark_runs_that_joined_the_front_when_observed():
+    from carbs_lite.pareto import front_improvements
+
+    cost = np.array([1.0, 2.0, 1.0, 3.0, 2.0, 0.5, 3.0])
+    goodness = np.array([1.0, 0.5, 2.0, 1.5, 3.0, 0.1, np.nan])
+    failed = np.array([False, False, False, False, False, False, True])
+    # 0.5 at cost 2 loses to 1.0 at cost 1; 1.5 at cost 3 loses to 2.0 at cost 1
+    expected = [True, False, True, False, True, True, False]
+    assert front_improvements(cost, goodness, failed).tolist() == expected
