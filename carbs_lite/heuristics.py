@@ -171,7 +171,7 @@ class Heuristics:
     the fixed radius. TRUST_REGION: the side-length rule of TuRBO (Eriksson et al., NeurIPS
     2019) replayed over the searched tries (those after the initial design): double after 3
     tries in a row that join the front, halve after max(4, d) in a row that do not, within
-    [2^-7, 2] x the fixed radius (``search.trust_region_radius``). Read in
+    [2^-7, 1] x the fixed radius (``search.trust_region_radius``). Read in
     ``search.Search.radius``."""
 
     pareto_model: ParetoModel = ParetoModel.FRONT_GP

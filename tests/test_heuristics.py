@@ -683,9 +683,10 @@ def test_trust_region_radius_follows_turbo_counts():
     from carbs_lite.search import trust_region_radius
 
     initial = 0.6
-    assert trust_region_radius(np.array([True] * 3), initial, 2) == pytest.approx(1.2)
-    assert trust_region_radius(np.array([True] * 9), initial, 2) == pytest.approx(1.2)  # max 2x
+    assert trust_region_radius(np.array([True] * 3), initial, 2) == pytest.approx(0.6)  # max 1x
     assert trust_region_radius(np.array([False] * 4), initial, 2) == pytest.approx(0.3)
+    grown = np.array([False] * 8 + [True] * 3)
+    assert trust_region_radius(grown, initial, 2) == pytest.approx(0.3)
     assert trust_region_radius(np.array([False] * 9), initial, 10) == pytest.approx(0.6)  # d=10
     assert trust_region_radius(np.array([False] * 10), initial, 10) == pytest.approx(0.3)
     # a success resets the run of failures
