@@ -10,6 +10,7 @@ carbs-lite retract STUDY ID --why TEXT         take back a recorded result (kept
 carbs-lite status STUDY                        tries, the front, the best feasible
 carbs-lite report STUDY -o report.html
 carbs-lite ablate [--list] [--switch NAME[=VALUE]] [--problem NAME]
+carbs-lite proxy [--fidelities 7 14 30] [--full 60]   do cheaper runs rank like full runs?
 carbs-lite run                                 (ads-arch) tune the built-in simulator
 
 Every command reads snapshot studies (``Tuner.save``) and journal studies (``Tuner.open``)
@@ -34,6 +35,7 @@ from carbs_lite.cli.commands import (
     cmd_suggest,
 )
 from carbs_lite.cli.common import CommandError, number, positive_float, positive_int
+from carbs_lite.cli.proxy import add_proxy_command
 from carbs_lite.cli.status import cmd_status
 from carbs_lite.tasks import PRESETS, preset
 
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = _add_init_command(commands)
     observe = _add_study_commands(commands)
     add_ablate_command(commands)
+    add_proxy_command(commands)
     for name in PRESETS:
         task = preset(name)
         task.add_commands(commands, _add_switch_option)
