@@ -127,9 +127,12 @@ def _key(params: dict[str, Any]) -> str:
 def _draw(space: ParamSpace, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
     """Up to ``count`` distinct configs, uniform in the basic space reduced to each space's
     coarse structure (``Space.coarse_draws``) as the tuner's space-filling design draws."""
+    for param in space.params:
+        if not np.isfinite(np.concatenate(param.space.basic_bounds(pad_integers=False))).all():
+            raise ValueError(
+                f"param {param.name!r} has an infinite bound: give it bounds, or the candidates"
+            )
     lower, upper = space.basic_bounds(pad_integers=False)
-    if not (np.isfinite(lower).all() and np.isfinite(upper).all()):
-        raise ValueError("a param has an infinite bound: give the candidates instead")
     rows = space.round_basic(space.coarse_draws(rng.uniform(lower, upper, (count, len(lower)))))
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
