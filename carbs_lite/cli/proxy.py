@@ -104,7 +104,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     print("\n".join(table_lines(check)))
     print("\n".join(verdict_lines(check)))
     try:
-        print(f"report: {write_proxy_report(check, out)}")
+        written = write_proxy_report(check, out)
     except OSError as error:
         raise CommandError(f"--out {out}: {error.strerror or error}") from None
+    print(f"report: {written}")
     return 0

@@ -106,6 +106,8 @@ class _Runner:
             raise TypeError(
                 f"evaluate must return a ProxyRun or a number, got {type(result).__name__}"
             )
+        if not (math.isnan(result.run_cost) or 0 < result.run_cost < math.inf):
+            raise ValueError(f"evaluate returned run_cost {result.run_cost!r}: it must be > 0")
         measured = math.isfinite(result.cost) and result.cost > 0
         if self.problem.max_cost is not None and not result.failed and not measured:
             raise ValueError(
@@ -167,7 +169,10 @@ def select_candidates(
     pool = pool_size(problem, settings)
     if pool <= n:
         drawn = _draw(space, runner.rng, n)
-        rule = f"{len(drawn)} random configs, unscreened (a pool would cost too much)"
+        rule = (
+            f"{len(drawn)} random configs, unscreened (screening a larger pool would cost "
+            "more than half of the check's own runs)"
+        )
         return drawn, Selection(rule, len(drawn), None, (), 0.0)
     drawn = _draw(space, runner.rng, pool)
     cheapest = problem.proxy_fidelities[0]
@@ -277,45 +282,28 @@ def check_proxy(
     if given is None:
         chosen, selection = select_candidates(problem, settings, runner)
     else:
-        chosen, selection = (
-            given,
-            Selection(f"{len(given)} configs given", len(given), None, (), 0.0),
-        )
+        chosen = given
+        selection = Selection(f"{len(given)} configs given", len(given), None, (), 0.0)
     if len(chosen) < MIN_CANDIDATES:
         raise ValueError(
             f"the space has {len(chosen)} distinct configs; a check needs {MIN_CANDIDATES}"
         )
-    runs = {f: [runner(params, f) for params in chosen] for f in problem.fidelities}
-    repeated = _repeated(runs[problem.full_fidelity], min(settings.repeated_configs, len(chosen)))
-    repeats = {
-        f: [
-            [runs[f][i]] + [runner(chosen[i], f) for _ in range(settings.repeats - 1)]
-            for i in repeated
-        ]
-        for f in problem.fidelities
-    }
+    runs, repeated, repeats = _run_candidates(problem, settings, runner, chosen)
     rng = np.random.default_rng(bootstrap_seeds)
+    full_fidelity = problem.full_fidelity
     full = _fidelity_check(
-        problem,
-        settings,
-        problem.full_fidelity,
-        runs[problem.full_fidelity],
-        repeats[problem.full_fidelity],
-        None,
-        rng,
+        problem, settings, full_fidelity, runs[full_fidelity], repeats[full_fidelity], None, rng
     )
     proxies = tuple(
         _fidelity_check(problem, settings, f, runs[f], repeats[f], full, rng)
         for f in problem.proxy_fidelities
     )
     passing = [p for p in proxies if p.passes]
-    recommended = min(passing, key=lambda p: p.relative_cost).fidelity if passing else None
     own = sum(
         run_cost(run, f)
         for f in problem.fidelities
         for run in [*runs[f], *(r for group in repeats[f] for r in group[1:])]
     )
-    full_each = sum(run_cost(r, problem.full_fidelity) for r in full.runs) / len(full.runs)
     return ProxyCheck(
         problem.name,
         problem.metrics,
@@ -328,7 +316,29 @@ def check_proxy(
         selection,
         full,
         proxies,
-        recommended,
+        min(passing, key=lambda p: p.relative_cost).fidelity if passing else None,
         own,
-        full_each,
+        sum(run_cost(r, full_fidelity) for r in full.runs) / len(full.runs),
     )
+
+
+def _run_candidates(
+    problem: FidelityProblem,
+    settings: ProxySettings,
+    runner: _Runner,
+    chosen: list[dict[str, Any]],
+) -> tuple[dict[float, list[ProxyRun]], list[int], dict[float, list[list[ProxyRun]]]]:
+    """Every candidate once at every fidelity (fidelity -> runs in candidate order), the
+    repeated candidates (``_repeated``), and their runs at every fidelity, the first being
+    the candidate's run."""
+    runs = {f: [runner(params, f) for params in chosen] for f in problem.fidelities}
+    count = min(settings.repeated_configs, len(chosen))
+    repeated = _repeated(runs[problem.full_fidelity], count)
+    repeats = {
+        f: [
+            [runs[f][i]] + [runner(chosen[i], f) for _ in range(settings.repeats - 1)]
+            for i in repeated
+        ]
+        for f in problem.fidelities
+    }
+    return runs, repeated, repeats
