@@ -481,7 +481,9 @@ def test_proxy_check_on_the_ads_simulator_prints_a_table_a_recommendation_and_a_
     lines = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("training days"))
     assert "Kendall tau [95% CI]" in lines[header] and "cost tau" in lines[header]
-    assert [line.split()[0] for line in lines[header + 1 : header + 4]] == ["7", "30", "60"]
+    rows = [line.split() for line in lines[header + 1 : header + 4]]
+    assert [row[0] for row in rows] == ["7", "30", "60"]
+    assert [row[1] for row in rows] == ["0.12", "0.50", "(full)"]  # GPU-days grow with days
     assert any(
         line.startswith("Does a run of 7 training days rank configs like one of 60?")
         for line in lines

@@ -107,6 +107,21 @@ def test_costs_are_correlated_only_under_a_cap_and_candidates_come_from_under_it
     assert "cost tau" in table_lines(capped)[0]
 
 
+def test_under_a_cap_a_proxy_whose_costs_rank_otherwise_fails():
+    close = _evaluate({FULL: 0.01, CLOSE: 0.01})
+
+    def evaluate(params: dict, fidelity: float, seed: int) -> ProxyRun:
+        run = close(params, fidelity, seed)
+        if fidelity == CLOSE:  # the proxy's cost is unrelated to the full runs' cost
+            return ProxyRun(run.output, 1.0 + float(np.random.default_rng(seed).uniform()))
+        return run
+
+    problem = FidelityProblem(evaluate, _params(), FULL, (CLOSE,), max_cost=3.0)
+    (proxy,) = check_proxy(problem, SETTINGS).proxies
+    assert proxy.kendall.value >= 0.65 and abs(proxy.cost_kendall.value) < 0.5
+    assert not proxy.passes
+
+
 def test_screening_costs_at_most_half_the_checks_own_runs():
     check = check_proxy(_problem(), SETTINGS)
     assert check.selection.screening_fidelity == UNRELATED

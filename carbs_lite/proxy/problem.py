@@ -31,6 +31,7 @@ class ProxyRun:
 
     @property
     def failed(self) -> bool:
+        """Whether the run gave no output (NaN or inf)."""
         return not math.isfinite(self.output)
 
 
@@ -70,7 +71,14 @@ class FidelityProblem:
     def __post_init__(self) -> None:
         if not callable(self.evaluate):
             raise TypeError(f"evaluate must be callable, got {type(self.evaluate).__name__}")
+        if not all(isinstance(p, Param) for p in self.params):
+            raise TypeError("params must be a list of Param")
         ParamSpace(self.params)
+        if not isinstance(self.metrics, Metrics):
+            raise TypeError(f"metrics must be a Metrics, got {type(self.metrics).__name__}")
+        for name in ("name", "fidelity_name", "run_cost_name"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be text, got {getattr(self, name)!r}")
         if not _positive(self.full_fidelity):
             raise ValueError(f"full_fidelity must be a number > 0, got {self.full_fidelity!r}")
         proxies = tuple(self.proxy_fidelities)

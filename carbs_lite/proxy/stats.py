@@ -36,6 +36,7 @@ class RankCorrelation:
 
     @property
     def defined(self) -> bool:
+        """Whether there were enough pairs for a value."""
         return math.isfinite(self.value)
 
 

@@ -65,6 +65,8 @@ def _answer(check: ProxyCheck, proxy: FidelityCheck) -> str:
     )
     if proxy.cost_kendall is not None:
         text += f"; the tau of its costs with the full runs' is {_interval(proxy.cost_kendall)}"
+        if not proxy.passes and tau.value >= check.settings.threshold:
+            text += ", below the threshold, so the cost cap cannot be judged on this proxy"
     return text + f"; it costs {proxy.relative_cost:.0%} of a full run."
 
 
@@ -89,7 +91,7 @@ def verdict_lines(check: ProxyCheck) -> list[str]:
     lines.append(
         f"Variance check: re-running {len(check.repeated)} configs {check.settings.repeats} "
         f"times moves the output by this share of the spread between configs (pooled "
-        f"standard deviations): {shares} {name}. Well under 100% means the ranking is not noise."
+        f"standard deviations): {shares} {name}. Well under 100%: configs differ by much more than the noise."
     )
     unit = check.run_cost_name or name
     total = check.check_run_cost + check.selection.run_cost

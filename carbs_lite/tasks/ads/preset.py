@@ -53,6 +53,7 @@ def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
 
 
 def add_proxy_options(parser: argparse.ArgumentParser) -> None:
+    """`carbs-lite proxy`'s ads options: the QPS floor and the simulator's noise scale."""
     parser.add_argument(
         "--min-qps", type=positive_float, default=3500.0, help="ads-arch: the QPS floor"
     )
