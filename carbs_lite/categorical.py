@@ -49,7 +49,7 @@ def _key(value: Any) -> tuple[str, Any] | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CategoricalSpace(Space):
     """One of ``choices`` (at least 2 distinct strings, finite numbers or booleans), unordered.
 
@@ -58,7 +58,9 @@ class CategoricalSpace(Space):
     the squared step distance r^2; one that switches adds 2 / s^2 (two coordinates differ by 1,
     s >= 1 the step std), i.e. a factor of at most exp(-1) ~ 0.37 under the default
     ``SearchProbability.DENSITY``. Every other choice is equally likely, as in the sampler.
-    ValueError at construction names a bad, repeated or missing choice.
+    ValueError at construction names a bad, repeated or missing choice. Two spaces are equal
+    when their choices are, in order and by the same type-aware rule as ``validate`` (the
+    choice True is not the choice 1).
     """
 
     choices: tuple[Choice, ...]
@@ -86,6 +88,12 @@ class CategoricalSpace(Space):
         canonical = tuple(_plain(c) for c in self.choices)
         object.__setattr__(self, "choices", canonical)
         object.__setattr__(self, "_keys", tuple(keys))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CategoricalSpace) and self._keys == other._keys
+
+    def __hash__(self) -> int:
+        return hash(self._keys)
 
     @property
     def dim(self) -> int:

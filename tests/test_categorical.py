@@ -3,12 +3,15 @@ choice."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from carbs_lite import CategoricalSpace, LinearSpace, Param, Tuner, TunerConfig
 from carbs_lite.bench.categorical import BEST_CHOICE, CategoricalProblem
 from carbs_lite.bench.suite import make_problem
+from carbs_lite.cli import main
 from carbs_lite.records import space_from_json
 from carbs_lite.report import study as rs
 from carbs_lite.space_file import SpaceFileError, params_from_toml
@@ -38,6 +41,9 @@ def test_validate_matches_by_type_and_returns_the_choice():
         space.validate(True)  # True == 1 in Python, but it is not the choice 1
     with pytest.raises(ValueError, match="0 is not one of"):
         space.validate(0)  # nor is 0 the choice False
+    assert CategoricalSpace([1, "a"]) == CategoricalSpace([1.0, "a"])
+    assert CategoricalSpace([1, "a"]) != CategoricalSpace([True, "a"])
+    assert CategoricalSpace([1, "a"]) != CategoricalSpace(["a", 1])
 
 
 @pytest.mark.parametrize(
@@ -147,3 +153,24 @@ def test_search_finds_the_best_choice_in_at_least_9_of_10_seeds():
             tuner.observe(suggestion, evaluation.output, evaluation.cost)
         found += tuner.best().params["optimizer"] == BEST_CHOICE
     assert found >= 9
+
+
+def test_cli_back_and_forth_with_a_categorical_param(tmp_path, capsys):
+    space = tmp_path / "space.toml"
+    space.write_text('[act]\nkind = "categorical"\nchoices = ["relu", "gelu", true]\n')
+    study = str(tmp_path / "study.json")
+    assert main(["init", study, "--space", str(space), "--direction", "minimize"]) == 0
+    capsys.readouterr()
+    assert main(["suggest", study, "--json"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["params"] == {"act": "relu"}  # the default center: the first choice
+    assert main(["observe", study, line["id"], "--output", "0.3", "--cost", "1"]) == 0
+    bad = ["observe", study, "--params", '{"act": "tanh"}', "--output", "1", "--cost", "1"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "param 'act': 'tanh' is not one of the choices ['relu', 'gelu', True]" in err
+    assert (
+        main(["observe", study, "--params", '{"act": true}', "--output", "1", "--cost", "1"]) == 0
+    )
+    assert [o.params["act"] for o in Tuner.load(study).observations] == ["relu", True]
