@@ -77,8 +77,8 @@ class Study(ABC):
         """Record earlier results, e.g. another study's ``observations``, and return them.
 
         Each result is an ``Observation`` (params, output, cost, is_failure, extra) and is
-        observed in order as ``observe(params, output, cost, is_failure, extra)`` would (it
-        uses no tries). With ``recenter`` the search center then moves to the best feasible
+        observed in order as ``observe(params, output, cost, is_failure, extra)`` would: it
+        uses no tries, unless it answers an outstanding suggestion with the same params. With ``recenter`` the search center then moves to the best feasible
         result (``set_search_center``). All or nothing: TypeError or ValueError naming the
         first bad result by its index, or ValueError if ``recenter`` and no result is
         feasible (``best``'s rule); nothing is recorded then.
