@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from carbs_lite.arch import ArchSpace
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
@@ -31,7 +32,8 @@ STATE_FORMAT = "carbs_lite.tuner"
 STATE_VERSION = 1
 
 SPACE_TYPES: dict[str, type[Space]] = {
-    cls.__name__: cls for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace)
+    cls.__name__: cls
+    for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace, CategoricalSpace)
 }
 """Space classes by the name ``Space.to_json`` writes."""
 
