@@ -17,7 +17,11 @@ optuna = pytest.importorskip(
     "optuna", reason='optuna is not installed (pip install "carbs_lite[optuna]")'
 )
 
-from optuna.distributions import FloatDistribution, IntDistribution  # noqa: E402
+from optuna.distributions import (  # noqa: E402
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.trial import TrialState  # noqa: E402
 
 from carbs_lite import Tuner, TunerConfig  # noqa: E402
@@ -73,8 +77,11 @@ def test_every_distribution_kind_is_searched_and_its_values_used_as_sampled():
         width = trial.suggest_int("width", 16, 1024, log=True)
         batch = trial.suggest_int("batch", 32, 256, step=32)
         heads = trial.suggest_int("heads", 1, 9, step=2)
+        activation = trial.suggest_categorical("activation", ["relu", "gelu", "tanh"])
+        bias = trial.suggest_categorical("bias", [True, False])
         trial.set_user_attr("cost", width * layers / 100)
-        return (x - 1) ** 2 + abs(math.log10(lr) + 3) + dropout + heads / batch
+        penalty = (activation != "gelu") + bias
+        return (x - 1) ** 2 + abs(math.log10(lr) + 3) + dropout + heads / batch + penalty
 
     study = optuna.create_study(sampler=CarbsSampler(FAST, seed=3))
     study.optimize(objective, n_trials=8)
@@ -85,6 +92,7 @@ def test_every_distribution_kind_is_searched_and_its_values_used_as_sampled():
     values = [t.params for t in study.trials]
     assert all(round(v["dropout"] / 0.05, 6).is_integer() for v in values)
     assert all(v["batch"] % 32 == 0 and v["heads"] % 2 == 1 for v in values)
+    assert {v["activation"] for v in values} <= {"relu", "gelu", "tanh"}
     assert any(_record(t)["diagnostics"]["source"] == "search" for t in searched)
 
 
@@ -99,8 +107,23 @@ def test_grids_map_to_integer_spaces_and_back():
     assert steps.to_tool(10) == pytest.approx(0.5) and steps.from_tool(0.15) == 3
     with pytest.raises(ValueError, match="'dropout'.*not on the grid"):
         steps.from_tool(0.12)
-    with pytest.raises(TypeError, match="FloatDistribution and IntDistribution"):
-        distribution_map("act", optuna.distributions.CategoricalDistribution(["relu", "gelu"]))
+    choice = distribution_map("act", CategoricalDistribution(["relu", "gelu", 3]))
+    assert choice.param.search_center == "relu" and choice.from_tool(3) == 3
+
+
+def test_choices_without_a_carbs_lite_space_are_sampled_independently(caplog):
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        norm = trial.suggest_categorical("norm", [None, "layer"])
+        trial.set_user_attr("cost", 1.0 + x)
+        return x + (norm is None)
+
+    sampler = CarbsSampler(FAST, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    with caplog.at_level(logging.WARNING):
+        study.optimize(objective, n_trials=3)
+    assert "samples norm independently" in caplog.text and "None" in caplog.text
+    assert [set(_record(t)["params"]) for t in study.trials[1:]] == [{"x"}, {"x"}]
 
 
 def test_costs_failures_pruned_and_running_trials(caplog):

@@ -6,7 +6,8 @@ observations (failed and pruned ones failures), running trials are outstanding s
 The relative search space is the intersection of the finished trials' distributions (Optuna's
 ``intersection_search_space``); params outside it, and every param of a study with no finished
 trial yet, come from the independent sampler (``RandomSampler`` by default), as in Optuna's own
-``GPSampler``. Distributions map to carbs_lite spaces by ``carbs_lite.integrations.param_maps``.
+``GPSampler``. Float, int and categorical distributions map to carbs_lite spaces by
+``carbs_lite.integrations.param_maps``.
 
 A trial's cost is its user attribute ``cost_attr``, or with ``cost_attr=None`` the second of the
 study's two objectives. A failed or pruned trial without one gets the cost the model predicted
@@ -24,7 +25,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import intersection_search_space
 from optuna.study import Study, StudyDirection
@@ -32,7 +38,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.integrations.param_maps import ParamMap, from_tool, numeric_map, params_of, to_tool
+from carbs_lite.integrations.param_maps import (
+    ParamMap,
+    choice_map,
+    from_tool,
+    numeric_map,
+    params_of,
+    to_tool,
+)
 from carbs_lite.records import Diagnostics, Suggestion
 from carbs_lite.tuner import Tuner
 
@@ -75,6 +88,7 @@ class CarbsSampler(BaseSampler):
         self._seed = _random_seed() if seed is None else int(seed)
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
         self._left_out: set[tuple[str, int]] = set()
+        self._independent: set[str] = set()
 
     def reseed_rng(self) -> None:
         """New seeds for this sampler and its independent sampler (Optuna calls this in each
@@ -88,7 +102,7 @@ class CarbsSampler(BaseSampler):
         """The finished trials' common distributions with more than one value and a carbs_lite
         space; ValueError if the study's objectives do not fit ``cost_attr``."""
         self._check_objectives(study)
-        return _search_space(study.get_trials(deepcopy=False, states=FINISHED))
+        return self._search_space(study.get_trials(deepcopy=False, states=FINISHED))
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -137,11 +151,28 @@ class CarbsSampler(BaseSampler):
         """The carbs_lite study this sampler sees in ``study`` (for ``best()`` under the cost
         cap, ``pareto_front()`` or ``report(path)``); ValueError if no trial has finished."""
         self._check_objectives(study)
-        search_space = _search_space(study.get_trials(deepcopy=False, states=FINISHED))
+        search_space = self._search_space(study.get_trials(deepcopy=False, states=FINISHED))
         if not search_space:
             raise ValueError("the study has no finished trial with a search space to read")
         maps = {name: distribution_map(name, d) for name, d in search_space.items()}
         return self._tuner(study, maps, suggestion_count=len(study.trials), skip=None)
+
+    def _search_space(self, trials: list[FrozenTrial]) -> dict[str, BaseDistribution]:
+        """The trials' intersection search space without single values; a distribution with no
+        carbs_lite space is left to the independent sampler, with a warning (once)."""
+        search_space = {}
+        for name, distribution in intersection_search_space(trials, include_pruned=True).items():
+            if distribution.single():
+                continue
+            try:
+                distribution_map(name, distribution)
+            except (TypeError, ValueError) as error:
+                if name not in self._independent:
+                    self._independent.add(name)
+                    logger.warning("CarbsSampler samples %s independently: %s", name, error)
+                continue
+            search_space[name] = distribution
+        return search_space
 
     def _tuner(
         self, study: Study, maps: dict[str, ParamMap], suggestion_count: int, skip: int | None
@@ -239,7 +270,8 @@ class CarbsSampler(BaseSampler):
 
 
 def distribution_map(name: str, distribution: BaseDistribution) -> ParamMap:
-    """The ``ParamMap`` of an Optuna distribution; TypeError for one with no carbs_lite space."""
+    """The ``ParamMap`` of an Optuna distribution; TypeError for a distribution of another
+    type, ValueError for choices that a ``CategoricalSpace`` cannot hold (such as None)."""
     if isinstance(distribution, FloatDistribution):
         return numeric_map(
             name, distribution.low, distribution.high, log=distribution.log, step=distribution.step
@@ -249,20 +281,12 @@ def distribution_map(name: str, distribution: BaseDistribution) -> ParamMap:
         return numeric_map(
             name, distribution.low, distribution.high, integer=True, log=distribution.log, step=step
         )
+    if isinstance(distribution, CategoricalDistribution):
+        return choice_map(name, distribution.choices)
     raise TypeError(
-        f"param {name!r}: CarbsSampler supports FloatDistribution and IntDistribution, "
-        f"got {type(distribution).__name__}"
+        f"param {name!r}: CarbsSampler supports FloatDistribution, IntDistribution and "
+        f"CategoricalDistribution, got {type(distribution).__name__}"
     )
-
-
-def _search_space(trials: list[FrozenTrial]) -> dict[str, BaseDistribution]:
-    """The trials' intersection search space, without single values and without distributions
-    that have no carbs_lite space (those are sampled independently)."""
-    return {
-        name: d
-        for name, d in intersection_search_space(trials, include_pruned=True).items()
-        if not d.single() and isinstance(d, FloatDistribution | IntDistribution)
-    }
 
 
 def _running(

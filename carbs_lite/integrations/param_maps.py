@@ -3,7 +3,7 @@ params, each with the map between the tool's values and the carbs_lite space's.
 
 Both tools describe a numeric param by its bounds, whether it is an integer, whether it is
 searched on a log scale, and an optional step (a grid of values). ``numeric_map`` turns that
-into a ``ParamMap``:
+into a ``ParamMap``, and ``choice_map`` a choice among values into a ``CategoricalSpace``:
 
     log scale            LogSpace(low, high), integer or not (basic unit: one decade)
     linear, no step      LinearSpace(low, high), integer or not
@@ -12,17 +12,20 @@ into a ``ParamMap``:
 
 A linear space gets ``scale = (high - low) / LINEAR_BASIC_WIDTH``, so the search radius (0.6
 by default) means the same share of every linear param's range whatever its units. The search
-center is the middle of the space in basic coordinates, as in a space file without ``center``.
+center is the middle of the space in basic coordinates, as in a space file without ``center``
+(for a choice: the first one).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.spaces import LinearSpace, LogSpace, Param, Space
 
 LINEAR_BASIC_WIDTH = 2.0
@@ -120,6 +123,16 @@ def numeric_map(
     first, last = _grid_index(low, origin, step), _grid_index(high, origin, step)
     index_space = _plain_space(name, first, last, True, False)
     return ParamMap(_centered(name, index_space), integer, step, origin, low, high)
+
+
+def choice_map(name: str, choices: Sequence[Any]) -> ParamMap:
+    """The map of a choice among ``choices`` (strings, finite numbers or booleans, at least
+    two); ValueError naming the param otherwise."""
+    try:
+        space = CategoricalSpace(tuple(choices))
+    except ValueError as error:
+        raise ValueError(f"param {name!r}: {error}") from None
+    return ParamMap(_centered(name, space))
 
 
 def _plain_space(
