@@ -158,6 +158,18 @@ def test_costs_failures_pruned_and_running_trials(caplog):
     assert tuner.config.direction.value == "minimize" and tuner.config.max_suggestion_cost is None
 
 
+def test_an_enqueued_trial_is_observed_as_a_point_the_user_chose():
+    sampler = CarbsSampler(FAST, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_objective, n_trials=2)
+    study.enqueue_trial({"lr": 0.01, "width": 64})
+    study.optimize(_objective, n_trials=1)
+    observations = sampler.to_tuner(study).observations
+    assert observations[1].diagnostics.source == "random"  # sampled by the carbs_lite tuner
+    assert observations[2].params == {"lr": 0.01, "width": 64}
+    assert observations[2].diagnostics is None and observations[2].suggestion_id is None
+
+
 def test_cost_as_a_second_objective_and_a_pareto_plot():
     sampler = CarbsSampler(FAST, cost_attr=None, seed=1)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)

@@ -221,7 +221,9 @@ class CarbsSampler(BaseSampler):
         ]
         if curve:
             extra["curve"] = curve
-        diagnostics = Diagnostics.from_json(record["diagnostics"]) if record else None
+        # an enqueued trial's fixed params replace the sampled ones: no diagnostics describe it
+        sampled = record is not None and record["params"].items() <= trial.params.items()
+        diagnostics = Diagnostics.from_json(record["diagnostics"]) if sampled else None
         cost = self._reported_cost(trial, trial.values)
         if cost is None and failed and diagnostics:
             cost = _positive(diagnostics.predicted_cost)

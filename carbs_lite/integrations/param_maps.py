@@ -18,6 +18,7 @@ center is the middle of the space in basic coordinates, as in a space file witho
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,62 +35,67 @@ LINEAR_BASIC_WIDTH = 2.0
 
 
 @dataclass(frozen=True)
+class Grid:
+    """The tool's values ``origin + k * step`` for integer k, within ``[low, high]``."""
+
+    origin: float
+    step: float
+    low: float
+    high: float
+
+    def value(self, index: int) -> float:
+        """The value of grid index ``index``, clipped to ``[low, high]`` (float rounding)."""
+        return min(max(self.origin + index * self.step, self.low), self.high)
+
+    def index(self, value: Any) -> int:
+        """The grid index of ``value``; ValueError if it is not a number on the grid."""
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise ValueError(f"expected a number, got {value!r}")
+        index = (float(value) - self.origin) / self.step
+        if not math.isfinite(index) or abs(index - round(index)) > 1e-8:
+            raise ValueError(f"{value!r} is not on the grid {self.origin} + k * {self.step}")
+        return int(round(index))
+
+
+@dataclass(frozen=True)
 class ParamMap:
     """A carbs_lite ``param`` and the map between its values and the tool's.
 
-    With a ``step``, the carbs_lite value is the grid index k and the tool's value is
-    ``origin + k * step`` clipped to ``[low, high]``; without one the values are the same.
-    ``integer``: the tool's values are ints.
+    With a ``grid``, the carbs_lite value is the grid index; without one the values are the
+    same. ``integer``: the tool's values are ints.
     """
 
     param: Param
     integer: bool = False
-    step: float | None = None
-    origin: float = 0.0
-    low: float = -math.inf
-    high: float = math.inf
+    grid: Grid | None = None
 
     def to_tool(self, value: Any) -> Any:
         """The tool's value for a valid carbs_lite value."""
-        if self.step is None:
+        if self.grid is None:
             return value
-        grid_value = min(max(self.origin + int(value) * self.step, self.low), self.high)
+        grid_value = self.grid.value(int(value))
         return int(round(grid_value)) if self.integer else grid_value
 
     def from_tool(self, value: Any) -> Any:
         """The carbs_lite value for a tool's value; ValueError naming the param if it is not in
         the space."""
         try:
-            if self.step is not None:
-                value = _grid_index(value, self.origin, self.step)
+            if self.grid is not None:
+                value = self.grid.index(value)
             return self.param.space.validate(value)
         except (TypeError, ValueError) as error:
             raise ValueError(f"param {self.param.name!r}: {error}") from None
 
     def to_json(self) -> dict[str, Any]:
         """The map without its param (which travels with the tuner's state)."""
-        return {
-            "integer": self.integer,
-            "step": self.step,
-            "origin": self.origin,
-            "low": self.low,
-            "high": self.high,
-        }
+        grid = dataclasses.asdict(self.grid) if self.grid else None
+        return {"integer": self.integer, "grid": grid}
 
     @classmethod
     def from_json(cls, param: Param, data: dict[str, Any]) -> ParamMap:
         """The map ``to_json`` wrote, for ``param``."""
-        return cls(param, **data)
-
-
-def _grid_index(value: Any, origin: float, step: float) -> int:
-    """The grid index k of ``origin + k * step``; ValueError if ``value`` is off the grid."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"expected a number, got {value!r}")
-    index = (float(value) - origin) / step
-    if not math.isfinite(index) or abs(index - round(index)) > 1e-8:
-        raise ValueError(f"{value!r} is not on the grid {origin} + k * {step}")
-    return int(round(index))
+        grid = Grid(**data["grid"]) if data["grid"] else None
+        return cls(param, data["integer"], grid)
 
 
 def numeric_map(
@@ -120,9 +126,12 @@ def numeric_map(
         # the grid is the multiples of the step: carbs_lite rounds to them itself
         space = _plain_space(name, low, high, True, False, rounding_factor=int(step))
         return ParamMap(_centered(name, space), True)
-    first, last = _grid_index(low, origin, step), _grid_index(high, origin, step)
-    index_space = _plain_space(name, first, last, True, False)
-    return ParamMap(_centered(name, index_space), integer, step, origin, low, high)
+    grid = Grid(origin, step, low, high)
+    try:
+        first, last = grid.index(low), grid.index(high)
+    except ValueError as error:
+        raise ValueError(f"param {name!r}: a bound is off its grid: {error}") from None
+    return ParamMap(_centered(name, _plain_space(name, first, last, True, False)), integer, grid)
 
 
 def choice_map(name: str, choices: Sequence[Any]) -> ParamMap:
