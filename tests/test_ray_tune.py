@@ -118,7 +118,12 @@ def test_param_space_in_tune_syntax_becomes_the_search_space():
         assert config["batch"] in range(32, 257, 32)
     for i, config in enumerate(configs):
         loss = config["lr"] * 100 + (config["model"]["activation"] == "relu")
-        searcher.on_trial_complete(str(i), {"loss": loss, "metric": loss, "cost": config["width"]})
+        searcher.on_trial_complete(str(i), {"metric": loss, "cost": config["width"]})
+    observations = searcher.tuner.observations
+    assert [o.cost for o in observations] == [c["width"] for c in configs]
+    assert [o.params["model/activation"] for o in observations] == [
+        c["model"]["activation"] for c in configs
+    ]
     assert searcher.tuner.config.direction.value == "minimize"
     assert searcher.suggest("next")["model"]["activation"] in ("relu", "gelu")
 

@@ -197,8 +197,8 @@ class CarbsSearch(Searcher):
             logger.warning("no finished trial reported %r; nothing was observed", metric)
 
     def save(self, checkpoint_path: str) -> None:
-        """Write the tuner state, the space's maps, the running trials and the points still to
-        evaluate as JSON (atomically)."""
+        """Write the tuner state, the space's maps, the running trials and the points (and
+        rewards) not yet used as JSON (atomically)."""
         data = {
             "format": FORMAT,
             "metric": self.metric,
@@ -208,6 +208,7 @@ class CarbsSearch(Searcher):
             "maps": {n: m.to_json() for n, m in self._maps.items()} if self._maps else None,
             "trials": {i: _trial_to_json(t) for i, t in self._trials.items()},
             "points": self._points,
+            "rewards": self._rewards,
         }
         write_json_atomically(data, checkpoint_path)
 
@@ -225,7 +226,7 @@ class CarbsSearch(Searcher):
         self._metric, self._mode = data["metric"], data["mode"]
         self.cost_metric = data["cost_metric"]
         self._trials = {i: _trial_from_json(t) for i, t in data["trials"].items()}
-        self._points, self._rewards = data["points"], None
+        self._points, self._rewards = data["points"], data["rewards"]
 
     def __getstate__(self) -> dict[str, Any]:
         """Ray pickles its search algorithm; the tuner (holding a lock) travels as JSON."""
