@@ -12,7 +12,15 @@ Gaussian steps (one dimension) would instead make choice 1 "between" choices 0 a
 A search step around a center with choice i adds N(0, s^2) to each coordinate and reads out the
 argmax. The step's standard deviation s is at least 1 (``min_step_in_basic``, as an integer's
 step is at least the distance to its neighbour), so that a step leaves the center's choice
-often enough whatever the search radius: with s = 1 and k = 4 about half the steps do.
+often enough whatever the search radius: with s = 1 and k = 4, 45% of the steps do (25% at
+the default radius 0.6 without that floor). On the ``categorical-4x2d`` benchmark problem (10
+seeds, 20 tries) both settings end on the best choice in every seed; with the floor each seed
+first tries it by try 12, without it by try 17.
+
+The basic bounds are the unit cube [0, 1]^k, which every vertex lies in. Scored unrounded
+(``CandidateRounding.FINAL_PICK_ONLY``), a step must land inside that cube in every one-hot
+coordinate, which few do (about 1% for k = 4 and s = 1), so that ablation variant searches a
+categorical param mostly through its fallback steps.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 carbs-lite init STUDY --space space.toml --direction minimize   a study of any space
 carbs-lite init STUDY --problem ads-arch       a task preset (its own space and metrics)
+carbs-lite init STUDY --space FILE ... --from OTHER   start from another study's results
 carbs-lite suggest STUDY                       the next params (JSON) and their id
 carbs-lite observe STUDY ID --output X --cost Y      (or --failed; task presets add flags)
 carbs-lite observe STUDY --params JSON ...     a run the study did not suggest
@@ -67,6 +68,12 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
     init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
     init.add_argument("--journal", action="store_true", help="a journal shared by processes")
     init.add_argument("--force", action="store_true", help="replace an existing study")
+    init.add_argument(
+        "--from",
+        dest="from_study",
+        metavar="OTHER_STUDY",
+        help="copy the results of a study of the same space and re-center on its best",
+    )
     _add_switch_option(init)
     init.set_defaults(func=cmd_init)
     return init
