@@ -205,6 +205,7 @@ def test_evaluated_rewards_warm_start_the_study():
         (points[0], 0.3, 2.0),
         (points[1], 0.8, 5.0),
     ]
+    assert searcher.tuner.to_state().search_center == points[0]  # the best one, as CARBS does
     assert searcher.suggest("t") not in points  # no point is run again
     # with the space from a param_space, the rewards wait for it
     reward = {"metric": 1.0, "time_total_s": 1.0}
@@ -375,6 +376,9 @@ def test_add_evaluated_trials_warm_starts_from_an_earlier_experiment(experiment)
             _failed(o.params["report"]) for o in observations
         ]
         assert all(o.cost == pytest.approx(1.0 + o.params["report"]) for o in observations)
+        successes = [o for o in observations if not o.is_failure]
+        best = max(successes, key=lambda o: o.output).params if successes else None
+        assert searcher.tuner.to_state().search_center == best  # re-centered, as CARBS does
         assert searcher.suggest("1")["report"] <= 5.0
     with pytest.raises(TypeError, match="ResultGrid, an ExperimentAnalysis"):
         searcher.add_evaluated_trials({"report": 1.0}, "_metric")

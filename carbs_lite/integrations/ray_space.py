@@ -1,4 +1,5 @@
-"""A ``param_space`` in Ray Tune's syntax as carbs_lite params (``param_maps``).
+"""What CarbsSearch reads from Ray Tune's own objects: a ``param_space`` in Tune's syntax as
+carbs_lite params (``param_maps``), nested configs, and the finished trials of an experiment.
 
     tune.uniform(a, b)        LinearSpace [a, b]
     tune.loguniform(a, b)     LogSpace [a, b]
@@ -129,3 +130,28 @@ def flat(config: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[str, Any]
         else:
             names[SEPARATOR.join(path)] = value
     return names
+
+
+def finished_trials(trials_or_analysis: Any) -> list[tuple[dict, dict, bool]]:
+    """(config, last result, errored) of each finished trial of a ``ResultGrid``, an
+    ``ExperimentAnalysis``, a ``Trial`` or a list of trials; TypeError for anything else."""
+    from ray.tune import ResultGrid
+    from ray.tune.analysis import ExperimentAnalysis
+    from ray.tune.experiment import Trial
+
+    if isinstance(trials_or_analysis, ResultGrid):
+        return [(r.config or {}, r.metrics or {}, r.error is not None) for r in trials_or_analysis]
+    trials = trials_or_analysis
+    if isinstance(trials, ExperimentAnalysis):
+        trials = trials.trials
+    elif isinstance(trials, Trial):
+        trials = [trials]
+    if not isinstance(trials, list | tuple) or not all(isinstance(t, Trial) for t in trials):
+        raise TypeError(
+            "add_evaluated_trials takes a ResultGrid, an ExperimentAnalysis, a Trial or a list "
+            f"of Trials, got {type(trials_or_analysis).__name__}"
+        )
+    finished = (Trial.TERMINATED, Trial.ERROR)
+    return [
+        (t.config, t.last_result, t.status == Trial.ERROR) for t in trials if t.status in finished
+    ]

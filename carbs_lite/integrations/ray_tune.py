@@ -9,8 +9,9 @@ metric, is observed as a failure, and its intermediate metric values go to ``ext
 
 ``points_to_evaluate`` are the first trials' configs: each is a suggestion the user chose
 (id "chosen-<trial id>", diagnostics source "chosen"), outstanding while its trial runs. With
-``evaluated_rewards`` they are observed at once instead, like ``add_evaluated_point``, as soon
-as the space and the metric are known.
+``evaluated_rewards`` they are a warm start instead, as ``add_evaluated_trials`` is: recorded
+as soon as the space and the metric are known, and the search re-centered on the best
+feasible one (``Study.warm_start``), as CARBS does with prior observations.
 
 A result's cost is ``result[cost_metric]`` when given and valid, else Ray's ``time_total_s``,
 else, for a trial, the wall time since its suggestion; a trial that errored without a final
@@ -39,8 +40,8 @@ from ray.tune.search import Searcher
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.integrations.param_maps import ParamMap, from_tool, params_of, to_tool
-from carbs_lite.integrations.ray_space import SUPPORTED, domain_maps, flat, nest
-from carbs_lite.records import Diagnostics, StudyState, Suggestion
+from carbs_lite.integrations.ray_space import SUPPORTED, domain_maps, finished_trials, flat, nest
+from carbs_lite.records import Diagnostics, Observation, StudyState, Suggestion, best_feasible
 from carbs_lite.state import write_json_atomically
 from carbs_lite.tuner import Tuner
 
@@ -163,7 +164,8 @@ class CarbsSearch(Searcher):
             return
         extra = {"trial_id": trial_id, **({"curve": trial.curve} if trial.curve else {})}
         result = {**trial.latest, **(result or {})}
-        self._observe(trial.suggestion, result, error, extra, trial.started)
+        found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
+        self.tuner.observe(trial.suggestion, found.output, found.cost, found.is_failure, extra)
 
     def add_evaluated_point(
         self,
@@ -181,20 +183,28 @@ class CarbsSearch(Searcher):
             raise RuntimeError(NO_SPACE)
         curve = [_number(v) for v in intermediate_values or []]
         extra = {"curve": curve} if curve else {}
-        self._observe(self._params(parameters), self._result(value), error or pruned, extra)
+        found = self._observation(
+            self._params(parameters), self._result(value), error or pruned, extra
+        )
+        self.tuner.observe(found.params, found.output, found.cost, found.is_failure, extra)
 
     def add_evaluated_trials(self, trials_or_analysis: Any, metric: str) -> None:
-        """Observe finished trials of another experiment (a ``ResultGrid``, an
-        ``ExperimentAnalysis``, a ``Trial`` or a list of them), ``metric`` as this searcher's
-        metric and the cost by the usual rule; trials with no result are skipped."""
-        count = 0
-        for config, result, errored in _finished_trials(trials_or_analysis):
-            if not result or (metric not in result and not errored):
-                continue
-            count += 1
-            self.add_evaluated_point(config, {**result, self.metric: result.get(metric)}, errored)
-        if count == 0:
+        """Warm-start from the finished trials of another experiment (a ``ResultGrid``, an
+        ``ExperimentAnalysis``, a ``Trial`` or a list of them): ``metric`` is read as this
+        searcher's metric, the cost by the usual rule; trials with no result are skipped.
+        The search re-centers on the best feasible one (``_warm_start``)."""
+        if self.tuner is None:
+            raise RuntimeError(NO_SPACE)
+        results = [
+            self._observation(
+                self._params(config), {**result, self.metric: result.get(metric)}, errored, {}
+            )
+            for config, result, errored in finished_trials(trials_or_analysis)
+            if result and (metric in result or errored)
+        ]
+        if not results:
             logger.warning("no finished trial reported %r; nothing was observed", metric)
+        self._warm_start(results)
 
     def save(self, checkpoint_path: str) -> None:
         """Write the tuner state, the space's maps, the running trials and the points (and
@@ -253,9 +263,16 @@ class CarbsSearch(Searcher):
         a bad one), and observe them if they came with rewards and the metric is known."""
         params = [self._params(point) for point in self._points]
         if self._rewards is not None and self.metric:
-            for point, reward in zip(params, self._rewards, strict=True):
-                self._observe(point, self._result(reward), False, {})
+            rewards = [self._result(reward) for reward in self._rewards]
+            pairs = zip(params, rewards, strict=True)
+            self._warm_start([self._observation(p, r, False, {}) for p, r in pairs])
             self._points, self._rewards = [], None
+
+    def _warm_start(self, results: list[Observation]) -> None:
+        """Record a batch of earlier results and re-center the search on the best feasible
+        one, as CARBS does with prior observations (no re-centering if none is feasible)."""
+        recenter = best_feasible(results, self.tuner.config) is not None
+        self.tuner.warm_start(results, recenter=recenter)
 
     def _result(self, value: Any) -> dict[str, Any]:
         """A reward as a result dict: as given if it is one, else the metric alone."""
@@ -273,25 +290,19 @@ class CarbsSearch(Searcher):
         """The Tune config of the tuner's params."""
         return nest(to_tool(self._maps, params)) if self._maps is not None else dict(params)
 
-    def _observe(
+    def _observation(
         self,
-        point: dict[str, Any] | Suggestion,
+        params: dict[str, Any],
         result: dict[str, Any],
         failed: bool,
         extra: dict[str, Any],
         started: float | None = None,
-    ) -> None:
-        """Observe a result: the metric, else a failure; the cost by ``_cost``."""
+    ) -> Observation:
+        """A result as an observation: the metric, else a failure; the cost by ``_cost``."""
         output = None if failed else _number(result.get(self.metric))
-        params = point.params if isinstance(point, Suggestion) else point
         cost = self._cost(result, started, params)
-        self.tuner.observe(
-            point,
-            math.nan if output is None else output,
-            cost,
-            is_failure=output is None,
-            extra=extra,
-        )
+        output = math.nan if output is None else output
+        return Observation(params, output, cost, math.isnan(output), extra=extra)
 
     def _cost(self, result: dict[str, Any], started: float | None, params: dict) -> float:
         """The cost by the module's rule; ValueError if a point has none (``started`` None)."""
@@ -334,31 +345,6 @@ def _points(points: list[dict[str, Any]] | None, rewards: list[Any] | None) -> l
             f"evaluated_rewards has {len(rewards)} entries for {len(points)} points_to_evaluate"
         )
     return [flat(point) for point in points]
-
-
-def _finished_trials(trials_or_analysis: Any) -> list[tuple[dict, dict, bool]]:
-    """(config, last result, errored) of each finished trial of a ``ResultGrid``, an
-    ``ExperimentAnalysis``, a ``Trial`` or a list of trials; TypeError for anything else."""
-    from ray.tune import ResultGrid
-    from ray.tune.analysis import ExperimentAnalysis
-    from ray.tune.experiment import Trial
-
-    if isinstance(trials_or_analysis, ResultGrid):
-        return [(r.config or {}, r.metrics or {}, r.error is not None) for r in trials_or_analysis]
-    trials = trials_or_analysis
-    if isinstance(trials, ExperimentAnalysis):
-        trials = trials.trials
-    elif isinstance(trials, Trial):
-        trials = [trials]
-    if not isinstance(trials, list | tuple) or not all(isinstance(t, Trial) for t in trials):
-        raise TypeError(
-            "add_evaluated_trials takes a ResultGrid, an ExperimentAnalysis, a Trial or a list "
-            f"of Trials, got {type(trials_or_analysis).__name__}"
-        )
-    finished = (Trial.TERMINATED, Trial.ERROR)
-    return [
-        (t.config, t.last_result, t.status == Trial.ERROR) for t in trials if t.status in finished
-    ]
 
 
 def _trial_to_json(trial: _Trial) -> dict[str, Any]:
