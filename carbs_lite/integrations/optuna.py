@@ -133,6 +133,7 @@ class CarbsSampler(BaseSampler):
         )
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Let the independent sampler prepare the trial."""
         self._independent_sampler.before_trial(study, trial)
 
     def after_trial(
