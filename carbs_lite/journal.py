@@ -11,7 +11,9 @@ it is not reliable on network filesystems (use the Ray integration across machin
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
 "suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
-"id"}`` or ``{"kind": "retract", "observation", "why"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
+"id"}``, ``{"kind": "retract", "observation", "why"}``, ``{"kind": "warm_start",
+"observations", "search_center"}`` (the center null when not re-centered) or ``{"kind":
+"recenter", "search_center"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
 onto the snapshot and restores the in-memory study from it (``Tuner.from_state``), so no
 search logic is re-run.
 """
@@ -24,7 +26,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +64,10 @@ class InMemoryStudy(Protocol):
     def forget(self, suggestion_id: str) -> None: ...
 
     def retract(self, index: int, why: str) -> None: ...
+
+    def warm_start(self, results: Iterable[Observation], recenter: bool) -> list[Observation]: ...
+
+    def set_search_center(self, params: dict[str, Any]) -> None: ...
 
     def to_state(self) -> StudyState: ...
 
@@ -162,6 +168,31 @@ class JournalStudy(Study):
             return None, {"observation": index, "why": why}
 
         self._write("retract", action)
+
+    def warm_start(
+        self, results: Iterable[Observation], recenter: bool = True
+    ) -> list[Observation]:
+        """Record earlier results (see ``Study.warm_start``), appended as one record."""
+        results = list(results)
+
+        def action(study: InMemoryStudy) -> tuple[list[Observation], dict[str, Any]]:
+            recorded = study.warm_start(results, recenter)
+            center = study.to_state().search_center if recenter else None
+            return recorded, {
+                "observations": [o.to_json() for o in recorded],
+                "search_center": center,
+            }
+
+        return self._write("warm_start", action)
+
+    def set_search_center(self, params: dict[str, Any]) -> None:
+        """Move the search center (see ``Study.set_search_center``) for every process."""
+
+        def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
+            study.set_search_center(params)
+            return None, {"search_center": study.to_state().search_center}
+
+        self._write("recenter", action)
 
     def to_state(self) -> StudyState:
         """The state after every record any process has appended so far."""
@@ -338,6 +369,17 @@ def _apply_retract(state: dict[str, Any], record: dict[str, Any]) -> None:
     state["retracted"] = [*state.get("retracted", []), retraction]
 
 
+def _apply_warm_start(state: dict[str, Any], record: dict[str, Any]) -> None:
+    for observation in record["observations"]:
+        _apply_observe(state, {"observation": observation})
+    if record["search_center"] is not None:
+        state["search_center"] = record["search_center"]
+
+
+def _apply_recenter(state: dict[str, Any], record: dict[str, Any]) -> None:
+    state["search_center"] = record["search_center"]
+
+
 def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
     state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
 
@@ -347,6 +389,8 @@ _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "observe": _apply_observe,
     "forget": _apply_forget,
     "retract": _apply_retract,
+    "warm_start": _apply_warm_start,
+    "recenter": _apply_recenter,
 }
 
 

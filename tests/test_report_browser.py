@@ -189,3 +189,19 @@ def test_ablation_report_renders(tmp_path):
     errors, plots, _ = _render(page, tmp_path)
     assert errors == 0 and plots == 2  # the forest plot and one figure for the one switch
     assert "resampling=False helps on scaling" in page.read_text()
+
+
+def test_proxy_check_report_renders(tmp_path):
+    from carbs_lite import LinearSpace
+    from carbs_lite.proxy import FidelityProblem, ProxyRun, ProxySettings, check_proxy
+    from carbs_lite.report.proxy import write_proxy_report
+
+    def evaluate(params: dict, fidelity: float, seed: int) -> ProxyRun:
+        noise = np.random.default_rng(seed).normal() / fidelity
+        return ProxyRun(params["x"] + 0.1 * noise, cost=1.0 + params["x"])
+
+    space = [Param("x", LinearSpace(min=0.0, max=1.0), 0.5)]
+    problem = FidelityProblem(evaluate, space, 8, (1, 2), max_cost=1.8)
+    check = check_proxy(problem, ProxySettings(candidates=6, resamples=200))
+    errors, plots, _ = _render(write_proxy_report(check, tmp_path / "proxy.html"), tmp_path)
+    assert errors == 0 and plots == 3  # scatter panels, correlation against cost, variance
