@@ -21,7 +21,7 @@ appended to ``--out`` (a run already there is skipped), then the tables are prin
   both model-based samplers). ``group=True`` lets TPE model each conditional branch of the
   ads archs (as benchmarks/ads_tries.py does); on fixed spaces it changes nothing.
 - Spaces: LinearSpace -> Int/FloatDistribution (step = rounding_factor), LogSpace -> log=True,
-  PowerOfTwoSpace -> an integer exponent, ArchSpace -> sub_arches, depth_i, w_i_j (log=True),
+  PowerOfTwoSpace -> an integer exponent, CategoricalSpace -> suggest_categorical, ArchSpace -> sub_arches, depth_i, w_i_j (log=True),
   the encoding of benchmarks/ads_tries.py. GPSampler models only the params every finished
   trial has (for an arch, soon just sub_arches, depth_0 and w_0_0) and draws the rest at random.
 
@@ -55,6 +55,7 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.bench.suite import PROBLEMS, make_problem
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.spaces import LinearSpace, LogSpace, Param, PowerOfTwoSpace
 
 METHODS = ["carbs", "gp", "tpe", "random"]
@@ -117,7 +118,18 @@ def _arch(param: Param) -> tuple[Suggest, dict[str, Any]]:
     return suggest, center
 
 
-ENCODINGS = {LinearSpace: _linear, LogSpace: _log, PowerOfTwoSpace: _power_of_two, ArchSpace: _arch}
+def _categorical(param: Param) -> tuple[Suggest, dict[str, Any]]:
+    name, choices = param.name, list(param.space.choices)
+    return lambda t: t.suggest_categorical(name, choices), {name: param.search_center}
+
+
+ENCODINGS = {
+    LinearSpace: _linear,
+    LogSpace: _log,
+    PowerOfTwoSpace: _power_of_two,
+    ArchSpace: _arch,
+    CategoricalSpace: _categorical,
+}
 
 
 def optuna_encoding(params: list[Param]) -> tuple[Callable[[Any], dict[str, Any]], dict[str, Any]]:
