@@ -21,8 +21,8 @@ appended to ``--out`` (a run already there is skipped), then the tables are prin
   both model-based samplers). ``group=True`` lets TPE model each conditional branch of the
   ads archs (as benchmarks/ads_tries.py does); on fixed spaces it changes nothing.
 - Spaces: LinearSpace -> Int/FloatDistribution (step = rounding_factor), LogSpace -> log=True,
-  PowerOfTwoSpace -> an integer exponent, CategoricalSpace -> suggest_categorical, ArchSpace -> sub_arches, depth_i, w_i_j (log=True),
-  the encoding of benchmarks/ads_tries.py. GPSampler models only the params every finished
+  PowerOfTwoSpace -> an integer exponent, CategoricalSpace -> suggest_categorical,
+  ArchSpace -> sub_arches, depth_i, w_i_j (log=True), the encoding of benchmarks/ads_tries.py. GPSampler models only the params every finished
   trial has (for an arch, soon just sub_arches, depth_0 and w_0_0) and draws the rest at random.
 
 A method's pick after T tries is its best *observed* feasible try among the first T (feasible:
