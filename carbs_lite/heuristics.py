@@ -268,12 +268,15 @@ class Heuristics:
     rounding, integer and arch params need no gradient. Not in CARBS, whose candidates are
     only the Gaussian draws. Read in ``search.Search.score``."""
 
-    failure_imputation: bool = True
+    failure_imputation: bool = False
     """Failed runs enter the output GP at the worst successful surrogate value, so its mean
     falls where runs fail instead of reverting to the prior there, and EI there no longer
     profits from the model's ignorance. The worst observed value rather than a model
-    prediction, so that the imputation does not depend on the fit. CARBS leaves failures out
-    of the output model and relies on P_success alone. Read in ``search.Search.fit``."""
+    prediction, so that the imputation does not depend on the fit. Off by default, as in
+    CARBS (failures stay out of the output model; P_success keeps the search away): on the ads
+    configs at 30 tries it doubled the median regret, since a diverged arch then paints its
+    neighbours, often the best archs, as the worst (ablations/RESULTS.md). Read in
+    ``search.Search.fit``."""
 
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""

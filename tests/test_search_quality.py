@@ -3,17 +3,19 @@ in on the edge of the safe region, and does not re-run points while untried ones
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
-from carbs_lite import ArchSpace, LinearSpace, Param, Tuner, TunerConfig
+from carbs_lite import ArchSpace, Heuristics, LinearSpace, Param, Tuner, TunerConfig
 
 
-def _failure_run(seed: int, dims: int, tries: int) -> list[tuple[float, bool]]:
+def _failure_run(seed: int, dims: int, tries: int, **switches) -> list[tuple[float, bool]]:
     """Maximize sum(x) over [0, 1]^dims from the center 0.3; a run fails where sum(x) > 0.6 dims."""
     params = [Param(f"x{i}", LinearSpace(min=0.0, max=1.0), 0.3) for i in range(dims)]
-    tuner = Tuner(params, TunerConfig(direction="maximize"), seed=seed)
+    heuristics = dataclasses.replace(Heuristics(), **switches)
+    tuner = Tuner(params, TunerConfig(direction="maximize"), heuristics, seed=seed)
     runs = []
     for _ in range(tries):
         suggestion = tuner.suggest()
@@ -24,19 +26,32 @@ def _failure_run(seed: int, dims: int, tries: int) -> list[tuple[float, bool]]:
     return runs
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
-    runs = _failure_run(seed, dims=1, tries=20)
+SEEDS = [0, 1, 2, pytest.param(3, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_with_failure_imputation_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
+    # issue #14's target; measured 1, 0, 0, 1, 0 failures, best 0.594, 0.594, 0.568, 0.600, 0.576
+    runs = _failure_run(seed, dims=1, tries=20, failure_imputation=True)
     assert sum(failed for _, failed in runs[10:]) <= 2
     best = max(x for x, failed in runs if not failed)
     assert best >= 0.6 - 0.05
 
 
-def test_two_dimensions_mostly_stay_safe():
-    failed = [sum(f for _, f in _failure_run(seed, dims=2, tries=30)[15:]) for seed in range(5)]
-    # measured 4, 3, 3, 4, 3 of 15 (issue #14 measured 11-15 before the success mask and the
-    # failure imputation); the picks that fail sit on the diagonal edge the search closes in on
-    assert all(count <= 4 for count in failed), failed
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_dimension_defaults_fail_less_than_before_the_success_mask(seed):
+    # measured 3, 6, 5, 4, 5 of 10; issue #14 measured 9, 9, 8 (seeds 0-2) before the mask
+    runs = _failure_run(seed, dims=1, tries=20)
+    assert sum(failed for _, failed in runs[10:]) <= 6
+    assert max(x for x, failed in runs if not failed) >= 0.6 - 0.05
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_with_failure_imputation_two_dimensions_mostly_stay_safe(seed):
+    # measured 4, 3, 3, 4, 3 of 15 (issue #14 measured 11-15 before the mask and the
+    # imputation); the picks that fail sit on the diagonal edge the search closes in on
+    runs = _failure_run(seed, dims=2, tries=30, failure_imputation=True)
+    assert sum(failed for _, failed in runs[15:]) <= 4
 
 
 def _distinct(params: list[Param], tries: int, seed: int, value) -> int:
