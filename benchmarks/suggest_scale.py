@@ -6,7 +6,7 @@ every observation (the peer), measured in one run.
 
 Problem: ``QuadraticCostProblem(dim=9)`` (10 dimensions), observations at uniform random points.
 Each (size, setting) runs in a fresh process with one torch thread, so its peak RSS
-(``resource.getrusage``) is its own: filling the tuner, one warm-up ``suggest()``, then
+(``resource.getrusage``) is its own: restoring the study from a state (``Tuner.from_state``), one warm-up ``suggest()``, then
 ``--repeats`` timed ones (each forgotten again). Default: the GPs condition on at most
 ``TunerConfig.max_condition_points`` (1000) runs. Peer: ``max_condition_points`` larger than
 the study, i.e. every run, as before the limit existed.
@@ -15,6 +15,7 @@ the study, i.e. every run, as before the limit existed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import resource
@@ -28,6 +29,7 @@ import torch
 
 from carbs_lite import Tuner, TunerConfig
 from carbs_lite.bench.synthetic import QuadraticCostProblem
+from carbs_lite.records import Observation
 
 PROBLEM = QuadraticCostProblem(dim=9)
 
@@ -43,13 +45,17 @@ def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
         resample_frequency=0,
         max_condition_points=limit,
     )
-    tuner = Tuner(PROBLEM.params(), config, seed=0)
+    empty = Tuner(PROBLEM.params(), config, seed=0)
     rng = np.random.default_rng(0)
-    lower, upper = tuner.param_space.basic_bounds(pad_integers=False)
+    lower, upper = empty.param_space.basic_bounds(pad_integers=False)
+    observations = []
     for row in rng.uniform(lower, upper, (count, len(lower))):
-        params = tuner.param_space.from_basic(row)
+        params = empty.param_space.from_basic(row)
         evaluation = PROBLEM.evaluate(params, rng)
-        tuner.observe(params, evaluation.output, evaluation.cost)
+        observations.append(Observation(params, evaluation.output, evaluation.cost))
+    # restored from a state, as a journal or a saved study is: observe() one at a time would
+    # rescan the front on every call and dominate the set-up, not what is measured
+    tuner = Tuner.from_state(dataclasses.replace(empty.to_state(), observations=observations))
     tuner.forget(tuner.suggest().id)
     times = []
     for _ in range(repeats):
