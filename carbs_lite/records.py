@@ -8,6 +8,7 @@ is everything needed to continue a study, and its JSON form is the study file's 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,53 @@ class Observation:
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
         return cls(**fields)
+
+
+def json_extra(extra: Any) -> dict[str, Any]:
+    """``extra`` (a dict, or None for {}) as it reads back from a study file: tuples become
+    lists and numpy floats floats. TypeError naming the first part that is not JSON data
+    (dicts with string keys, lists, tuples, strings, numbers, booleans, None)."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise TypeError(f"extra must be a dict, got {type(extra).__name__}")
+    problem = _non_json(extra, "extra", set())
+    if problem:
+        raise TypeError(problem)
+    return json.loads(json.dumps(extra))
+
+
+def _non_json(value: Any, where: str, containers: set[int]) -> str | None:
+    """What makes ``value`` (at ``where``) not JSON data, or None if it is JSON data."""
+    if value is None or isinstance(value, str | int | float):
+        return None
+    if not isinstance(value, dict | list | tuple):
+        return (
+            f"{where} is a {type_name(value)}, not JSON data (dict, list, str, number, bool or None); "
+            "convert it first, e.g. with .tolist() or float()"
+        )
+    if id(value) in containers:
+        return f"{where} contains itself"
+    containers = containers | {id(value)}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has a key {key!r} that is not a string"
+            problem = _non_json(item, f"{where}[{key!r}]", containers)
+            if problem:
+                return problem
+        return None
+    for i, item in enumerate(value):
+        problem = _non_json(item, f"{where}[{i}]", containers)
+        if problem:
+            return problem
+    return None
+
+
+def type_name(value: Any) -> str:
+    """The qualified name of ``value``'s type for messages: "numpy.ndarray", "str"."""
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
 
 
 def _is_nan(value: Any) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from carbs_lite.records import (
     StudyData,
     StudyState,
     Suggestion,
+    json_extra,
+    type_name,
 )
 from carbs_lite.search import Proposal, Search, adaptive_radius
 from carbs_lite.spaces import Param, ParamSpace
@@ -118,6 +120,7 @@ class Tuner(Study):
             output, cost = _as_float("output", output), _as_float("cost", cost)
             if not (math.isfinite(cost) and cost > 0):
                 raise ValueError(f"cost must be finite and > 0, got {cost}")
+            extra = json_extra(extra)
             failed = bool(is_failure) or not math.isfinite(output)
             observation = Observation(
                 params,
@@ -125,7 +128,7 @@ class Tuner(Study):
                 cost,
                 failed,
                 suggestion.id if suggestion else None,
-                dict(extra or {}),
+                extra,
                 suggestion.diagnostics if suggestion else None,
             )
             self._observations.append(observation)
@@ -162,12 +165,19 @@ class Tuner(Study):
 
     @classmethod
     def from_state(cls, state: StudyState) -> Tuner:
-        """A tuner continuing ``state``; ValueError naming a record that does not fit its space."""
+        """A tuner continuing ``state``; ``StateFileError`` naming an observation or an
+        outstanding suggestion whose params do not fit the space (or a cost not > 0)."""
         tuner = cls(state.params, state.config, state.heuristics, state.seed, state.metrics)
-        for observation in state.observations:
+        space = tuner.param_space
+        for i, observation in enumerate(state.observations):
+            where = f"observation {i} (suggestion {observation.suggestion_id})"
+            _check_cost(observation.cost, where)
+            tuner._inputs.append(_in_space(space.to_basic, observation.params, where))
             tuner._observations.append(observation)
-            tuner._inputs.append(tuner.param_space.to_basic(observation.params))
         for suggestion in state.outstanding:
+            _in_space(
+                space.validate, suggestion.params, f"outstanding suggestion {suggestion.id!r}"
+            )
             tuner._outstanding[suggestion.id] = suggestion
         tuner._suggestion_count = state.suggestion_count
         tuner._resample_count = state.resample_count
@@ -197,12 +207,11 @@ class Tuner(Study):
         if is_journal(path):
             with JournalStudy(path, cls) as journal:
                 return cls.from_state(journal.to_state())
+        state = load_state(path)
         try:
-            return cls.from_state(load_state(path))
-        except StateFileError:
-            raise
+            return cls.from_state(state)
         except ValueError as error:
-            raise StateFileError(f"{path}: corrupted tuner state: {error!r}") from None
+            raise StateFileError(f"{path}: {error}") from None
 
     def _resolve(
         self, item: dict[str, Any] | Suggestion
@@ -246,10 +255,34 @@ class Tuner(Study):
         return proposal
 
 
+def _in_space(convert: Callable[[Any], Any], params: Any, where: str) -> Any:
+    """``convert(params)`` (a ``ParamSpace`` method); ``StateFileError`` naming the record
+    (``where``) if its params do not fit the space."""
+    try:
+        return convert(params)
+    except ValueError as error:
+        raise StateFileError(f"{where} does not fit the space: {error}") from None
+
+
+def _check_cost(cost: Any, where: str) -> None:
+    """``StateFileError`` naming the record unless ``cost`` is a finite number > 0."""
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost < math.inf:
+        raise StateFileError(f"{where}: cost must be a finite number > 0, got {cost!r}")
+
+
 def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+    """``value`` as a float; ValueError unless it is a real number that a float can hold.
+
+    Numbers are anything with ``__float__`` (int, float, numpy and torch scalars) except
+    booleans; text such as "1.5" is refused rather than parsed.
+    """
+    if isinstance(value, bool | np.bool_) or not hasattr(type(value), "__float__"):
+        raise ValueError(f"{name} must be a real number, got {type_name(value)} {value!r}")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    except OverflowError:
+        digits = len(str(abs(int(value)))) if isinstance(value, int) else None
+        size = f"an integer of {digits} digits" if digits else repr(value)
+        raise ValueError(f"{name} is too large for a float: {size}") from None
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a real number, got {value!r} ({error})") from None

@@ -79,3 +79,26 @@ def test_save_is_atomic_no_temp_files_left(tmp_path, params):
         tuner.observe({"lr": 1e-3, "width": 32 + i}, 1.0, 1.0)
         tuner.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["study.json"]
+
+
+@pytest.mark.parametrize(
+    "field, key, value, message",
+    [
+        ("outstanding", "params", {"lr": 1e-3, "width": 10_000}, "outstanding suggestion '0"),
+        ("observations", "params", {"lr": 5.0, "width": 32}, r"observation 0 \(suggestion None\)"),
+        ("observations", "cost", -1.0, r"observation 0 \(suggestion None\): cost must be a finite"),
+    ],
+)
+def test_records_that_do_not_fit_the_study_are_refused_at_load(
+    tmp_path, params, field, key, value, message
+):
+    path = tmp_path / "study.json"
+    tuner = Tuner(params)
+    tuner.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    tuner.suggest()
+    tuner.save(path)
+    data = json.loads(path.read_text())
+    data[field][0][key] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match=f"{path}: {message}"):
+        Tuner.load(path)
