@@ -70,6 +70,12 @@ class Diagnostics:
         return cls(**{k: (math.nan if v is None else v) for k, v in data.items()})
 
 
+def suggestion_id(count: int, tag: str) -> str:
+    """A suggestion's id: the number of suggestions made before it (5 digits at least, so
+    that ids sort in order) and a random ``tag``, e.g. "00012-3fa2c1"."""
+    return f"{count:05d}-{tag}"
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A point to evaluate next; pass it (or its ``params``) back to ``observe``."""
@@ -77,6 +83,10 @@ class Suggestion:
     id: str
     params: dict[str, Any]
     diagnostics: Diagnostics
+
+    def renumbered(self, count: int) -> Suggestion:
+        """This suggestion with the id it gets as suggestion number ``count`` (its tag kept)."""
+        return dataclasses.replace(self, id=suggestion_id(count, self.id.partition("-")[2]))
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}

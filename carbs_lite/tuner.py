@@ -35,6 +35,7 @@ from carbs_lite.records import (
     StudyState,
     Suggestion,
     json_extra,
+    suggestion_id,
     type_name,
 )
 from carbs_lite.search import Proposal, Search, adaptive_radius
@@ -99,8 +100,9 @@ class Tuner(Study):
             rng = np.random.default_rng([self.seed, self._suggestion_count])
             proposal = self._propose(rng)
             params = self.param_space.from_basic(proposal.x)
+            tag = rng.bytes(3).hex()
             suggestion = Suggestion(
-                f"{self._suggestion_count:05d}-{rng.bytes(3).hex()}", params, proposal.diagnostics
+                suggestion_id(self._suggestion_count, tag), params, proposal.diagnostics
             )
             self._outstanding[suggestion.id] = suggestion
             self._suggestion_count += 1

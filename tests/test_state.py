@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import time
 
 import pytest
 from conftest import run
@@ -102,3 +105,21 @@ def test_records_that_do_not_fit_the_study_are_refused_at_load(
     path.write_text(json.dumps(data))
     with pytest.raises(StateFileError, match=f"{path}: {message}"):
         Tuner.load(path)
+
+
+def test_a_save_removes_the_temp_files_of_dead_saves_only(tmp_path, params):
+    path = tmp_path / "study.json"
+    dead, young, live = (
+        tmp_path / f".study.json.{name}" for name in ("k1lled_9", "y0ung123", "l1ve4567")
+    )
+    others = [tmp_path / name for name in (".study.json.bak", ".other.json.abcdefgh", "x.json")]
+    for file in (dead, young, live, *others):
+        file.write_text("{")
+    an_hour_ago = time.time() - 3600
+    for file in (dead, live, *others):
+        os.utime(file, (an_hour_ago, an_hour_ago))
+    with open(live) as saver:  # a save of the same file still running elsewhere
+        fcntl.flock(saver, fcntl.LOCK_EX)
+        Tuner(params).save(path)
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"study.json", young.name, live.name, *(p.name for p in others)}
