@@ -219,8 +219,12 @@ class JournalStudy(Study):
                 self._state, self._study = after, snapshot.study
                 return made
             if _taken_since(snapshot.state, self._state, made.params):
+                logger.debug(
+                    "%s: suggestion %s was taken meanwhile; making another", self.path, made.id
+                )
                 return None
             suggestion = made.renumbered(self._state["suggestion_count"])
+            logger.debug("%s: suggestion %s appended as %s", self.path, made.id, suggestion.id)
             counters = {k: self._state[k] + (after[k] - snapshot.state[k]) for k in COUNTERS}
             record = {"kind": "suggest", "suggestion": suggestion.to_json(), "counters": counters}
             self._append(record)
