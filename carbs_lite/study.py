@@ -51,8 +51,11 @@ class Study(ABC):
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
-        outstanding suggestion with those params, if any). ValueError names a bad value, an
-        unknown param, or a suggestion already observed; nothing is recorded then.
+        outstanding suggestion with those params, if any). ``output`` and ``cost`` are real
+        numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back from a
+        file. ValueError names a bad value, an unknown param, or a suggestion already
+        observed, TypeError the part of ``extra`` that is not JSON data; nothing is recorded
+        then.
         """
 
     @abstractmethod

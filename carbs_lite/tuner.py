@@ -198,7 +198,9 @@ class Tuner(Study):
     ) -> JournalStudy:
         """The study journal at ``path``, shared by processes (``carbs_lite.journal``).
 
-        Creates the file if it is absent and ``params`` are given; otherwise opens it.
+        Creates the file if it is absent and ``params`` are given; otherwise opens it, for
+        reading only if this process may not write it. ``JournalError`` (a
+        ``StateFileError``) if the file is not a journal, e.g. a snapshot from ``save``.
         """
         return open_journal(path, cls, params, config, heuristics, seed, metrics)
 
