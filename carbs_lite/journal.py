@@ -202,11 +202,13 @@ class JournalStudy(Study):
             )
 
     def _snapshot(self) -> _Snapshot:
-        """The current study, handed over to one suggest call (the handle rebuilds its own)."""
+        """The current study, handed over to one suggest call (the handle rebuilds its own);
+        if it must be rebuilt from the records, that happens after the lock is released."""
         with self._file.locked(exclusive=False):
             self._refresh()
-            study, self._study = self._live(), None
-            return _Snapshot(self._offset, self._state, study)
+            offset, state, study = self._offset, self._state, self._study
+            self._study = None
+        return _Snapshot(offset, state, study if study is not None else self._restore(state))
 
     def _commit_suggestion(self, snapshot: _Snapshot, made: Suggestion) -> Suggestion | None:
         """Append ``made`` (made on ``snapshot``): as it is if no record arrived since, else

@@ -314,7 +314,6 @@ def test_kill_9_during_observe_keeps_every_completed_observation(tmp_path, param
 
 def test_four_processes_share_one_study(tmp_path):
     path = tmp_path / "study.jsonl"
-    started = time.perf_counter()
     workers = [_worker(CYCLE_WORKER, path, 25) for _ in range(4)]
     for worker in workers:
         _, errors = worker.communicate(timeout=300)
@@ -325,7 +324,6 @@ def test_four_processes_share_one_study(tmp_path):
     assert None not in ids and len(set(ids)) == 100
     assert len({json.dumps(o.params, sort_keys=True) for o in observations}) > 50
     assert Tuner.open(path).outstanding == []
-    assert time.perf_counter() - started < 120
 
 
 def test_journal_and_tuner_answer_the_study_interface_alike(tmp_path, params):
