@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import reprlib
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -389,7 +390,7 @@ class Param:
         if not isinstance(self.space, Space):
             raise TypeError(
                 f"param {self.name!r}: space must be a Space such as LinearSpace(min=0, max=1), "
-                f"got {type(self.space).__name__} {self.space!r}"
+                f"got {type(self.space).__name__} {reprlib.repr(self.space)}"
             )
         try:
             center = self.space.validate(self.search_center)
@@ -406,7 +407,8 @@ def _check_param_list(params: Any) -> None:
         raise TypeError(f"params must be a list of Param, got {type(params).__name__}")
     for i, param in enumerate(params):
         if not isinstance(param, Param):
-            raise TypeError(f"params[{i}] must be a Param, got {type(param).__name__} {param!r}")
+            shown = reprlib.repr(param)
+            raise TypeError(f"params[{i}] must be a Param, got {type(param).__name__} {shown}")
 
 
 class ParamSpace:

@@ -12,6 +12,7 @@ suggestion.
 from __future__ import annotations
 
 import math
+import reprlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -280,13 +281,18 @@ def _as_float(name: str, value: Any) -> float:
     Numbers are anything with ``__float__`` (int, float, numpy and torch scalars) except
     booleans; text such as "1.5" is refused rather than parsed.
     """
+    # reprlib cuts a long text or list short; a huge int is described by its size instead
     if isinstance(value, bool | np.bool_) or not hasattr(type(value), "__float__"):
-        raise ValueError(f"{name} must be a real number, got {type_name(value)} {value!r}")
+        shown = reprlib.repr(value)
+        raise ValueError(f"{name} must be a real number, got {type_name(value)} {shown}")
     try:
         return float(value)
     except OverflowError:
-        digits = len(str(abs(int(value)))) if isinstance(value, int) else None
-        size = f"an integer of {digits} digits" if digits else repr(value)
-        raise ValueError(f"{name} is too large for a float: {size}") from None
+        if isinstance(value, int):
+            raise ValueError(
+                f"{name} is too large for a float: an integer of {value.bit_length()} bits"
+            ) from None
+        raise ValueError(f"{name} is too large for a float: {reprlib.repr(value)}") from None
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a real number, got {value!r} ({error})") from None
+        shown = reprlib.repr(value)
+        raise ValueError(f"{name} must be a real number, got {shown} ({error})") from None
