@@ -260,10 +260,8 @@ class JournalStudy(Study):
         """Fold in the records committed since the last read (caller holds the file lock)."""
         lines, end = self._file.committed_lines(self._offset)
         if lines:
-            self._state, self._study = (
-                applied(self._state, parse_records(self.path, lines), self.path),
-                None,
-            )
+            self._state = applied(self._state, parse_records(self.path, lines), self.path)
+            self._study = None
         self._offset = end
 
     def _restore(self, state: dict[str, Any]) -> InMemoryStudy:
