@@ -3,17 +3,20 @@ peer), with an in-memory ``Tuner`` for the journal's own overhead; and how long 
 takes with 16 workers on one journal versus 1.
 
     python benchmarks/journal_throughput.py [--cycles 48] [--repeats 3] [--work 0 0.2]
-        [--wait-workers 16] [--wait-cycles 4] [--wait-work 0.2]
+        [--wait-workers 16] [--wait-cycles 4] [--wait-work 0.2] [--wait-seed 12]
 
 Every throughput run does ``--cycles`` cycles in total, split evenly over its processes; each
 cycle is suggest -> ``--work`` seconds of sleep standing in for training -> observe. Workers
 import and warm up (a first model fit) and open the study, then start together; the time runs
-from the start signal to the last worker's last cycle. The wait runs give each of
+from the start signal to the last worker's last cycle. The wait runs start from a journal
+with ``--wait-seed`` observations (so that every timed call fits the models), give each of
 ``--wait-workers`` workers (and, as the peer, one worker) ``--wait-cycles`` cycles with
 ``--wait-work`` seconds of work, and time every ``suggest()`` call. Problem: log-scale lr and
 integer width, default TunerConfig, one torch thread per process. Tables give the median of
 ``--repeats`` fresh runs; "renumbered" and "redone" count suggestions that others' records
-overtook during their fit (``carbs_lite.journal``), as a share of all suggestions.
+overtook during their fit (``carbs_lite.journal``), as a share of all suggestions; "CPU s"
+is the workers' CPU time per cycle, which, unlike the rates, other jobs on the machine do not
+change much.
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ PROCESS_COUNTS = (("memory", 1), ("journal", 1), ("journal", 4))
 
 @dataclass
 class RunResult:
-    """One run: cycles per second, every suggest() duration (s), and the journal's counts of
-    suggestions appended renumbered and made again."""
+    """One run: cycles per second, every suggest() duration (s), the journal's counts of
+    suggestions appended renumbered and made again, and the workers' CPU seconds in all."""
 
     rate: float
     suggest_seconds: list[float] = field(default_factory=list)
     renumbered: int = 0
     redone: int = 0
+    cpu_seconds: float = 0.0
 
 
 class _Counter(logging.Handler):
@@ -104,14 +108,29 @@ def worker(kind: str, path: str, cycles: int, work: float) -> None:
     study = _study(kind, path)
     print("ready", flush=True)
     sys.stdin.readline()
+    cpu = time.process_time()
     waits = [_cycle(study, work) for _ in range(cycles)]
-    print(json.dumps({"waits": waits, "renumbered": counter.renumbered, "redone": counter.redone}))
+    report = {"waits": waits, "renumbered": counter.renumbered, "redone": counter.redone}
+    print(json.dumps({**report, "cpu": time.process_time() - cpu}))
 
 
-def run(kind: str, processes: int, cycles: int, work: float) -> RunResult:
-    """One fresh run of ``cycles`` cycles in all over ``processes`` workers."""
+def _seed(path: str, cycles: int) -> None:
+    """Start the journal at ``path`` with ``cycles`` observed suggestions."""
+    import torch
+
+    torch.set_num_threads(1)
+    with _study("journal", path) as study:
+        for _ in range(cycles):
+            _cycle(study, 0.0)
+
+
+def run(kind: str, processes: int, cycles: int, work: float, seed: int = 0) -> RunResult:
+    """One fresh run of ``cycles`` cycles in all over ``processes`` workers, on a journal
+    started with ``seed`` observations."""
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "study.jsonl")
+        if seed:
+            _seed(path, seed)
         command = [sys.executable, __file__, "--worker", kind, path, str(cycles // processes)]
         workers = [
             subprocess.Popen(
@@ -133,21 +152,24 @@ def run(kind: str, processes: int, cycles: int, work: float) -> RunResult:
         result.suggest_seconds += report["waits"]
         result.renumbered += report["renumbered"]
         result.redone += report["redone"]
+        result.cpu_seconds += report["cpu"]
     return result
 
 
 def _overtaken(runs: list[RunResult]) -> str:
+    """Table cells: renumbered and redone suggestions as shares of all, CPU s per cycle."""
     total = sum(len(r.suggest_seconds) for r in runs)
     renumbered, redone = sum(r.renumbered for r in runs), sum(r.redone for r in runs)
-    return f"{100 * renumbered / total:.0f}% | {100 * redone / total:.0f}%"
+    cpu = sum(r.cpu_seconds for r in runs) / total
+    return f"{100 * renumbered / total:.0f}% | {100 * redone / total:.0f}% | {cpu:.3f}"
 
 
 def throughput_table(args: argparse.Namespace) -> None:
     print(
         "| work per cycle (s) | study | processes | cycles/s (median) | runs | vs journal x1 "
-        "| renumbered | redone |"
+        "| renumbered | redone | CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for work in args.work:
         results = {
             (kind, processes): [
@@ -168,19 +190,19 @@ def throughput_table(args: argparse.Namespace) -> None:
 def wait_table(args: argparse.Namespace) -> None:
     print(
         "\n| workers | suggest() s: mean | median | p90 | max | mean vs 1 worker "
-        "| renumbered | redone |"
+        "| renumbered | redone | CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     peer = None
     for workers in (1, args.wait_workers):
         runs = [
-            run("journal", workers, workers * args.wait_cycles, args.wait_work)
+            run("journal", workers, workers * args.wait_cycles, args.wait_work, args.wait_seed)
             for _ in range(args.repeats)
         ]
         waits = sorted(w for r in runs for w in r.suggest_seconds)
         mean = statistics.mean(waits)
         peer = peer or mean
-        p90 = waits[int(0.9 * (len(waits) - 1))]
+        p90 = statistics.quantiles(waits, n=10, method="inclusive")[-1]
         print(
             f"| {workers} | {mean:.2f} | {statistics.median(waits):.2f} | {p90:.2f} | "
             f"{waits[-1]:.2f} | {mean / peer:.1f} | {_overtaken(runs)} |"
@@ -195,6 +217,7 @@ def main() -> None:
     parser.add_argument("--wait-workers", type=int, default=16, help="0: no wait table")
     parser.add_argument("--wait-cycles", type=int, default=4)
     parser.add_argument("--wait-work", type=float, default=0.2)
+    parser.add_argument("--wait-seed", type=int, default=12)
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
