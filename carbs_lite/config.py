@@ -10,6 +10,9 @@ from typing import Any
 
 from carbs_lite.heuristics import _plain, coerce_fields
 
+RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
+"""The adaptive radius's factors on joining the front and on failure, and its range."""
+
 
 class Direction(Enum):
     """Whether a larger or a smaller output is better."""
@@ -102,3 +105,10 @@ class TunerConfig:
     def from_json(cls, data: dict[str, Any]) -> TunerConfig:
         """Parse values written by ``to_json`` (or typed by a user); unknown names raise."""
         return cls(**coerce_fields(cls, data))
+
+
+def adaptive_radius(radius: float, failed: bool, joined_front: bool) -> float:
+    """The adaptive search radius after one observation: x0.8 on failure, x1.25 when it joined
+    the front, clipped to [0.05, 1.0] (``SearchRadius.ADAPTIVE``)."""
+    factor = RADIUS_SHRINK if failed else (RADIUS_GROWTH if joined_front else 1.0)
+    return float(min(max(radius * factor, RADIUS_RANGE[0]), RADIUS_RANGE[1]))

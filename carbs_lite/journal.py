@@ -11,10 +11,10 @@ filesystems (use the Ray integration across machines).
 
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
-"suggest", "suggestion"}``, ``{"kind": "observe", "observation"}`` or ``{"kind": "forget",
-"id"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
-onto the snapshot and restores the in-memory study from it (``Tuner.from_state``), so no
-search logic is re-run.
+"suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
+"id"}`` or ``{"kind": "retract", "observation", "why"}``, all with ``counters``, the study's
+counters after the operation. Replay folds deltas onto the snapshot and restores the in-memory
+study from it (``Tuner.from_state``), so no search logic is re-run.
 
 Suggest fits its models with no lock held, on a snapshot of the study, then takes the
 exclusive lock to append. If no record arrived meanwhile, it appends exactly the suggestion
@@ -50,7 +50,7 @@ from carbs_lite.journal_file import (
 )
 from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
 from carbs_lite.spaces import Param, ParamSpace
-from carbs_lite.state import locked_temp, remove_stale_temps
+from carbs_lite.state import locked_temp, new_file_mode, remove_stale_temps
 from carbs_lite.study import Study
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class InMemoryStudy(Protocol):
     def observe(self, *args: Any, **kwargs: Any) -> Observation: ...
 
     def forget(self, suggestion_id: str) -> None: ...
+
+    def retract(self, index: int, why: str) -> None: ...
 
     def to_state(self) -> StudyState: ...
 
@@ -104,8 +106,8 @@ class JournalStudy(Study):
     The records are folded into a ``StudyState`` and handed to ``study_type`` (the in-memory
     ``Tuner``), which makes the suggestions (see the module docstring for how ``suggest``
     runs without holding the lock). A journal this process may not write opens read-only
-    (``read_only``): reading works, and ``suggest``, ``observe`` and ``forget`` raise
-    ``PermissionError`` before doing anything.
+    (``read_only``): reading works, and ``suggest``, ``observe``, ``forget`` and ``retract``
+    raise ``PermissionError`` before doing anything.
     """
 
     def __init__(self, path: str | Path, study_type: StudyType) -> None:
@@ -158,12 +160,15 @@ class JournalStudy(Study):
         cost: float,
         is_failure: bool = False,
         extra: dict[str, Any] | None = None,
+        counts_as_try: bool = False,
     ) -> Observation:
         """Record a result (see ``Study.observe``); it is on disk when this returns."""
         self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
-            observation = study.observe(params_or_suggestion, output, cost, is_failure, extra)
+            observation = study.observe(
+                params_or_suggestion, output, cost, is_failure, extra, counts_as_try
+            )
             return observation, {"observation": observation.to_json()}
 
         return self._write("observe", action)
@@ -177,6 +182,16 @@ class JournalStudy(Study):
             return None, {"id": suggestion_id}
 
         self._write("forget", action)
+
+    def retract(self, index: int, why: str) -> None:
+        """Take back an observation (see ``Study.retract``), appended as its own record."""
+        self._check_writable()
+
+        def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
+            study.retract(index, why)
+            return None, {"observation": index, "why": why}
+
+        self._write("retract", action)
 
     def to_state(self) -> StudyState:
         """The state after every record any process has committed so far."""
@@ -198,7 +213,7 @@ class JournalStudy(Study):
         if self.read_only:
             raise PermissionError(
                 f"{self.path} is open read-only (this process may not write it): reading "
-                "works, suggest, observe and forget need write permission"
+                "works, suggest, observe, forget and retract need write permission"
             )
 
     def _snapshot(self) -> _Snapshot:
@@ -313,6 +328,7 @@ def create_journal(path: str | Path, state: StudyState, study_type: StudyType) -
     remove_stale_temps(path)
     handle, temp = locked_temp(path)
     try:
+        os.fchmod(handle, new_file_mode(path))
         with os.fdopen(handle, "w") as stream:
             stream.write(json.dumps(header) + "\n")
             stream.flush()

@@ -109,7 +109,7 @@ class JournalFile:
             raise PermissionError(
                 errno.EACCES,
                 f"{self.path} is open read-only (this process may not write it): reading works, "
-                "suggest, observe and forget need write permission",
+                "suggest, observe, forget and retract need write permission",
             )
         if os.fstat(self._fd).st_size > end:
             logger.warning("%s: cutting off the unterminated record at byte %d", self.path, end)
@@ -228,6 +228,11 @@ def _apply_forget(state: dict[str, Any], record: dict[str, Any]) -> None:
     _drop_outstanding(state, record["id"])
 
 
+def _apply_retract(state: dict[str, Any], record: dict[str, Any]) -> None:
+    retraction = {"observation": record["observation"], "why": record["why"]}
+    state["retracted"] = [*state.get("retracted", []), retraction]
+
+
 def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
     state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
 
@@ -236,4 +241,5 @@ _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "suggest": _apply_suggest,
     "observe": _apply_observe,
     "forget": _apply_forget,
+    "retract": _apply_retract,
 }

@@ -101,7 +101,9 @@ class Observation:
     """A finished evaluation; ``cost`` is finite and > 0, ``output`` NaN if it was not finite.
 
     ``diagnostics`` are those of the suggestion it answers (None for points the user chose);
-    ``extra`` holds JSON-ready user data such as a training curve.
+    ``extra`` holds JSON-ready user data such as a training curve. ``counts_as_try``: a point
+    the user chose that still uses one of the study's tries (an answered suggestion always
+    does; see ``StudyState.tries_used``).
     """
 
     params: dict[str, Any]
@@ -111,6 +113,7 @@ class Observation:
     suggestion_id: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     diagnostics: Diagnostics | None = None
+    counts_as_try: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -308,7 +311,9 @@ class StudyState:
 
     ``suggestion_count`` counts suggestions ever made (it seeds each suggestion's randomness),
     ``resample_count`` the front re-runs made, ``search_radius`` the adaptive search radius
-    (``Heuristics.search_radius``).
+    (``Heuristics.search_radius``). ``tries`` is the budget of tries (None: no budget) and
+    ``retracted`` maps the index of each retracted observation to the reason given; a retracted
+    observation stays in ``observations`` but no model, front or best pick sees it.
     """
 
     params: list[Param]
@@ -321,6 +326,19 @@ class StudyState:
     resample_count: int
     search_radius: float
     metrics: Metrics = Metrics()
+    tries: int | None = None
+    retracted: dict[int, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def active_observations(self) -> list[Observation]:
+        """The observations that are not retracted, oldest first."""
+        return [o for i, o in enumerate(self.observations) if i not in self.retracted]
+
+    @property
+    def tries_used(self) -> int:
+        """Tries spent: answered and outstanding suggestions, and chosen points that count."""
+        answered = sum(o.suggestion_id is not None or o.counts_as_try for o in self.observations)
+        return answered + len(self.outstanding)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values, tagged with the file format and its version."""
@@ -337,6 +355,8 @@ class StudyState:
             "search_radius": self.search_radius,
             "observations": [o.to_json() for o in self.observations],
             "outstanding": [s.to_json() for s in self.outstanding],
+            "tries": self.tries,
+            "retracted": retractions_to_json(self.retracted),
         }
 
     @classmethod
@@ -362,9 +382,36 @@ class StudyState:
                 resample_count=int(data["resample_count"]),
                 search_radius=float(data["search_radius"]),
                 metrics=Metrics.from_json(data.get("metrics", {})),
+                tries=_budget(data.get("tries")),
+                retracted=retractions_from_json(data.get("retracted", []), data["observations"]),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise StateFileError(f"corrupted tuner state: {error!r}") from None
+
+
+def _budget(value: Any) -> int | None:
+    """A tries budget read from a file: None or an integer >= 1."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"tries must be an integer >= 1 or null, got {value!r}")
+    return value
+
+
+def retractions_to_json(retracted: dict[int, str]) -> list[dict[str, Any]]:
+    """``{index: why}`` as ``[{"observation": index, "why": why}, ...]`` in index order."""
+    return [{"observation": i, "why": why} for i, why in sorted(retracted.items())]
+
+
+def retractions_from_json(data: list[dict[str, Any]], observations: list[Any]) -> dict[int, str]:
+    """Parse ``retractions_to_json`` output; ValueError for an index with no observation."""
+    retracted = {}
+    for record in data:
+        index, why = record["observation"], record["why"]
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise ValueError(f"retracted observation index must be an integer, got {index!r}")
+        if not 0 <= index < len(observations) or not isinstance(why, str):
+            raise ValueError(f"retraction of observation {index!r} does not fit the study")
+        retracted[index] = why
+    return retracted
 
 
 def space_from_json(data: dict[str, Any]) -> Space:

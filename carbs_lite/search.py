@@ -45,9 +45,6 @@ logger = logging.getLogger(__name__)
 NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 """Errors from the surrogates that make a step fall back to sampling around the front."""
 
-RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
-"""The adaptive radius's factors on joining the front and on failure, and its range."""
-
 RANDOM_STEP_DRAWS = 64
 """Draws of a random step (fallback, around-center design), of which the first new one is kept."""
 
@@ -114,13 +111,6 @@ def scale_log_cost(log_cost: Any, log_cost_range: tuple[float, float]) -> Any:
     """Log cost mapped linearly so that the observed range becomes [0, 1]."""
     low, high = log_cost_range
     return (log_cost - low) / max(high - low, 1e-9)
-
-
-def adaptive_radius(radius: float, failed: bool, joined_front: bool) -> float:
-    """The adaptive search radius after one observation: x0.8 on failure, x1.25 when it joined
-    the front, clipped to [0.05, 1.0] (``SearchRadius.ADAPTIVE``)."""
-    factor = RADIUS_SHRINK if failed else (RADIUS_GROWTH if joined_front else 1.0)
-    return float(np.clip(radius * factor, *RADIUS_RANGE))
 
 
 class Search:

@@ -47,13 +47,15 @@ class Study(ABC):
         cost: float,
         is_failure: bool = False,
         extra: dict[str, Any] | None = None,
+        counts_as_try: bool = False,
     ) -> Observation:
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
-        outstanding suggestion with those params, if any). ``output`` and ``cost`` are real
-        numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back from a
-        file. ValueError names a bad value, an unknown param, or a suggestion already
+        outstanding suggestion with those params, if any). A point that answers no suggestion
+        uses none of the tries budget unless ``counts_as_try``. ``output`` and ``cost`` are
+        real numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back
+        from a file. ValueError names a bad value, an unknown param, or a suggestion already
         observed, TypeError the part of ``extra`` that is not JSON data; nothing is recorded
         then.
         """
@@ -61,6 +63,14 @@ class Study(ABC):
     @abstractmethod
     def forget(self, suggestion_id: str) -> None:
         """Drop an outstanding suggestion that will never be observed; ValueError if unknown."""
+
+    @abstractmethod
+    def retract(self, index: int, why: str) -> None:
+        """Take back observation ``index`` (0-based, in ``observations``) for the reason ``why``.
+
+        It stays in the study's history, marked, and no model, front or best pick sees it
+        again; ValueError if there is no such observation or it is already retracted.
+        """
 
     @abstractmethod
     def to_state(self) -> StudyState:
@@ -77,17 +87,20 @@ class Study(ABC):
         return self.to_state().outstanding
 
     def best(self) -> Observation | None:
-        """Best successful observation whose cost is below ``max_suggestion_cost`` (if set)."""
+        """Best successful observation whose cost is below ``max_suggestion_cost`` (if set),
+        retracted ones left out."""
         state = self.to_state()
-        return best_feasible(state.observations, state.config)
+        return best_feasible(state.active_observations, state.config)
 
     def pareto_front(self) -> list[ParetoPoint]:
-        """The current front, cheapest first (mean output and cost per distinct input)."""
+        """The current front, cheapest first (mean output and cost per distinct input), over
+        the observations that are not retracted."""
         state = self.to_state()
+        observations = state.active_observations
         space = ParamSpace(state.params)
-        data = StudyData.from_records(space, state.config, state.observations, [])
+        data = StudyData.from_records(space, state.config, observations, [])
         groups = study_front(data, state.config, state.heuristics)
-        successes = [o.params for o in state.observations if not o.is_failure]
+        successes = [o.params for o in observations if not o.is_failure]
         return front_points(groups, successes, state.config)
 
     def report(self, path: str | Path) -> Path:

@@ -6,7 +6,8 @@ Phases: the first suggestion of a study is its search center; then the initial d
 has succeeded; then search steps (``carbs_lite.search``). Each ``suggest()`` draws its
 randomness from ``numpy.random.default_rng([seed, n])``, n counting suggestions so far, and
 refits every model deterministically, so a tuner restored from its state makes the same next
-suggestion.
+suggestion. The search (torch, pyro) is imported at the first ``suggest()``, so that reading,
+observing and saving a study stays fast.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import reprlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from carbs_lite.config import TunerConfig
+from carbs_lite.config import TunerConfig, adaptive_radius
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.initial import initial_proposal
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
 from carbs_lite.records import (
@@ -39,15 +39,19 @@ from carbs_lite.records import (
     suggestion_id,
     type_name,
 )
-from carbs_lite.search import Proposal, Search, adaptive_radius
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
 from carbs_lite.study import Study
+
+if TYPE_CHECKING:
+    from carbs_lite.search import Proposal, Search
 
 
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run the block with ``count`` intra-op torch threads, then restore the previous count."""
+    import torch
+
     previous = torch.get_num_threads()
     if previous != count:
         torch.set_num_threads(count)
@@ -59,7 +63,11 @@ def torch_threads(count: int) -> Iterator[None]:
 
 
 class Tuner(Study):
-    """Cost-aware Pareto-region Bayesian search over ``params``, held in memory."""
+    """Cost-aware Pareto-region Bayesian search over ``params``, held in memory.
+
+    ``tries`` is the study's budget of tries, kept with it (``StudyState.tries_used`` counts
+    them); the tuner records it and leaves enforcing it to its caller (``carbs-lite suggest``).
+    """
 
     def __init__(
         self,
@@ -68,14 +76,19 @@ class Tuner(Study):
         heuristics: Heuristics | None = None,
         seed: int = 0,
         metrics: Metrics | None = None,
+        tries: int | None = None,
     ) -> None:
+        bad_type = isinstance(tries, bool) or not isinstance(tries, int)
+        if tries is not None and (bad_type or tries < 1):
+            raise ValueError(f"tries must be an integer >= 1 or None, got {tries!r}")
         self.param_space = ParamSpace(params)
         self.config = config or TunerConfig()
         self.heuristics = heuristics or Heuristics()
         self.seed = int(seed)
         self.metrics = metrics or Metrics()
-        self._search = Search(self.param_space, self.config, self.heuristics)
+        self.tries = tries
         self._observations: list[Observation] = []
+        self._retracted: dict[int, str] = {}
         self._inputs: list[np.ndarray] = []
         self._outstanding: dict[str, Suggestion] = {}
         self._suggestion_count = 0
@@ -116,6 +129,7 @@ class Tuner(Study):
         cost: float,
         is_failure: bool = False,
         extra: dict[str, Any] | None = None,
+        counts_as_try: bool = False,
     ) -> Observation:
         """Record a result (see ``Study.observe``)."""
         with self._lock:
@@ -133,6 +147,7 @@ class Tuner(Study):
                 suggestion.id if suggestion else None,
                 extra,
                 suggestion.diagnostics if suggestion else None,
+                bool(counts_as_try) and suggestion is None,
             )
             self._observations.append(observation)
             self._inputs.append(self.param_space.to_basic(params))
@@ -150,6 +165,20 @@ class Tuner(Study):
                 raise ValueError(f"no outstanding suggestion with id {suggestion_id!r}")
             del self._outstanding[suggestion_id]
 
+    def retract(self, index: int, why: str) -> None:
+        """Take back observation ``index`` (see ``Study.retract``); the adaptive search radius
+        it moved is not rewound."""
+        with self._lock:
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise ValueError(f"observation index must be an integer, got {index!r}")
+            if not 0 <= index < len(self._observations):
+                raise ValueError(f"no observation {index}; the study has {len(self._observations)}")
+            if index in self._retracted:
+                raise ValueError(f"observation {index} is already retracted")
+            if not isinstance(why, str) or not why.strip():
+                raise ValueError("give the reason for retracting it")
+            self._retracted[index] = why
+
     def to_state(self) -> StudyState:
         """Everything needed to continue the study; ``from_state`` restores it."""
         with self._lock:
@@ -164,13 +193,18 @@ class Tuner(Study):
                 resample_count=self._resample_count,
                 search_radius=self._adaptive_radius,
                 metrics=self.metrics,
+                tries=self.tries,
+                retracted=dict(self._retracted),
             )
 
     @classmethod
     def from_state(cls, state: StudyState) -> Tuner:
-        """A tuner continuing ``state``; ``StateFileError`` naming an observation or an
-        outstanding suggestion whose params do not fit the space (or a cost not > 0)."""
-        tuner = cls(state.params, state.config, state.heuristics, state.seed, state.metrics)
+        """A tuner continuing ``state``; ``StateFileError`` (a ValueError) naming an
+        observation or an outstanding suggestion whose params do not fit the space (or a cost
+        not > 0)."""
+        tuner = cls(
+            state.params, state.config, state.heuristics, state.seed, state.metrics, state.tries
+        )
         space = tuner.param_space
         for i, observation in enumerate(state.observations):
             where = f"observation {i} (suggestion {observation.suggestion_id})"
@@ -185,6 +219,7 @@ class Tuner(Study):
         tuner._suggestion_count = state.suggestion_count
         tuner._resample_count = state.resample_count
         tuner._adaptive_radius = state.search_radius
+        tuner._retracted = dict(state.retracted)
         return tuner
 
     @classmethod
@@ -232,24 +267,36 @@ class Tuner(Study):
                 return params, suggestion
         return params, None
 
+    @cached_property
+    def _search(self) -> Search:
+        """The search step, built at the first suggestion (it imports torch and pyro)."""
+        from carbs_lite.search import Search
+
+        return Search(self.param_space, self.config, self.heuristics)
+
+    def _active(self) -> tuple[list[np.ndarray], list[Observation]]:
+        """Basic rows and observations the search sees: all but the retracted ones."""
+        kept = [i for i in range(len(self._observations)) if i not in self._retracted]
+        return [self._inputs[i] for i in kept], [self._observations[i] for i in kept]
+
     def _data(self) -> StudyData:
         outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
-        return StudyData.from_rows(
-            self.param_space, self.config, self._inputs, self._observations, outstanding
-        )
+        inputs, observations = self._active()
+        return StudyData.from_rows(self.param_space, self.config, inputs, observations, outstanding)
 
     def _last_joined_front(self) -> bool:
         """Whether the latest observation (a success) is on the study's front."""
-        data = StudyData.from_rows(
-            self.param_space, self.config, self._inputs, self._observations, []
-        )
+        data = StudyData.from_rows(self.param_space, self.config, *self._active(), [])
         latest = int(data.successes.sum()) - 1
         return any(latest in g.members for g in study_front(data, self.config, self.heuristics))
 
     def _propose(self, rng: np.random.Generator) -> Proposal:
         """The phase's proposal: the search center, the initial design, or a search step."""
+        from carbs_lite.initial import initial_proposal
+        from carbs_lite.search import Proposal
+
         data = self._data()
-        started = len(self._observations) + len(self._outstanding)
+        started = len(data.cost) + len(self._outstanding)
         if self._suggestion_count == 0 and started == 0:
             return Proposal(self.param_space.center_in_basic(), Diagnostics("center"))
         if started < self.config.num_random_samples or not data.successes.any():

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from carbs_lite.ablation.runner import BASELINE, Variant, load_specs, read_results, variants_from
+from carbs_lite.ablation.runner import (
+    BASELINE,
+    Variant,
+    read_results,
+    switch_specs,
+    variants_from,
+)
 from carbs_lite.cli import main
 from carbs_lite.heuristics import FinalPick
 
@@ -37,12 +44,13 @@ def test_tiny_sweep_resumes_and_summarizes(tmp_path, capsys):
     assert len(lines) == 2 * 3 * 2  # problems x (baseline + 2 variants) x seeds
     record = json.loads(lines[0])
     assert len(record["tries"]) == 5 and 0 <= record["final_regret"] <= record["tries"][0]["regret"]
+    capsys.readouterr()
     assert main(argv) == 0  # resumed: nothing left to run
+    assert "resuming" in capsys.readouterr().out and "skipping 12 finished runs of 12"
     assert (out / "results.jsonl").read_text().splitlines() == lines
     summary = (out / "summary.md").read_text()
     assert "resampling=False" in summary and "all problems" in summary
     assert "Plotly.newPlot(" in (out / "report.html").read_text()
-    assert "summary:" in capsys.readouterr().out
 
 
 def test_truncated_last_line_is_skipped(tmp_path, caplog):
@@ -62,7 +70,7 @@ def test_runs_are_reproducible():
 
 
 def test_variants_from_specs_and_command_line():
-    specs = load_specs("ablations")
+    specs = switch_specs()
     assert {"resampling", "pareto_model", "final_pick", "duplicate_filter"} <= set(specs)
     variants = variants_from(["final_pick", "resample_frequency=7"], specs)
     assert [v.name for v in variants] == [
@@ -82,7 +90,7 @@ def test_variants_from_specs_and_command_line():
 
 def test_every_toml_alternative_differs_from_the_default():
     """A variant equal to the default would compare the baseline with itself."""
-    specs = load_specs("ablations")
+    specs = switch_specs()
     baseline_config, baseline_heuristics = Variant(BASELINE, None, "heuristics").build()
     for name in specs:
         for variant in variants_from([name], specs):
@@ -95,4 +103,100 @@ def test_cli_rejects_unknown_problem(tmp_path, capsys):
         main(["ablate", "--switch", "resampling=off", "--problem", "nope", "--out", str(tmp_path)])
         == 2
     )
-    assert "unknown problems" in capsys.readouterr().err
+    assert "unknown problems ['nope']; `carbs-lite ablate --list` shows them" in (
+        capsys.readouterr().err
+    )
+
+
+def test_list_prints_problems_and_switches_from_any_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./ablations here: the packaged specs
+    assert main(["ablate", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "* scaling" in out and "  quadratic-cost-4d" in out
+    assert "resampling: True" in out and "final_pick: proportional, softmax" in out
+
+
+def test_a_local_ablations_folder_overrides_a_packaged_spec(tmp_path, monkeypatch):
+    folder = tmp_path / "ablations"
+    folder.mkdir()
+    (folder / "mine.toml").write_text('field = "resampling"\nalternatives = [true]\nquestion = "?"')
+    (folder / "extra.toml").write_text('field = "exploration_bias"\nalternatives = [0.5]')
+    monkeypatch.chdir(tmp_path)
+    specs = switch_specs("ablations")
+    assert specs["resampling"]["question"] == "?" and specs["exploration_bias"]["alternatives"] == [
+        0.5
+    ]
+    assert "final_pick" in specs  # the packaged ones stay
+
+
+def test_bbob_is_left_out_of_the_default_suite_when_coco_is_missing(capsys, monkeypatch):
+    from carbs_lite.bench import suite
+    from carbs_lite.cli import ablate
+
+    monkeypatch.setattr(suite.importlib.util, "find_spec", lambda name: None)
+    args = type("Args", (), {"problem": None})()
+    problems = ablate._problems(args)
+    assert problems == [p for p in suite.DEFAULT_SUITE if not p.startswith("bbob")]
+    err = capsys.readouterr().err
+    assert "leaving out bbob-f8-d5, bbob-mixint-f1-d5: they need coco-experiment" in err
+    args.problem = ["bbob-f8-d5"]
+    with pytest.raises(ablate.CommandError, match="needs coco-experiment"):
+        ablate._problems(args)
+
+
+@pytest.mark.parametrize(
+    "seeds, problems, message",
+    [
+        (2, ["scaling"], "2 seeds are too few for any verdict to reach p < 0.05 after Holm over 1"),
+        (4, ["scaling", "scaling-noisy"], "only the pooled 'all problems' rows can reach"),
+    ],
+)
+def test_a_sweep_too_small_for_a_verdict_says_so_up_front(
+    tmp_path, capsys, monkeypatch, seeds, problems, message
+):
+    from carbs_lite.cli import ablate
+
+    monkeypatch.setattr(ablate, "_sweep", lambda *args: 0)
+    argv = ["ablate", "--switch", "resampling=on", "--seeds", str(seeds), "--out", str(tmp_path)]
+    assert main([*argv, *(f"--problem={p}" for p in problems)]) == 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert re.search(r"needs at least 6 seeds|per-problem verdicts need 7 seeds", err)
+
+
+def test_one_problem_has_no_pooled_duplicate_rows(tmp_path):
+    from carbs_lite.ablation.summary import effects
+
+    records = [
+        {"problem": "p", "variant": v, "switch": "s", "seed": seed, "auc": 0.5 + 0.01 * seed}
+        for v in ("baseline", "s=1")
+        for seed in range(6)
+    ]
+    assert [e.problem for e in effects(records)] == ["p"]
+
+
+def test_ctrl_c_stops_the_sweep_keeps_finished_runs_and_prints_no_traceback(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    argv = ["ablate", "--switch", "resampling=on", "--problem", "scaling", "--seeds", "30"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carbs_lite.cli", *argv, "--tries", "3", "--out", str(out)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (results.exists() and results.read_text()):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in err and "interrupted:" in err and "the same command resumes" in err
+    assert 1 <= len(read_results(results)) < 60

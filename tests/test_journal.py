@@ -95,6 +95,24 @@ def test_two_handles_replay_exactly_what_one_tuner_does(tmp_path, params):
     assert reopened.pareto_front() == plain.pareto_front()
 
 
+def test_a_retraction_in_one_handle_is_seen_by_another_and_by_a_fresh_open(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    writer, reader = (Tuner.open(path, params, FAST, seed=2) for _ in range(2))
+    good = writer.observe({"lr": 1e-2, "width": 64}, *objective({"lr": 1e-2, "width": 64}))
+    typo = writer.observe({"lr": 1e-3, "width": 128}, 0.001, 1.28)  # a mistyped loss
+    assert reader.best() == typo
+    writer.retract(1, "typed 0.001 for 1.01")
+    for study in (reader, Tuner.open(path), Tuner.load(path)):
+        state = study.to_state()
+        assert state.retracted == {1: "typed 0.001 for 1.01"}
+        assert state.observations == [good, typo]
+        assert study.best() == good
+        assert [(p.params, p.output) for p in study.pareto_front()] == [(good.params, good.output)]
+    with pytest.raises(ValueError, match="already retracted"):
+        reader.retract(1, "again")  # the other handle's record is replayed first
+    assert reader.suggest().id == writer.to_state().outstanding[0].id
+
+
 def test_save_writes_a_plain_tuner_state(tmp_path, params):
     with Tuner.open(tmp_path / "study.jsonl", params, FAST) as study:
         suggestion = study.suggest()
@@ -244,7 +262,12 @@ READ_ONLY_READER = textwrap.dedent(
     print(study.read_only, len(study.observations), study.best().output,
           len(study.pareto_front()), len(study.to_state().observations))
     study.report(sys.argv[2])
-    for write in (study.suggest, lambda: study.observe(study.best(), 1.0, 1.0)):
+    writes = (
+        study.suggest,
+        lambda: study.observe(study.best(), 1.0, 1.0),
+        lambda: study.retract(0, "no"),
+    )
+    for write in writes:
         try:
             write()
         except PermissionError as error:
@@ -287,7 +310,7 @@ def test_a_read_only_journal_opens_for_reading_and_refuses_writes(tmp_path, para
     assert reader.returncode == 0, reader.stderr
     lines = reader.stdout.splitlines()
     assert lines[0].split()[:2] == ["True", "2"] and lines[0].split()[3:] == ["2", "2"]
-    assert len(lines) == 3 and all("is open read-only" in line for line in lines[1:])
+    assert len(lines) == 4 and all("is open read-only" in line for line in lines[1:])
     assert path.read_bytes() == before
 
 

@@ -85,6 +85,7 @@ def test_records_appended_during_a_fit_are_kept_and_ids_stay_unique(tmp_path, pa
         other.observe(pending, *objective(pending.params))
         other.suggest()
         other.forget(other.outstanding[0].id)
+        other.retract(0, "rerun on a clean machine")
         other.suggest()
 
     interrupted.during_fit = another_process
@@ -96,6 +97,8 @@ def test_records_appended_during_a_fit_are_kept_and_ids_stay_unique(tmp_path, pa
     assert [s.id for s in fresh.outstanding][-1] == suggestion.id
     assert pending.id in {o.suggestion_id for o in fresh.observations}
     assert fresh.outstanding == mine.outstanding == other.outstanding
+    for study in (fresh, mine, other):
+        assert study.to_state().retracted == {0: "rerun on a clean machine"}
     assert fresh.suggest().id.startswith("00009-")
     params_seen = [s.params for s in fresh.outstanding] + [o.params for o in fresh.observations]
     assert params_seen.count(suggestion.params) == 1

@@ -81,18 +81,20 @@ def test_diagnostics_rows_come_from_searched_tries(params, minimize):
 def test_page_is_self_contained_with_every_panel(arch_tuner, tmp_path):
     path = arch_tuner.report(tmp_path / "report.html")
     page = path.read_text()
-    assert page.count("Plotly.newPlot(") == 6
+    assert page.count("Plotly.newPlot(") == 5  # no searched try: no diagnostics panel
     assert len(re.findall(r"<script[^>]*\ssrc=", page)) == 0
     for title in (
         "cost vs output",
         "Pareto front over tries",
         "Best so far",
         "Parameters vs performance",
-        "Suggestion diagnostics",
         "output by step",
         "heuristics.pareto_model",
     ):
         assert title in page
+    # the summary comes first, the settings last and collapsed
+    assert page.index("Best feasible run: try 4") < page.index("Plotly.newPlot(")
+    assert page.index("<details><summary>Settings") > page.rindex('class="plot"')
     assert math.isnan(rs.curves_info(arch_tuner.to_state())[3][-1])  # the diverged day
 
 
@@ -117,3 +119,70 @@ def test_ads_study_speaks_in_ne_and_qps(arch_tuner, tmp_path):
     # QPS does not add up over runs: no cumulative-cost panel
     best_so_far = dict(rs.study_figures(state))["Best so far"]
     assert [a.text for a in best_so_far.layout.annotations] == ["against try"]
+
+
+def test_summary_names_the_best_run_its_params_and_the_tries(arch_tuner):
+    state = dataclasses.replace(arch_tuner.to_state(), tries=10)
+    lines = rs.summary_info(state).lines
+    assert (
+        lines[0]
+        == 'Best feasible run: try 4, output 0.785, cost 0.0002; params {"arch": [[1024, 512]]}.'
+    )
+    assert lines[1] == "Tries used: 0 of 10; 0 outstanding."
+    assert lines[2] == "5 runs recorded: 1 failed, 1 over the cost cap, 0 retracted."
+
+
+def test_ads_summary_gives_the_score_and_its_definition(arch_tuner):
+    state = dataclasses.replace(arch_tuner.to_state(), metrics=METRICS)
+    lines = rs.summary_info(state).lines
+    assert "NE 0.785, QPS 5000" in lines[0]
+    assert lines[-1] == (
+        "The best feasible run scores +0.03086. score = (BASELINE_NE - NE) / BASELINE_NE, the "
+        "relative NE improvement over the baseline, with BASELINE_NE = 0.810000 (the observed "
+        "NE of the baseline [[64, 64]], try #1; `carbs-lite run` scores against the built-in "
+        "simulator's noiseless 0.811086); higher is better."
+    )
+
+
+def test_an_empty_study_says_so_and_draws_nothing(params, tmp_path):
+    tuner = Tuner(params, TunerConfig(direction="minimize"))
+    tuner.suggest()
+    summary = rs.summary_info(tuner.to_state())
+    assert summary.empty and summary.lines[0].startswith("No results yet")
+    page = tuner.report(tmp_path / "empty.html").read_text()
+    assert "No results yet" in page and "Plotly.newPlot(" not in page
+
+
+def test_failures_and_retracted_runs_sit_in_their_own_band(arch_tuner):
+    arch_tuner.retract(1, "wrong units")
+    state = arch_tuner.to_state()
+    points = rs.points_info(state)
+    assert points.retracted == [None, "wrong units", None, None, None]
+    figure = dict(rs.study_figures(state))["cost vs output"]
+    band = {t.name: t for t in figure.data if t.yaxis == "y2"}
+    assert set(band) == {"failed", "retracted"}
+    assert list(band["failed"].y) == [0] and list(band["retracted"].y) == [1]
+    runs = next(t for t in figure.data if t.name == "run")
+    assert sorted(runs.y) == [0.783, 0.785, 0.81]  # no failed or retracted run at a value
+    assert rs.best_so_far_info(state).best == [0.81, 0.81, 0.81, 0.785, 0.785]
+
+
+def test_every_cost_axis_shares_one_log_range(arch_tuner):
+    state = dataclasses.replace(arch_tuner.to_state(), metrics=METRICS)
+    figures = dict(rs.study_figures(state))
+    scatter, history = figures["QPS vs NE"], figures["Pareto front over tries"]
+    low, high = scatter.layout.xaxis.range
+    assert (low, high) == tuple(history.layout.xaxis.range)
+    assert low < math.log10(2000) and high > math.log10(18000)  # QPS, not 1/QPS
+    assert scatter.layout.xaxis.type == history.layout.xaxis.type == "log"
+
+
+def test_study_strings_are_escaped_in_the_page(tmp_path):
+    from carbs_lite import LinearSpace
+
+    name = "</script><script>document.title='PWNED'</script>"
+    tuner = Tuner([Param(name, LinearSpace(min=0.0, max=1.0), 0.5)])
+    tuner.observe({name: 0.5}, 1.0, 1.0)
+    page = tuner.report(tmp_path / "r.html").read_text()
+    assert "<script>document.title" not in page
+    assert page.count("</script>") == 2  # plotly.js and the plot calls

@@ -76,3 +76,36 @@ def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():
     assert p < 0.05
     assert signed_rank_sum(differences) == -9 * 6.0 + 1.0  # ranks: the 0.01 is 1, the rest 6
     assert verdict(differences, p) == "helps"
+
+
+def test_pairs_needed_is_the_first_size_whose_smallest_holm_p_is_below_alpha():
+    from carbs_lite.ablation.stats import pairs_needed
+
+    for comparisons in (1, 3, 12, 175):
+        n = pairs_needed(comparisons)
+        assert comparisons * 2 ** (1 - n) < 0.05 <= comparisons * 2 ** (2 - n)
+        # every pair one way: exactly the smallest p the test can give
+        assert comparisons * wilcoxon_signed_rank(-np.arange(1.0, n + 1)) < 0.05
+    assert pairs_needed(1) == 6
+
+
+def test_bootstrap_of_one_difference_is_that_difference():
+    assert bootstrap_median_ci(np.array([0.3])) == (0.3, 0.3)
+
+
+def test_the_committed_sweep_reads_the_same_as_with_the_hand_written_statistics():
+    """tests/fixtures/ablation-sweep.jsonl: 140 runs of `carbs-lite ablate` (4 switches,
+    scaling and quadratic-cost-4d, 10 seeds, 12 tries) made on 61b422b; its summary, written
+    there by the hand-written Wilcoxon and bootstrap, is ablation-sweep-summary.md. scipy.stats
+    gives the same p, Holm p, confidence interval and verdict on every row."""
+    import json
+    from pathlib import Path
+
+    from carbs_lite.ablation.summary import effects, markdown_table
+
+    fixtures = Path(__file__).parent / "fixtures"
+    lines = (fixtures / "ablation-sweep.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    summary = (fixtures / "ablation-sweep-summary.md").read_text()
+    table = summary[summary.index("| switch") :].strip()
+    assert markdown_table(effects(records)) == table

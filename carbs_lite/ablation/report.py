@@ -1,4 +1,5 @@
-"""Ablation report: best-so-far bands per variant and problem, and a forest plot of effects."""
+"""Ablation report: the verdicts in words, a forest plot of effects, and best-so-far bands per
+switch (a panel per problem, the baseline and each alternative in its own colour)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from carbs_lite.report.page import header_table, styled, write_page
+from carbs_lite.report.page import paragraphs, settings_block, styled, write_page
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Effect:
 
 
 VERDICT_COLORS = {"helps": "#27ae60", "hurts": "#c0392b", "no detectable effect": "#7f8c8d"}
+BASELINE_COLOR = "#222222"
+ALTERNATIVE_COLORS = ["#e67e22", "#2980b9", "#8e44ad", "#16a085"]
+"""Few enough to tell apart: a switch has at most a handful of alternatives."""
+PANEL_COLUMNS = 4
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -50,44 +54,60 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-def curves_figure(bands: list[CurveBand], problem: str, variants: list[str]) -> go.Figure:
-    """One panel: median line and shaded band per variant."""
-    figure = go.Figure()
-    palette = qualitative.Dark24
-    for band in (b for b in bands if b.problem == problem):
-        color = palette[variants.index(band.variant) % len(palette)]
-        figure.add_trace(
-            go.Scatter(
-                x=band.x + band.x[::-1],
-                y=band.high + band.low[::-1],
-                fill="toself",
-                fillcolor=_rgba(color, 0.12),
-                line={"width": 0},
-                hoverinfo="skip",
-                legendgroup=band.variant,
-                showlegend=False,
-            )
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=band.x,
-                y=band.median,
-                mode="lines",
-                name=band.variant,
-                legendgroup=band.variant,
-                line={"color": color},
-            )
-        )
-    figure.update_xaxes(title=bands[0].x_label if bands else "try")
-    figure.update_yaxes(title="best-so-far normalized regret", rangemode="tozero")
-    return styled(figure, 520)
+def _band_traces(band: CurveBand, color: str, name: str, legend: bool) -> list[go.Scatter]:
+    """A shaded 95% band and its median line."""
+    return [
+        go.Scatter(
+            x=band.x + band.x[::-1],
+            y=band.high + band.low[::-1],
+            mode="lines",
+            fill="toself",
+            fillcolor=_rgba(color, 0.12),
+            line={"width": 0},
+            hoverinfo="skip",
+            legendgroup=name,
+            showlegend=False,
+        ),
+        go.Scatter(
+            x=band.x,
+            y=band.median,
+            mode="lines",
+            name=name,
+            legendgroup=name,
+            showlegend=legend,
+            line={"color": color, "width": 2.5 if name == "baseline" else 2},
+        ),
+    ]
+
+
+def switch_figure(bands: list[CurveBand], switch: str, variants: list[str]) -> go.Figure:
+    """One switch: a panel per problem with the baseline (black) and each of the switch's
+    ``variants`` in its own colour, so that a panel holds a few lines, all told apart."""
+    problems = sorted({b.problem for b in bands})
+    cols = min(PANEL_COLUMNS, len(problems))
+    rows = math.ceil(len(problems) / cols)
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=problems, vertical_spacing=0.12)
+    colors = {"baseline": BASELINE_COLOR}
+    colors |= {v: ALTERNATIVE_COLORS[k % len(ALTERNATIVE_COLORS)] for k, v in enumerate(variants)}
+    for k, problem in enumerate(problems):
+        for band in bands:
+            if band.problem == problem and band.variant in colors:
+                traces = _band_traces(band, colors[band.variant], band.variant, k == 0)
+                for trace in traces:
+                    figure.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
+    figure.update_xaxes(title=bands[0].x_label if bands else "try", row=rows)
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_yaxes(title="best-so-far regret", col=1)
+    styled(figure, 300 * rows + 140)
+    figure.update_layout(margin={"t": 70})  # panel titles clear of the toolbar
+    return figure
 
 
 def forest_figure(effects: list[Effect]) -> go.Figure:
     """Median paired difference with its 95% CI, one row per (variant, problem)."""
     rows = sorted(effects, key=lambda e: (e.switch, e.variant, e.problem))
     labels = [f"{e.variant} · {e.problem}" for e in rows]
-    figure = make_subplots(rows=1, cols=1)
+    figure = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         chosen = [i for i, e in enumerate(rows) if e.verdict == verdict]
         if not chosen:
@@ -114,7 +134,13 @@ def forest_figure(effects: list[Effect]) -> go.Figure:
     figure.add_vline(x=0, line_dash="dot", line_color="#555")
     figure.update_yaxes(categoryorder="array", categoryarray=labels[::-1], automargin=True)
     figure.update_xaxes(title="median difference in AUC of regret (negative = the variant helps)")
-    return styled(figure, max(400, 18 * len(rows) + 160))
+    styled(figure, 18 * len(rows) + 170)
+    # above the rows, at the left: clear of the axis title below and of the toolbar at the right
+    figure.update_layout(
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+        margin={"t": 50, "b": 60},
+    )
+    return figure
 
 
 def write_ablation_report(
@@ -123,14 +149,20 @@ def write_ablation_report(
     effects: list[Effect],
     title: str,
     header: dict[str, str],
+    verdicts: list[str] | None = None,
 ) -> Path:
-    """One self-contained HTML page: a forest plot, then one curve panel per problem."""
-    variants = sorted({b.variant for b in curves})
+    """One self-contained HTML page: the verdicts in words, a forest plot, then one figure per
+    switch with a panel per problem; the sweep's settings below, collapsed."""
     figures = [
         ("Effects of each switch (paired by seed, 95% bootstrap CI)", forest_figure(effects))
     ]
-    for problem in sorted({b.problem for b in curves}):
-        figures.append((f"Best so far: {problem}", curves_figure(curves, problem, variants)))
+    switch_of = {e.variant: e.switch for e in effects}
+    for switch in sorted(set(switch_of.values())):
+        variants = sorted(v for v, s in switch_of.items() if s == switch)
+        bands = [b for b in curves if b.variant in (*variants, "baseline")]
+        figures.append((f"Best so far: {switch}", switch_figure(bands, switch, variants)))
     finite = [e for e in effects if math.isfinite(e.median_difference)]
     header = {**header, "comparisons": str(len(finite))}
-    return write_page(path, title, header_table(header), figures)
+    return write_page(
+        path, title, figures, paragraphs(verdicts or []), settings_block(header, "Sweep")
+    )

@@ -1,7 +1,7 @@
 """Ablation runs: variants x problems x seeds in a process pool, resumable, with paired stats.
 
 A *variant* sets one field of ``Heuristics`` or ``TunerConfig`` away from the defaults (the
-baseline). Each run tunes one problem for a number of tries (suggestions are made two at a
+baseline); the fields and their alternatives are TOML files shipped in ``specs/``. Each run tunes one problem for a number of tries (suggestions are made two at a
 time, as two workers would) and records the best-so-far normalized regret after every try;
 a run is scored by the area under that curve (its mean over tries, lower is better).
 """
@@ -12,19 +12,22 @@ import dataclasses
 import json
 import logging
 import math
+import multiprocessing
 import os
-import sys
+import signal
 import time
 import tomllib
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from carbs_lite.bench.suite import make_problem
 from carbs_lite.config import TunerConfig
@@ -36,6 +39,8 @@ logger = logging.getLogger(__name__)
 BASELINE = "baseline"
 WORKERS_PER_RUN = 2
 """Suggestions made before observing, as two parallel workers would."""
+Job = tuple[str, "Variant", int, int, "float | None"]
+"""(problem, variant, seed, tries, cost budget): the arguments of ``run_one``."""
 
 
 @dataclass(frozen=True)
@@ -75,15 +80,31 @@ def _target(field: str) -> str:
     raise ValueError(f"unknown switch {field!r}: not a Heuristics or TunerConfig field")
 
 
-def load_specs(folder: str | Path) -> dict[str, dict[str, Any]]:
+SPECS = "specs"
+"""The switch TOMLs shipped in this package (``carbs_lite/ablation/specs/*.toml``)."""
+
+
+def load_specs(folder: str | Path | Traversable) -> dict[str, dict[str, Any]]:
     """Every ``*.toml`` in ``folder``: switch name -> {question, alternatives, field}."""
     specs = {}
-    for path in sorted(Path(folder).glob("*.toml")):
+    folder = Path(folder) if isinstance(folder, str) else folder
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".toml"):
+            continue
         spec = tomllib.loads(path.read_text())
         for key in ("field", "alternatives"):
             if key not in spec:
                 raise ValueError(f"{path}: missing '{key}'")
         specs[spec["field"]] = spec
+    return specs
+
+
+def switch_specs(local: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """The packaged switch specs, with those of the folder ``local`` (when it exists) added
+    or replacing the packaged one of the same field."""
+    specs = load_specs(files("carbs_lite.ablation") / SPECS)
+    if local is not None and Path(local).is_dir():
+        specs.update(load_specs(local))
     return specs
 
 
@@ -95,7 +116,8 @@ def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> 
         values = [value] if value else specs.get(name, {}).get("alternatives")
         if values is None:
             raise ValueError(
-                f"switch {name!r} has no ablations/*.toml; give a value as {name}=VALUE"
+                f"switch {name!r} has no spec TOML (carbs-lite ablate --list shows them); "
+                f"give a value as {name}=VALUE"
             )
         target = _target(name)
         cls = Heuristics if target == "heuristics" else TunerConfig
@@ -173,49 +195,61 @@ def read_results(path: Path) -> list[dict]:
     return records
 
 
-def _progress(done: int, total: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    eta = elapsed / done * (total - done) if done else math.nan
-    sys.stderr.write(f"\r[{done}/{total}] {elapsed:6.0f} s elapsed, ETA {eta:6.0f} s ")
-    sys.stderr.flush()
-
-
-def run_sweep(
+def plan_sweep(
     out: Path,
     problems: list[str],
     variants: list[Variant],
     seeds: int,
     tries: int,
     cost_budget: float | None,
-    workers: int,
-) -> list[dict]:
-    """Run every (problem, variant, seed) not yet in ``out/results.jsonl``, appending each."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.jsonl"
-    done = {r["key"] for r in read_results(path)}
-    all_jobs = [
+) -> tuple[list[Job], list[Job]]:
+    """Every (problem, variant, seed) job of the sweep, and those not yet in
+    ``out/results.jsonl`` (a re-run skips finished runs)."""
+    done = {r["key"] for r in read_results(out / "results.jsonl")}
+    jobs = [
         (p, v, s, tries, cost_budget)
         for p in problems
         for v in [BASELINE_VARIANT, *variants]
         for s in range(seeds)
     ]
-    jobs = [job for job in all_jobs if run_key(*job) not in done]
-    started = time.perf_counter()
+    return jobs, [job for job in jobs if run_key(*job) not in done]
+
+
+def _ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, and only the parent should
+    act on it (it stops the pool), so workers print no tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_job(job: Job) -> dict:
+    return run_one(*job)
+
+
+def run_jobs(out: Path, jobs: list[Job], workers: int) -> int:
+    """Run ``jobs`` in ``workers`` processes, appending each finished run to
+    ``out/results.jsonl`` at once, with a progress bar; returns how many finished. On Ctrl-C
+    the pool is stopped and ``KeyboardInterrupt`` raised: finished runs stay in the file."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.jsonl"
     if path.exists() and path.read_bytes()[-1:] not in (b"", b"\n"):
         with path.open("a") as stream:
             stream.write("\n")
-    with ProcessPoolExecutor(max_workers=workers) as pool, path.open("a") as stream:
-        pending = {pool.submit(run_one, *job) for job in jobs}
-        finished = 0
-        while pending:
-            complete, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in complete:
-                stream.write(json.dumps(future.result()) + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-                finished += 1
-                _progress(finished, len(jobs), started)
-    if jobs:
-        sys.stderr.write("\n")
-    wanted = {run_key(*job) for job in all_jobs}
-    return [r for r in read_results(path) if r["key"] in wanted]
+    finished = 0
+    with (
+        multiprocessing.Pool(workers, initializer=_ignore_interrupts) as pool,
+        path.open("a") as stream,
+        tqdm(total=len(jobs), unit="run", desc="ablation", disable=not jobs) as progress,
+    ):
+        for record in pool.imap_unordered(_run_job, jobs):
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+            finished += 1
+            progress.update()
+    return finished
+
+
+def sweep_records(out: Path, jobs: list[Job]) -> list[dict]:
+    """The finished runs of ``jobs`` in ``out/results.jsonl``."""
+    wanted = {run_key(*job) for job in jobs}
+    return [r for r in read_results(out / "results.jsonl") if r["key"] in wanted]

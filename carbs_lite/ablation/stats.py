@@ -1,4 +1,5 @@
-"""Paired statistics for ablations: Wilcoxon signed-rank, bootstrap CI, Holm, verdicts.
+"""Paired statistics for ablations: Wilcoxon signed-rank and bootstrap CIs from ``scipy.stats``,
+Holm's correction, verdicts, and the sweep size a verdict needs.
 
 All functions take paired differences d_i = variant_i - baseline_i of a lower-is-better
 metric, so a negative median difference means the variant helps.
@@ -6,53 +7,50 @@ metric, so a negative median difference means the variant helps.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import stats
 
 ALPHA = 0.05
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values`` with ties given their average rank."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
+BOOTSTRAP_RESAMPLES = 2000
 
 
 def wilcoxon_signed_rank(differences: np.ndarray) -> float:
-    """Two-sided exact p-value of W+ = sum of ranks of |d_i| over d_i > 0 (zeros dropped).
+    """Two-sided p-value of the Wilcoxon signed-rank test, zero differences dropped.
 
-    The null distribution is enumerated over all 2^n sign patterns of the observed ranks (by
-    dynamic programming on doubled ranks, so tied half-ranks stay integers).
+    Exact (the null distribution of W+ over all 2^n sign patterns) when the |d_i| have no
+    ties; with ties, the normal approximation with tie correction, as ``scipy.stats.wilcoxon``
+    chooses itself (its exact distribution assumes distinct ranks).
     """
     d = np.asarray(differences, dtype=float)
     d = d[d != 0]
     if len(d) == 0:
         return 1.0
-    doubled = np.rint(2 * _average_ranks(np.abs(d))).astype(int)
-    counts = np.zeros(doubled.sum() + 1)
-    counts[0] = 1.0
-    for rank in doubled:
-        counts[rank:] = counts[rank:] + counts[: len(counts) - rank].copy()
-    probabilities = counts / counts.sum()
-    observed = int(doubled[d > 0].sum())
-    lower = probabilities[: observed + 1].sum()
-    upper = probabilities[observed:].sum()
-    return float(min(1.0, 2 * min(lower, upper)))
+    method = "exact" if len(np.unique(np.abs(d))) == len(d) else "approx"
+    return float(stats.wilcoxon(d, zero_method="wilcox", method=method).pvalue)
 
 
 def bootstrap_median_ci(
-    differences: np.ndarray, resamples: int = 2000, seed: int = 0, level: float = 0.95
+    differences: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of the median difference (seeded, so reproducible)."""
+    """Percentile bootstrap CI of the median difference (``scipy.stats.bootstrap``, seeded, so
+    reproducible); a single difference is its own interval."""
     d = np.asarray(differences, dtype=float)
-    rng = np.random.default_rng(seed)
-    medians = np.median(d[rng.integers(len(d), size=(resamples, len(d)))], axis=1)
-    tail = (1 - level) / 2
-    return float(np.quantile(medians, tail)), float(np.quantile(medians, 1 - tail))
+    if len(d) < 2:
+        return float(d[0]), float(d[0])
+    interval = stats.bootstrap(
+        (d,),
+        np.median,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return float(interval.low), float(interval.high)
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -74,7 +72,7 @@ def signed_rank_sum(differences: np.ndarray) -> float:
     d = d[d != 0]
     if len(d) == 0:
         return 0.0
-    return float((np.sign(d) * _average_ranks(np.abs(d))).sum())
+    return float((np.sign(d) * stats.rankdata(np.abs(d))).sum())
 
 
 def verdict(differences: np.ndarray, adjusted_p: float, alpha: float = ALPHA) -> str:
@@ -87,3 +85,13 @@ def verdict(differences: np.ndarray, adjusted_p: float, alpha: float = ALPHA) ->
     if adjusted_p >= alpha or direction == 0:
         return "no detectable effect"
     return "helps" if direction < 0 else "hurts"
+
+
+def pairs_needed(comparisons: int, alpha: float = ALPHA) -> int:
+    """The fewest pairs for which a verdict is possible at all after Holm over ``comparisons``.
+
+    With n pairs the smallest exact two-sided p is 2 / 2^n (every pair the same sign), and
+    Holm multiplies the smallest p by the number of comparisons, so n must satisfy
+    comparisons * 2^(1 - n) < alpha.
+    """
+    return math.floor(1 + math.log2(comparisons / alpha)) + 1

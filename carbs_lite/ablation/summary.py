@@ -38,7 +38,7 @@ def effects(records: list[dict], metric: str = "auc") -> list[Effect]:
             pooled += diffs
             if diffs:
                 rows.append((switch_of[variant], variant, problem, np.array(diffs)))
-        if pooled:
+        if pooled and len(problems) > 1:
             rows.append((switch_of[variant], variant, POOLED, np.array(pooled)))
     p_values = [wilcoxon_signed_rank(d) for *_, d in rows]
     adjusted = holm(p_values) if p_values else []
@@ -97,21 +97,54 @@ def markdown_table(rows: list[Effect]) -> str:
     return "\n".join(lines)
 
 
+def verdict_lines(rows: list[Effect]) -> list[str]:
+    """The verdicts in words: one line per variant that helps or hurts anywhere, then how many
+    comparisons showed no detectable effect."""
+    lines = []
+    for variant in sorted({e.variant for e in rows}):
+        found = [e for e in rows if e.variant == variant and e.verdict != "no detectable effect"]
+        for word in ("helps", "hurts"):
+            where = [e for e in found if e.verdict == word]
+            if where:
+                places = "; ".join(
+                    f"{e.problem} (median {e.median_difference:+.4f}, Holm p {e.p_holm:.2g})"
+                    for e in where
+                )
+                lines.append(f"{variant} {word} on {places}.")
+    quiet = sum(e.verdict == "no detectable effect" for e in rows)
+    lines.append(f"No detectable effect in {quiet} of {len(rows)} comparisons.")
+    return lines
+
+
+METHOD = [
+    "Metric: area under the best-so-far normalized-regret curve (mean over tries; lower is",
+    "better). Differences are variant - baseline, paired by seed; Wilcoxon signed-rank p",
+    "(scipy.stats, exact without ties), Holm over all rows; 95% percentile bootstrap CI.",
+]
+
+
 def write_outputs(out: Path, records: list[dict], header: dict[str, str]) -> list[Effect]:
     """``summary.md`` and ``report.html`` in ``out``; returns the effects."""
     rows = effects(records)
+    verdicts = verdict_lines(rows)
     lines = [
         "# Ablation summary\n",
         *(f"- {k}: {v}" for k, v in header.items()),
         "",
-        "Metric: area under the best-so-far normalized-regret curve (mean over tries; lower is",
-        "better). Differences are variant - baseline, paired by seed; Holm over all rows.",
+        *verdicts,
+        "",
+        *METHOD,
         "",
         markdown_table(rows),
         "",
     ]
     (out / "summary.md").write_text("\n".join(lines))
     write_ablation_report(
-        out / "report.html", curve_bands(records), rows, "carbs_lite ablation", header
+        out / "report.html",
+        curve_bands(records),
+        rows,
+        "carbs_lite ablation",
+        header,
+        [*verdicts, " ".join(METHOD)],
     )
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 from carbs_lite.bench.problem import Problem
@@ -43,6 +44,20 @@ DEFAULT_SUITE = [
     "bbob-f8-d5",
     "bbob-mixint-f1-d5",
 ]
+
+
+NEEDS = {name: "coco-experiment" for name in PROBLEMS if name.startswith("bbob")}
+"""Problems that need an optional package: the BBOB functions come from COCO's ``cocoex``
+(``pip install 'carbs_lite[bench]'``), a benchmarking library the tuner itself never uses."""
+MODULES = {"coco-experiment": "cocoex"}
+
+
+def missing_package(name: str) -> str | None:
+    """The package problem ``name`` needs and that is not installed, or None."""
+    package = NEEDS.get(name)
+    if package is None or importlib.util.find_spec(MODULES[package]) is not None:
+        return None
+    return package
 
 
 def make_problem(name: str) -> Problem:

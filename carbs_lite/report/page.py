@@ -1,4 +1,9 @@
-"""Shared plotting helpers: one self-contained HTML page with plotly.js embedded once."""
+"""Shared plotting helpers: one self-contained HTML page with plotly.js embedded once.
+
+Every string from a study reaches the page escaped: text through ``html.escape``, figures as
+JSON whose ``<``, ``>`` and ``&`` are written as ``\\u003c``-style escapes, so that no study
+can close the ``<script>`` element that holds it (OWASP's rule for JSON inside a script).
+"""
 
 from __future__ import annotations
 
@@ -10,32 +15,53 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from carbs_lite.state import write_bytes_atomically
+
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 12}
 PANEL_HEIGHT = 420
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"}
+"""A legend under the plot, clear of the toolbar that plotly draws above its top right and
+of a colour bar on its right."""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; }}
 h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-top: 28px; }}
-table.header {{ border-collapse: collapse; font-size: 12px; margin-bottom: 12px; }}
+.summary {{ max-width: 1000px; font-size: 14px; line-height: 1.45; }}
+.summary li {{ margin-bottom: 4px; }}
+table.header {{ border-collapse: collapse; font-size: 12px; margin: 8px 0 12px; }}
 table.header td {{ border: 1px solid #ddd; padding: 2px 8px; }}
+details {{ margin-top: 32px; font-size: 13px; }}
 .plot {{ width: 100%; max-width: 1200px; }}
 </style>
 <script type="text/javascript">{plotlyjs}</script>
 </head><body>
 <h1>{title}</h1>
-{header}
+{intro}
 {sections}
+{settings}
 <script type="text/javascript">
 window.carbsLitePlots = Promise.all([{calls}]);
 </script>
 </body></html>
 """
 
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+_SCRIPT_ESCAPES |= {"\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(data: Any) -> str:
+    """JSON text that is safe inside ``<script>``: the same value, no ``</script>`` possible."""
+    text = json.dumps(data, separators=(",", ":"))
+    for raw, escaped in _SCRIPT_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return text
+
 
 def compact(figure: go.Figure) -> str:
-    """Figure JSON with floats rounded to 6 significant digits (keeps large reports small)."""
+    """Figure JSON with floats rounded to 6 significant digits (keeps large reports small),
+    escaped for a script element (``script_json``)."""
     data = json.loads(figure.to_json())
 
     def shorten(value: Any) -> Any:
@@ -47,7 +73,7 @@ def compact(figure: go.Figure) -> str:
             return {k: shorten(v) for k, v in value.items()}
         return value
 
-    return json.dumps(shorten(data), separators=(",", ":"))
+    return script_json(shorten(data))
 
 
 def header_table(rows: dict[str, str]) -> str:
@@ -59,10 +85,26 @@ def header_table(rows: dict[str, str]) -> str:
     return f'<table class="header">{cells}</table>'
 
 
+def settings_block(rows: dict[str, str], label: str = "Settings") -> str:
+    """``header_table`` inside a collapsed ``<details>`` element."""
+    return f"<details><summary>{html.escape(label)}</summary>{header_table(rows)}</details>"
+
+
+def paragraphs(lines: list[str]) -> str:
+    """Plain-text lines as an escaped bullet list for the top of a page."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return f'<ul class="summary">{items}</ul>'
+
+
 def write_page(
-    path: str | Path, title: str, header_html: str, figures: list[tuple[str, go.Figure]]
+    path: str | Path,
+    title: str,
+    figures: list[tuple[str, go.Figure]],
+    intro_html: str = "",
+    settings_html: str = "",
 ) -> Path:
-    """Write ``figures`` (section title, figure) as one offline HTML page; returns the path."""
+    """Write ``intro_html``, the ``figures`` (section title, figure) and ``settings_html`` as
+    one offline page, atomically (temp file + rename); returns the path."""
     sections, calls = [], []
     for index, (section, figure) in enumerate(figures):
         sections.append(f'<h2>{html.escape(section)}</h2><div id="plot{index}" class="plot"></div>')
@@ -73,22 +115,23 @@ def write_page(
     page = _PAGE.format(
         title=html.escape(title),
         plotlyjs=get_plotlyjs(),
-        header=header_html,
+        intro=intro_html,
         sections="\n".join(sections),
+        settings=settings_html,
         calls=",\n".join(calls),
     )
     path = Path(path)
-    path.write_text(page, encoding="utf-8")
+    write_bytes_atomically(page.encode("utf-8"), path)
     return path
 
 
 def styled(figure: go.Figure, height: int = PANEL_HEIGHT) -> go.Figure:
-    """Common layout: white template, readable font, legend above the plot."""
+    """Common layout: white template, readable font, legend under the plot."""
     figure.update_layout(
         template="plotly_white",
         font=FONT,
         height=height,
-        margin={"l": 70, "r": 30, "t": 90, "b": 60},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0},
+        margin={"l": 70, "r": 30, "t": 40, "b": 110},
+        legend=LEGEND_BELOW,
     )
     return figure

@@ -1,26 +1,29 @@
-"""Study report: gather plain data from a study's state (``*_info``), draw it (``*_figure``),
-write one self-contained page (``write_study_report``).
+"""Study report: gather plain data from a study's state (``*_info``), draw it
+(``carbs_lite.report.figures``), write one self-contained page (``write_study_report``).
 
 Axis titles and hovers use the study's ``Metrics``: its output and cost names and units, and,
 when ``Metrics.cost_inverse`` is set, the cost shown as its reciprocal under that name (e.g.
-QPS for a cost of 1/QPS). A task preset (``carbs_lite.tasks``) may add panels of its own.
+QPS for a cost of 1/QPS). The page opens with a written summary; a task preset
+(``carbs_lite.tasks``) may add lines to it and panels of its own. Retracted runs are drawn
+greyed and left out of the front, the best pick and the curves.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.pareto import study_front
 from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
-from carbs_lite.report.page import header_table, styled, write_page
+from carbs_lite.report import figures as fig
+from carbs_lite.report.figures import Axis
+from carbs_lite.report.page import paragraphs, settings_block, write_page
 from carbs_lite.spaces import LogSpace, ParamSpace, PowerOfTwoSpace
 from carbs_lite.tasks import preset
 
@@ -28,7 +31,8 @@ MAX_FRONT_SNAPSHOTS = 12
 
 
 class PointsInfo(NamedTuple):
-    """Every observation: try number (1-based), cost, output (NaN if failed), hover text."""
+    """Every observation: try number (1-based), cost, output (NaN if failed), hover text,
+    whether its cost was estimated, and the reason it was retracted (None if it stands)."""
 
     tries: list[int]
     costs: list[float]
@@ -37,6 +41,8 @@ class PointsInfo(NamedTuple):
     labels: list[str]
     best_index: int | None
     cap: float | None
+    estimated: list[bool]
+    retracted: list[str | None]
 
 
 class FrontInfo(NamedTuple):
@@ -66,17 +72,18 @@ class DiagnosticsInfo(NamedTuple):
     terms: dict[str, list[float]]
 
 
-class Axis(NamedTuple):
-    """How the report shows a metric: axis title, value transform, log scale."""
+class SummaryInfo(NamedTuple):
+    """What the top of the page says, as plain lines (the task's lines last)."""
 
-    title: str
-    show: Any
-    log: bool
+    lines: list[str]
+    empty: bool
 
 
 def _label(params: dict[str, Any]) -> str:
+    """Hover text of params; names and values escaped, since plotly renders some HTML."""
     return "<br>".join(
-        f"{k} = {json.dumps(v) if isinstance(v, list) else f'{v:.6g}'}" for k, v in params.items()
+        f"{html.escape(k)} = {html.escape(json.dumps(v)) if not isinstance(v, float) else f'{v:.6g}'}"
+        for k, v in params.items()
     )
 
 
@@ -98,9 +105,20 @@ def cost_axis(metrics: Metrics) -> Axis:
     return Axis(_titled(metrics.cost, metrics.cost_unit), lambda c: list(c), True)
 
 
+def cost_span(points: PointsInfo, cost: Axis) -> tuple[float, float] | None:
+    """The log10 range of every shown cost and the cap, padded by 5% on each side, so that
+    the panels that plot cost share one axis."""
+    shown = cost.show(points.costs + ([points.cap] if points.cap is not None else []))
+    if not shown:
+        return None
+    low, high = math.log10(min(shown)), math.log10(max(shown))
+    pad = max(high - low, 0.2) * 0.05
+    return (low - pad, high + pad)
+
+
 def points_info(state: StudyState) -> PointsInfo:
     observations = state.observations
-    best = best_feasible(observations, state.config)
+    best = best_feasible(state.active_observations, state.config)
     best_index = next((i for i, o in enumerate(observations) if o is best), None)
     return PointsInfo(
         tries=list(range(1, len(observations) + 1)),
@@ -110,20 +128,26 @@ def points_info(state: StudyState) -> PointsInfo:
         labels=[_label(o.params) for o in observations],
         best_index=best_index,
         cap=state.config.max_suggestion_cost,
+        estimated=[bool(o.extra.get("cost_estimated")) for o in observations],
+        retracted=[state.retracted.get(i) for i in range(len(observations))],
     )
 
 
 def front_history_info(state: StudyState, snapshots: int = MAX_FRONT_SNAPSHOTS) -> list[FrontInfo]:
-    """Fronts after evenly spaced tries (always including the last), by the study's own rules."""
+    """Fronts after evenly spaced tries (always including the last), by the study's own rules,
+    retracted runs left out."""
     observations = state.observations
     if not observations:
         return []
     space = ParamSpace(state.params)
-    inputs = [space.to_basic(o.params) for o in observations]
+    kept = [i for i in range(len(observations)) if i not in state.retracted]
+    inputs = {i: space.to_basic(observations[i].params) for i in kept}
     ends = sorted({int(round(x)) for x in np.linspace(1, len(observations), snapshots)})
     history = []
     for end in ends:
-        data = StudyData.from_rows(space, state.config, inputs[:end], observations[:end], [])
+        rows = [i for i in kept if i < end]
+        chosen = [observations[i] for i in rows]
+        data = StudyData.from_rows(space, state.config, [inputs[i] for i in rows], chosen, [])
         front = study_front(data, state.config, state.heuristics)
         outputs = [state.config.sign * g.mean_goodness for g in front]
         history.append(FrontInfo(end, [g.cost for g in front], outputs))
@@ -131,11 +155,13 @@ def front_history_info(state: StudyState, snapshots: int = MAX_FRONT_SNAPSHOTS) 
 
 
 def best_so_far_info(state: StudyState) -> BestSoFarInfo:
+    """Best feasible output after each try (retracted tries change nothing)."""
     best, current = [], math.nan
     sign, cap = state.config.sign, state.config.max_suggestion_cost
-    for o in state.observations:
+    for index, o in enumerate(state.observations):
         better = math.isnan(current) or sign * (o.output - current) > 0
-        if is_feasible(o.is_failure, o.cost, cap) and better:
+        live = index not in state.retracted
+        if live and is_feasible(o.is_failure, o.cost, cap) and better:
             current = o.output
         best.append(current)
     costs = np.cumsum([o.cost for o in state.observations]).tolist()
@@ -165,7 +191,9 @@ def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
     rows = [
         (i + 1, o)
         for i, o in enumerate(state.observations)
-        if o.diagnostics is not None and o.diagnostics.source == "search"
+        if o.diagnostics is not None
+        and o.diagnostics.source == "search"
+        and i not in state.retracted
     ]
     names = ("expected_improvement", "p_search", "p_success", "acquisition")
     return DiagnosticsInfo(
@@ -183,287 +211,100 @@ def curves_info(state: StudyState) -> dict[int, list[float]]:
     return {
         i + 1: [math.nan if v is None else v for v in o.extra["curve"]]
         for i, o in enumerate(state.observations)
-        if isinstance(o.extra.get("curve"), list)
+        if isinstance(o.extra.get("curve"), list) and i not in state.retracted
     }
 
 
-def _cap_line(figure: go.Figure, cap: float | None, outputs: list[float], cost: Axis) -> None:
-    """A dashed vertical line at the cost cap across the observed output range."""
-    finite = [v for v in outputs if math.isfinite(v)]
-    if cap is not None and finite:
-        x = cost.show([cap])[0]
-        figure.add_trace(
-            go.Scatter(
-                x=[x, x],
-                y=[min(finite), max(finite)],
-                mode="lines",
-                name="cost cap",
-                line={"dash": "dash", "color": "#c0392b"},
-                hoverinfo="skip",
-            )
+def _value(metrics: Metrics, output: float, cost: float) -> str:
+    shown = 1.0 / cost if metrics.cost_inverse else cost
+    return f"{metrics.output} {output:.6g}, {metrics.cost_inverse or metrics.cost} {shown:.6g}"
+
+
+def summary_info(state: StudyState) -> SummaryInfo:
+    """The best feasible run and its params, tries used out of the budget, and how many runs
+    failed, went over the cap or were retracted; then the task preset's lines."""
+    metrics, observations = state.metrics, state.observations
+    budget = f" of {state.tries}" if state.tries is not None else " (no budget set)"
+    lines = [f"Tries used: {state.tries_used}{budget}; {len(state.outstanding)} outstanding."]
+    if not observations:
+        return SummaryInfo(
+            ["No results yet: nothing has been observed in this study.", *lines], True
         )
-
-
-def scatter_figure(
-    points: PointsInfo, front: FrontInfo | None, output: Axis, cost: Axis
-) -> go.Figure:
-    figure = go.Figure()
-    ok = [i for i, f in enumerate(points.failed) if not f]
-
-    def pick(seq: list, idx: list[int]) -> list:
-        return [seq[i] for i in idx]
-
-    figure.add_trace(
-        go.Scatter(
-            x=cost.show(pick(points.costs, ok)),
-            y=pick(points.outputs, ok),
-            mode="markers",
-            name="observation",
-            text=pick(points.labels, ok),
-            hovertemplate="try %{marker.color}<br>"
-            + cost.title
-            + " %{x:.4g}<br>"
-            + output.title
-            + " %{y:.6g}<br>%{text}<extra></extra>",
-            marker={
-                "color": pick(points.tries, ok),
-                "colorscale": "Viridis",
-                "size": 8,
-                "colorbar": {"title": "try", "thickness": 12},
-            },
+    best = best_feasible(state.active_observations, state.config)
+    if best is None:
+        lines.insert(0, "No feasible run yet.")
+    else:
+        number = next(i for i, o in enumerate(observations) if o is best) + 1
+        params = json.dumps(best.params)
+        lines.insert(
+            0,
+            f"Best feasible run: try {number}, {_value(metrics, best.output, best.cost)}; params {params}.",
         )
+    failed = sum(o.is_failure for o in state.active_observations)
+    cap = state.config.max_suggestion_cost
+    over = sum(
+        not o.is_failure and cap is not None and o.cost >= cap for o in state.active_observations
     )
-    failed = [i for i, f in enumerate(points.failed) if f]
-    if failed:
-        floor = np.nanmin(points.outputs) if ok else 0.0
-        figure.add_trace(
-            go.Scatter(
-                x=cost.show(pick(points.costs, failed)),
-                y=[floor] * len(failed),
-                mode="markers",
-                name="failed",
-                text=pick(points.labels, failed),
-                hovertemplate="failed<br>" + cost.title + " %{x:.4g}<br>%{text}<extra></extra>",
-                marker={"symbol": "x", "color": "#c0392b", "size": 9},
-            )
-        )
-    if front and front.costs:
-        figure.add_trace(
-            go.Scatter(
-                x=cost.show(front.costs),
-                y=front.outputs,
-                mode="lines",
-                name="Pareto front",
-                line={"shape": "hv", "color": "#2c3e50"},
-            )
-        )
-    if points.best_index is not None:
-        i = points.best_index
-        figure.add_trace(
-            go.Scatter(
-                x=cost.show([points.costs[i]]),
-                y=[points.outputs[i]],
-                mode="markers",
-                name="best feasible",
-                text=[points.labels[i]],
-                marker={"symbol": "star", "size": 16, "color": "#f39c12"},
-            )
-        )
-    _cap_line(figure, points.cap, points.outputs, cost)
-    figure.update_xaxes(type="log", title=cost.title)
-    figure.update_yaxes(title=output.title)
-    return styled(figure, 480)
-
-
-def front_history_figure(history: list[FrontInfo], output: Axis, cost: Axis) -> go.Figure:
-    figure = go.Figure()
-    for k, snapshot in enumerate(history):
-        figure.add_trace(
-            go.Scatter(
-                x=cost.show(snapshot.costs),
-                y=snapshot.outputs,
-                mode="lines+markers",
-                line={"shape": "hv"},
-                name=f"after try {snapshot.after_try}",
-                visible=k == len(history) - 1,
-            )
-        )
-    steps = [
-        {
-            "method": "update",
-            "label": str(s.after_try),
-            "args": [{"visible": [j == k for j in range(len(history))]}],
-        }
-        for k, s in enumerate(history)
-    ]
-    figure.update_layout(
-        sliders=[
-            {
-                "active": len(history) - 1,
-                "steps": steps,
-                "y": -0.15,
-                "currentvalue": {"prefix": "after try "},
-            }
-        ]
+    lines.append(
+        f"{len(observations)} runs recorded: {failed} failed, {over} over the cost cap, "
+        f"{len(state.retracted)} retracted."
     )
-    figure.update_xaxes(type="log", title=cost.title)
-    figure.update_yaxes(title=output.title)
-    return styled(figure, 480)
+    task = preset(metrics.task)
+    if task is not None:
+        lines.extend(task.summary_lines(state))
+    return SummaryInfo(lines, False)
 
 
-def best_so_far_figure(info: BestSoFarInfo, output: Axis, additive_cost: str | None) -> go.Figure:
-    """Best feasible output against tries and, when the cost adds up over runs
-    (``additive_cost`` names it), against the cumulative cost."""
-    axes = [("try", info.tries)]
-    if additive_cost is not None:
-        axes.append((f"cumulative {additive_cost}", info.cumulative_cost))
-    figure = make_subplots(rows=1, cols=len(axes), subplot_titles=[f"against {n}" for n, _ in axes])
-    for col, (name, x) in enumerate(axes, 1):
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=info.best,
-                mode="lines+markers",
-                line={"shape": "hv"},
-                name="best feasible",
-                showlegend=col == 1,
-            ),
-            row=1,
-            col=col,
-        )
-        figure.update_xaxes(title=name, type="log" if col > 1 else "linear", row=1, col=col)
-    figure.update_yaxes(title=output.title, row=1, col=1)
-    return styled(figure)
-
-
-def params_figure(
-    features: dict[str, tuple[list[float], bool]], points: PointsInfo, output: Axis
-) -> go.Figure:
-    names = list(features)
-    cols = min(3, len(names))
-    rows = math.ceil(len(names) / cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=names)
-    ok = [i for i, f in enumerate(points.failed) if not f]
-    for k, name in enumerate(names):
-        values, log_axis = features[name]
-        row, col = k // cols + 1, k % cols + 1
-        figure.add_trace(
-            go.Scatter(
-                x=[values[i] for i in ok],
-                y=[points.outputs[i] for i in ok],
-                mode="markers",
-                showlegend=False,
-                text=[points.labels[i] for i in ok],
-                marker={"color": [points.tries[i] for i in ok], "colorscale": "Viridis"},
-            ),
-            row=row,
-            col=col,
-        )
-        figure.update_xaxes(type="log" if log_axis else "linear", row=row, col=col)
-        figure.update_yaxes(title=output.title if col == 1 else None, row=row, col=col)
-    return styled(figure, 320 * rows)
-
-
-def diagnostics_figure(info: DiagnosticsInfo, output: Axis, cost_name: str) -> go.Figure:
-    figure = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=(
-            f"predicted vs observed {output.title}",
-            f"predicted vs observed {cost_name}",
-            "acquisition terms by try",
-        ),
-    )
-    for col, (predicted, observed) in enumerate(
-        ((info.predicted_output, info.observed_output), (info.predicted_cost, info.observed_cost)),
-        1,
-    ):
-        figure.add_trace(
-            go.Scatter(
-                x=predicted,
-                y=observed,
-                mode="markers",
-                showlegend=False,
-                text=[f"try {t}" for t in info.tries],
-            ),
-            row=1,
-            col=col,
-        )
-        finite = [v for v in predicted + observed if math.isfinite(v)]
-        if finite:
-            figure.add_trace(
-                go.Scatter(
-                    x=[min(finite), max(finite)],
-                    y=[min(finite), max(finite)],
-                    mode="lines",
-                    line={"dash": "dot", "color": "#999"},
-                    showlegend=False,
-                ),
-                row=1,
-                col=col,
-            )
-        figure.update_xaxes(title="predicted", row=1, col=col)
-        figure.update_yaxes(title="observed", row=1, col=col)
-    for name, values in info.terms.items():
-        figure.add_trace(
-            go.Scatter(x=info.tries, y=values, mode="lines+markers", name=name), row=1, col=3
-        )
-    figure.update_xaxes(title="try", row=1, col=3)
-    figure.update_yaxes(type="log", row=1, col=3)
-    return styled(figure)
-
-
-def curves_figure(curves: dict[int, list[float]], output: Axis, step: str) -> go.Figure:
-    figure = go.Figure()
-    for try_number, curve in curves.items():
-        figure.add_trace(
-            go.Scatter(
-                x=list(range(1, len(curve) + 1)), y=curve, mode="lines", name=f"try {try_number}"
-            )
-        )
-    figure.update_xaxes(title=step)
-    figure.update_yaxes(title=output.title)
-    return styled(figure, 460)
-
-
-def study_figures(state: StudyState) -> list[tuple[str, go.Figure]]:
+def study_figures(state: StudyState) -> list[tuple[str, Any]]:
     """Every panel of the study report, (section title, figure), the task's panels last."""
     metrics = state.metrics
     output, cost = output_axis(state), cost_axis(metrics)
     points = points_info(state)
+    cost = cost._replace(span=cost_span(points, cost))
     history = front_history_info(state)
     additive = None if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
     figures = [
         (
             f"{cost.title} vs {metrics.output}",
-            scatter_figure(points, history[-1] if history else None, output, cost),
+            fig.scatter_figure(points, history[-1] if history else None, output, cost),
         ),
-        ("Pareto front over tries", front_history_figure(history, output, cost)),
-        ("Best so far", best_so_far_figure(best_so_far_info(state), output, additive)),
-        ("Parameters vs performance", params_figure(param_features(state), points, output)),
-        (
-            "Suggestion diagnostics",
-            diagnostics_figure(diagnostics_info(state), output, metrics.cost),
-        ),
+        ("Pareto front over tries", fig.front_history_figure(history, output, cost)),
+        ("Best so far", fig.best_so_far_figure(best_so_far_info(state), output, additive)),
+        ("Parameters vs performance", fig.params_figure(param_features(state), points, output)),
     ]
+    diagnostics = diagnostics_info(state)
+    if diagnostics.tries:
+        figures.append(
+            ("Suggestion diagnostics", fig.diagnostics_figure(diagnostics, output, cost))
+        )
     curves = curves_info(state)
     if curves:
-        figures.append(
-            (f"{metrics.output} by {metrics.step}", curves_figure(curves, output, metrics.step))
-        )
+        title = f"{metrics.output} by {metrics.step}"
+        figures.append((title, fig.curves_figure(curves, output, metrics.step)))
     task = preset(metrics.task)
     if task is not None:
         figures.extend(task.report_panels(state))
     return figures
 
 
-def write_study_report(state: StudyState, path: str | Path, title: str | None = None) -> Path:
-    """One self-contained HTML page with every panel of the study report."""
-    header = {
-        "observations": str(len(state.observations)),
+def settings_rows(state: StudyState) -> dict[str, str]:
+    """The study's settings for the collapsed table at the bottom of the page."""
+    return {
         "seed": str(state.seed),
         **{f"config.{k}": str(v) for k, v in state.config.to_json().items()},
         **{f"heuristics.{k}": str(v) for k, v in state.heuristics.to_json().items()},
     }
-    page_title = title or "carbs_lite study report"
-    return write_page(path, page_title, header_table(header), study_figures(state))
+
+
+def write_study_report(state: StudyState, path: str | Path, title: str | None = None) -> Path:
+    """One self-contained HTML page: the summary, every panel (none for a study with no
+    results yet), and the settings, collapsed. Written atomically."""
+    summary = summary_info(state)
+    figures = [] if summary.empty else study_figures(state)
+    return write_page(
+        path,
+        title or "carbs_lite study report",
+        figures,
+        paragraphs(summary.lines),
+        settings_block(settings_rows(state)),
+    )

@@ -24,6 +24,9 @@ class TaskPreset(Protocol):
     def report_panels(self, state: StudyState) -> list[tuple[str, go.Figure]]:
         """Extra (section title, plotly figure) panels for a study of this task."""
 
+    def summary_lines(self, state: StudyState) -> list[str]:
+        """Extra lines for the report's written summary (e.g. a task's own score)."""
+
 
 def preset(name: str | None) -> TaskPreset | None:
     """The preset module of task ``name``; None for no task; ValueError for an unknown one."""

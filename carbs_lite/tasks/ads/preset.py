@@ -1,5 +1,5 @@
 """The ads-arch preset: the `carbs-lite run` command, `init --problem ads-arch`, the
-`--ne`/`--qps` flags of `observe`, and the report's total-params panel.
+`--ne`/`--qps` flags of `observe`, the report's score line and its total-params panel.
 
 Imported when the CLI builds its parser, so it imports torch (through the tuner) and plotly
 only inside the functions that need them.
@@ -12,71 +12,104 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from carbs_lite.cli.common import CommandError, positive_float
 from carbs_lite.records import StudyState
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from carbs_lite.study import Study
-    from carbs_lite.tasks.ads.tuning import ArchTry
     from carbs_lite.tuner import Tuner
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
-    return value
+DEFAULT_TRIES = 10
+"""The ads team's budget: ten 60-day training runs (shared/ads_simulator.md)."""
+COST_FLAG = "--qps"
+"""The flag that gives an ads run's cost, named in the generic command's errors."""
 
 
 def add_commands(commands: argparse._SubParsersAction, switch_option: Any) -> None:
     """Register `carbs-lite run`: tune the built-in simulator and write a report."""
-    run = commands.add_parser("run", help="tune the built-in ads simulator and write a report")
-    run.add_argument("--tries", type=int, default=10)
-    run.add_argument("--days", type=int, default=60)
-    run.add_argument("--min-qps", type=_positive_float, default=3500.0)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--noise-scale", type=float, default=None, help="simulator GLOBAL_NOISE_SCALE")
-    run.add_argument("--out", default="carbs-lite-report.html", help="HTML report path")
-    switch_option(run)
-    run.set_defaults(func=cmd_run)
+    from carbs_lite.tasks.ads.run import add_run_command
+
+    add_run_command(commands, switch_option)
 
 
 def add_init_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--min-qps", type=_positive_float, default=3500.0, help="ads-arch: the QPS floor"
+        "--min-qps", type=positive_float, default=3500.0, help="ads-arch: the QPS floor"
     )
 
 
 def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
-    """The study `init --problem ads-arch` creates: one arch param, QPS above ``--min-qps``."""
+    """The study `init --problem ads-arch` creates: one arch param, QPS above ``--min-qps``,
+    ``--tries`` tries (10 unless given)."""
     from carbs_lite.tasks.ads.tuning import arch_tuner
 
-    return arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=heuristics)
+    tries = args.tries or DEFAULT_TRIES
+    return arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=heuristics, tries=tries)
 
 
 def add_observe_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ne", type=_positive_float, help="ads-arch: normalized entropy (> 0)")
-    parser.add_argument("--qps", type=_positive_float, help="ads-arch: serving QPS (> 0)")
+    parser.add_argument("--ne", type=positive_float, help="ads-arch: normalized entropy (> 0)")
+    parser.add_argument("--qps", type=positive_float, help="ads-arch: serving QPS (> 0)")
 
 
-def observed(args: argparse.Namespace, study: Study) -> tuple[float, float, dict[str, Any]] | None:
+def observed(
+    args: argparse.Namespace, study: Study
+) -> tuple[float, float | None, dict[str, Any]] | None:
     """(output, cost, extra) from ``--ne``/``--qps`` or ``--failed``; None when the generic
-    ``--output``/``--cost`` are used instead. ValueError if a value is missing. A failure without
-    ``--qps`` is recorded at the QPS floor."""
+    ``--output``/``--cost`` are used instead. ValueError if a value is missing. A failure
+    without ``--qps`` has no cost here (the command estimates it or asks for it)."""
     if args.output is not None or args.cost is not None:
         return None
     if args.failed == (args.ne is not None):
-        raise ValueError("give either --ne (with --qps) or --failed")
-    qps = args.qps
-    if qps is None:
+        raise CommandError("give either --ne (with --qps) or --failed")
+    if args.qps is None:
         if not args.failed:
-            raise ValueError("--qps is required with --ne")
-        qps = 1.0 / study.config.max_suggestion_cost
-    return (math.nan if args.failed else args.ne), 1.0 / qps, {"qps": qps}
+            raise CommandError("--qps is required with --ne")
+        return math.nan, None, {}
+    return (math.nan if args.failed else args.ne), 1.0 / args.qps, {"qps": args.qps}
+
+
+def baseline_ne(state: StudyState) -> tuple[float, str]:
+    """The NE that scores are relative to, and where it comes from: the mean observed NE of
+    the baseline arch when the study has it, else the built-in simulator's."""
+    from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI
+    from carbs_lite.tasks.ads.tuning import BASELINE_ARCH
+
+    runs = [
+        (i, o)
+        for i, o in enumerate(state.observations, 1)
+        if i - 1 not in state.retracted and o.params.get("arch") == BASELINE_ARCH
+    ]
+    runs = [(i, o) for i, o in runs if not o.is_failure]
+    simulated = ModelPerformanceAPI().config["BASELINE_NE"]
+    if runs:
+        tries = ", ".join(f"#{i}" for i, _ in runs)
+        value = sum(o.output for _, o in runs) / len(runs)
+        return value, (
+            f"the observed NE of the baseline {BASELINE_ARCH}, try {tries}; `carbs-lite run` "
+            f"scores against the built-in simulator's noiseless {simulated:.6f}"
+        )
+    return simulated, f"the built-in simulator's NE of the baseline {BASELINE_ARCH} at 60 days"
+
+
+def summary_lines(state: StudyState) -> list[str]:
+    """The report's ads lines: the best feasible run's score and what a score is."""
+    from carbs_lite.records import best_feasible
+
+    baseline, source = baseline_ne(state)
+    best = best_feasible(state.active_observations, state.config)
+    score = (
+        ""
+        if best is None
+        else f"The best feasible run scores {(baseline - best.output) / baseline:+.5f}. "
+    )
+    return [
+        f"{score}score = (BASELINE_NE - NE) / BASELINE_NE, the relative NE improvement over "
+        f"the baseline, with BASELINE_NE = {baseline:.6f} ({source}); higher is better."
+    ]
 
 
 def report_panels(state: StudyState) -> list[tuple[str, go.Figure]]:
@@ -88,7 +121,7 @@ def report_panels(state: StudyState) -> list[tuple[str, go.Figure]]:
     from carbs_lite.tasks.ads.simulator import get_default_model_config_dict, total_params
 
     input_dim = get_default_model_config_dict()["INPUT_DIM"]
-    rows = [(o, o.params["arch"]) for o in state.observations if not o.is_failure]
+    rows = [(o, o.params["arch"]) for o in state.active_observations if not o.is_failure]
     figure = go.Figure(
         go.Scatter(
             x=[total_params(arch, input_dim) for _, arch in rows],
@@ -101,45 +134,3 @@ def report_panels(state: StudyState) -> list[tuple[str, go.Figure]]:
     figure.update_xaxes(type="log", title=f"total params (input width {input_dim})")
     figure.update_yaxes(title="NE")
     return [("NE by model size", styled(figure))]
-
-
-def _format_try(result: ArchTry) -> str:
-    status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
-    return (
-        f"try {result.index + 1:2d}  ne={result.ne:.6f}  qps={result.qps:8.1f}  "
-        f"score={result.score:+.5f}  {status:11s}  arch={json.dumps(result.arch)}"
-    )
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
-    from carbs_lite.tasks.ads.tuning import tune_arch
-
-    config = get_default_model_config_dict()
-    config["SEED"] = args.seed
-    if args.noise_scale is not None:
-        config["GLOBAL_NOISE_SCALE"] = args.noise_scale
-    api = ModelPerformanceAPI(config)
-    print(
-        f"tuning the built-in ads simulator: {args.tries} tries, {args.days} days, "
-        f"qps > {args.min_qps:g}"
-    )
-    result = tune_arch(
-        api,
-        tries=args.tries,
-        training_days=args.days,
-        min_qps=args.min_qps,
-        seed=args.seed,
-        heuristics=args.heuristics,
-        on_try=lambda t: print(_format_try(t), flush=True),
-    )
-    best = result.best
-    if best is None:
-        print("no feasible try")
-    else:
-        print(
-            f"best feasible: arch={json.dumps(best.arch)} ne={best.ne:.6f} qps={best.qps:.1f} "
-            f"score={best.score:+.5f}"
-        )
-    print(f"report: {result.tuner.report(args.out)}")
-    return 0

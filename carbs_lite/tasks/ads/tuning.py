@@ -81,8 +81,10 @@ def arch_tuner(
     config: TunerConfig | None = None,
     space: ArchSpace | None = None,
     start: Arch | None = None,
+    tries: int | None = None,
 ) -> Tuner:
-    """A tuner for one ``arch`` param: minimize NE at cost 1/qps below 1/min_qps."""
+    """A tuner for one ``arch`` param: minimize NE at cost 1/qps below 1/min_qps, with a
+    budget of ``tries`` (None: none)."""
     if not (isinstance(min_qps, int | float) and math.isfinite(min_qps) and min_qps > 0):
         raise ValueError(f"min_qps must be a finite number > 0, got {min_qps!r}")
     config = config or TunerConfig()
@@ -90,7 +92,7 @@ def arch_tuner(
         {**config.to_json(), "direction": "minimize", "max_suggestion_cost": 1.0 / min_qps}
     )
     param = Param("arch", space or ArchSpace(), start or BASELINE_ARCH)
-    return Tuner([param], config, heuristics, seed=seed, metrics=METRICS)
+    return Tuner([param], config, heuristics, seed=seed, metrics=METRICS, tries=tries)
 
 
 def observe_try(
@@ -111,6 +113,46 @@ def observe_try(
     return study.observe(suggestion_or_arch, ne, 1.0 / qps, extra=extra)
 
 
+def run_tries(
+    api: ModelService,
+    study: Study,
+    tries: int,
+    training_days: int = 60,
+    on_try: Callable[[ArchTry], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+) -> list[ArchTry]:
+    """Train the study's outstanding suggestions, then suggest -> train -> observe until it has
+    used ``tries`` tries (``StudyState.tries_used``); returns the tries run here, in order.
+
+    ``checkpoint`` is called after every suggestion and every observation (e.g. to save the
+    study), so that an interruption loses at most the run in flight.
+    """
+    results = []
+    while True:
+        state = study.to_state()
+        if state.outstanding:
+            suggestion = state.outstanding[0]
+        elif state.tries_used < tries:
+            suggestion = study.suggest()
+            if checkpoint is not None:
+                checkpoint()
+        else:
+            return results
+        arch = suggestion.params["arch"]
+        ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
+        observation = observe_try(study, suggestion, ne, qps, curve)
+        if checkpoint is not None:
+            checkpoint()
+        cap = study.config.max_suggestion_cost
+        feasible = is_feasible(observation.is_failure, observation.cost, cap)
+        score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
+        index = len(state.observations)
+        result = ArchTry(index, arch, float(ne), float(qps), score, feasible, list(curve))
+        results.append(result)
+        if on_try is not None:
+            on_try(result)
+
+
 def tune_arch(
     api: ModelService,
     tries: int = 10,
@@ -124,18 +166,5 @@ def tune_arch(
     """Run ``tries`` suggest -> train -> observe rounds; ``on_try`` sees each finished try."""
     if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
         raise ValueError(f"tries must be a positive integer, got {tries!r}")
-    tuner = arch_tuner(min_qps, seed, heuristics, config)
-    results = []
-    for index in range(tries):
-        suggestion = tuner.suggest()
-        arch = suggestion.params["arch"]
-        ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
-        observation = observe_try(tuner, suggestion, ne, qps, curve)
-        cap = tuner.config.max_suggestion_cost
-        feasible = is_feasible(observation.is_failure, observation.cost, cap)
-        score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
-        result = ArchTry(index, arch, float(ne), float(qps), score, feasible, list(curve))
-        results.append(result)
-        if on_try is not None:
-            on_try(result)
-    return ArchTuningResult(results, tuner)
+    tuner = arch_tuner(min_qps, seed, heuristics, config, tries=tries)
+    return ArchTuningResult(run_tries(api, tuner, tries, training_days, on_try), tuner)

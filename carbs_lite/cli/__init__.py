@@ -1,0 +1,167 @@
+"""`carbs-lite` command line: parse, call, print.
+
+carbs-lite init STUDY --space space.toml --direction minimize   a study of any space
+carbs-lite init STUDY --problem ads-arch       a task preset (its own space and metrics)
+carbs-lite suggest STUDY                       the next params (JSON) and their id
+carbs-lite observe STUDY ID --output X --cost Y      (or --failed; task presets add flags)
+carbs-lite observe STUDY --params JSON ...     a run the study did not suggest
+carbs-lite forget STUDY ID                     drop a suggestion that will never come back
+carbs-lite retract STUDY ID --why TEXT         take back a recorded result (kept, marked)
+carbs-lite status STUDY                        tries, the front, the best feasible
+carbs-lite report STUDY -o report.html
+carbs-lite ablate [--list] [--switch NAME[=VALUE]] [--problem NAME]
+carbs-lite run                                 (ads-arch) tune the built-in simulator
+
+Every command reads snapshot studies (``Tuner.save``) and journal studies (``Tuner.open``)
+alike, and every user error is one line on stderr with exit code 2. Modules are imported by
+the command that needs them, so that reading and recording stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from carbs_lite.cli.ablate import add_ablate_command
+from carbs_lite.cli.commands import (
+    cmd_forget,
+    cmd_init,
+    cmd_observe,
+    cmd_report,
+    cmd_retract,
+    cmd_suggest,
+)
+from carbs_lite.cli.common import CommandError, number, positive_float, positive_int
+from carbs_lite.cli.status import cmd_status
+from carbs_lite.tasks import PRESETS, preset
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2), defaults in --help."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(**kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_init_command(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    init = commands.add_parser("init", help="create a study file")
+    init.add_argument("study", help="the study file to create")
+    source = init.add_mutually_exclusive_group(required=True)
+    source.add_argument("--space", metavar="FILE", help="a TOML space file (one table per param)")
+    source.add_argument("--problem", choices=sorted(PRESETS), help="a task preset")
+    init.add_argument("--direction", choices=["minimize", "maximize"], help="of the output")
+    init.add_argument("--cost-cap", type=positive_float, help="runs must cost less than this")
+    init.add_argument("--tries", type=positive_int, help="budget of tries (default: none)")
+    init.add_argument("--output-name", default="", help="name of the output (default: output)")
+    init.add_argument("--output-unit", default="", help="unit of the output")
+    init.add_argument("--cost-name", default="", help="name of the cost (default: cost)")
+    init.add_argument("--cost-unit", default="", help="unit of the cost")
+    init.add_argument("--cost-inverse", help="show 1/cost under this name (e.g. QPS)")
+    init.add_argument("--step-name", default="", help="x axis of learning curves (default: step)")
+    init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
+    init.add_argument("--journal", action="store_true", help="a journal shared by processes")
+    init.add_argument("--force", action="store_true", help="replace an existing study")
+    _add_switch_option(init)
+    init.set_defaults(func=cmd_init)
+    return init
+
+
+def _add_study_commands(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    suggest = commands.add_parser("suggest", help="print the next params to try and their id")
+    suggest.add_argument("study", help="the study file")
+    suggest.add_argument("--json", action="store_true", help="one machine-readable JSON line")
+    suggest.add_argument("--force", action="store_true", help="suggest past the tries budget")
+    suggest.set_defaults(func=cmd_suggest)
+
+    observe = commands.add_parser("observe", help="record the result of a run")
+    observe.add_argument("study", help="the study file")
+    observe.add_argument("id", nargs="?", help="the suggestion's id (or give --params)")
+    observe.add_argument("--params", metavar="JSON", help="params of a run it did not suggest")
+    observe.add_argument("--counts", action="store_true", help="a --params run uses a try")
+    observe.add_argument("--output", type=number, help="the observed output")
+    observe.add_argument("--cost", type=positive_float, help="the run's cost (> 0)")
+    observe.add_argument("--failed", action="store_true", help="the run diverged or crashed")
+    observe.set_defaults(func=cmd_observe)
+
+    forget = commands.add_parser("forget", help="drop a suggestion that will never come back")
+    forget.add_argument("study", help="the study file")
+    forget.add_argument("id", help="the outstanding suggestion's id")
+    forget.set_defaults(func=cmd_forget)
+
+    retract = commands.add_parser("retract", help="take back a recorded result")
+    retract.add_argument("study", help="the study file")
+    retract.add_argument("ref", metavar="ID", help="a suggestion id or a try number (#3)")
+    retract.add_argument("--why", required=True, help="the reason, kept with the study")
+    retract.set_defaults(func=cmd_retract)
+
+    status = commands.add_parser("status", help="tries, the front and the best feasible")
+    status.add_argument("study", help="the study file")
+    status.set_defaults(func=cmd_status)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report")
+    report.add_argument("study", help="the study file")
+    report.add_argument("-o", "--output", default="report.html", help="the page to write")
+    report.set_defaults(func=cmd_report)
+    return observe
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `carbs-lite` parser with every command, task presets' included."""
+    parser = _Parser(prog="carbs-lite", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = _add_init_command(commands)
+    observe = _add_study_commands(commands)
+    add_ablate_command(commands)
+    for name in PRESETS:
+        task = preset(name)
+        task.add_commands(commands, _add_switch_option)
+        task.add_init_options(init)
+        task.add_observe_options(observe)
+    return parser
+
+
+def _add_switch_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--switch",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a Heuristics field, e.g. search_space_probability=tail (repeatable)",
+    )
+
+
+def _heuristics(switches: list[str]) -> object:
+    """``Heuristics`` from ``--switch NAME=VALUE`` texts; CommandError naming a bad one."""
+    from carbs_lite.heuristics import heuristics_from_switches
+
+    try:
+        return heuristics_from_switches(switches)
+    except ValueError as error:
+        raise CommandError(f"--switch: {error}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `carbs-lite` console script; returns the exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command != "ablate" and hasattr(args, "switch"):
+            args.heuristics = _heuristics(args.switch)
+        return args.func(args)
+    except CommandError as error:
+        print(f"carbs-lite {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"carbs-lite {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The back-and-forth commands: init, suggest, observe, forget, retract, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carbs_lite.cli.common import (
+    CommandError,
+    cost_text,
+    is_study_file,
+    open_study,
+    output_text,
+    params_text,
+    tries_text,
+)
+from carbs_lite.tasks import preset
+
+if TYPE_CHECKING:
+    from carbs_lite.records import Metrics, StudyState, Suggestion
+    from carbs_lite.study import Study
+    from carbs_lite.tuner import Tuner
+
+GENERIC_INIT_OPTIONS = (
+    "space",
+    "direction",
+    "cost_cap",
+    "output_name",
+    "output_unit",
+    "cost_name",
+    "cost_unit",
+    "cost_inverse",
+    "step_name",
+)
+"""``init`` options that define a study from a space file; a task preset defines its own."""
+
+
+def _metrics(args: argparse.Namespace) -> Metrics:
+    from carbs_lite.records import Metrics
+
+    given = {
+        "output": args.output_name,
+        "output_unit": args.output_unit,
+        "cost": args.cost_name,
+        "cost_unit": args.cost_unit,
+        "cost_inverse": args.cost_inverse,
+        "step": args.step_name,
+    }
+    return Metrics(**{name: value for name, value in given.items() if value})
+
+
+def _generic_study(args: argparse.Namespace) -> Tuner:
+    """The study of ``init --space FILE`` and its settings."""
+    from carbs_lite.config import TunerConfig
+    from carbs_lite.space_file import load_space_file
+    from carbs_lite.tuner import Tuner
+
+    if args.direction is None:
+        raise CommandError("--direction (minimize or maximize) is required with --space")
+    try:
+        params = load_space_file(args.space)
+    except OSError as error:
+        raise CommandError(f"{args.space}: {(error.strerror or str(error)).lower()}") from None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    config = TunerConfig(direction=args.direction, max_suggestion_cost=args.cost_cap)
+    return Tuner(params, config, args.heuristics, args.seed, _metrics(args), args.tries)
+
+
+def _new_study(args: argparse.Namespace) -> Tuner:
+    if args.problem is None:
+        return _generic_study(args)
+    given = [f"--{n.replace('_', '-')}" for n in GENERIC_INIT_OPTIONS if getattr(args, n)]
+    if given:
+        raise CommandError(
+            f"{', '.join(given)}: --problem {args.problem} defines its own space and metrics"
+        )
+    return preset(args.problem).create_study(args, args.heuristics)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create a study file (a snapshot, or with ``--journal`` a shared journal)."""
+    from carbs_lite.journal import create_journal
+    from carbs_lite.tuner import Tuner
+
+    path = Path(args.study)
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder")
+    if path.exists() and not args.force:
+        raise CommandError(f"{path} exists; pass --force to replace it")
+    study = _new_study(args)
+    if args.journal:
+        path.unlink(missing_ok=True)
+        create_journal(path, study.to_state(), Tuner).close()
+    else:
+        study.save(path)
+    state = study.to_state()
+    kind = args.problem or "generic"
+    names = ", ".join(p.name for p in state.params)
+    print(f"created {path}: {kind} study of {names}, seed {args.seed}; {tries_text(state)}")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Print the next point to try and its id; refuse past the tries budget unless --force."""
+    with open_study(args.study, write=True) as study:
+        state = study.to_state()
+        if state.tries is not None and state.tries_used >= state.tries and not args.force:
+            raise CommandError(
+                f"all {state.tries} tries of the budget are used ({tries_text(state)}); "
+                "pass --force to suggest past it"
+            )
+        suggestion = study.suggest()
+        used = study.to_state().tries_used
+    if args.json:
+        line = {"id": suggestion.id, "params": suggestion.params, "try": used}
+        print(json.dumps({**line, "tries": state.tries}))
+    else:
+        budget = f" of {state.tries}" if state.tries is not None else ""
+        print(f"id:     {suggestion.id}   (try {used}{budget})")
+        print(f"params: {params_text(suggestion.params)}")
+    return 0
+
+
+def _target(args: argparse.Namespace, study: Study, state: StudyState) -> Suggestion | dict:
+    """The suggestion ``ID`` answers, or the params of ``--params``."""
+    if (args.id is None) == (args.params is None):
+        raise CommandError("give a suggestion's ID, or --params JSON for a run it did not suggest")
+    if args.counts and args.params is None:
+        raise CommandError("--counts applies to --params runs (an answered suggestion counts)")
+    if args.params is not None:
+        try:
+            return study.param_space.validate(json.loads(args.params))
+        except json.JSONDecodeError as error:
+            raise CommandError(f"--params is not valid JSON: {error}") from None
+        except ValueError as error:
+            raise CommandError(f"--params: {error}") from None
+    for number, observation in enumerate(state.observations, 1):
+        if observation.suggestion_id == args.id:
+            raise CommandError(
+                f"{args.id} was already observed (try #{number}); to correct it, "
+                f"`carbs-lite retract {args.study} {args.id} --why ...`, then record the right "
+                "values with `observe --params`"
+            )
+    pending = {s.id: s for s in state.outstanding}
+    if args.id not in pending:
+        known = ", ".join(pending) or "none"
+        raise CommandError(f"unknown id {args.id!r}; outstanding suggestions: {known}")
+    return pending[args.id]
+
+
+def _values(
+    args: argparse.Namespace, study: Study, target: Suggestion | dict
+) -> tuple[float, float, dict[str, Any]]:
+    """(output, cost, extra) from the task's flags or the generic ones; a failure without a
+    cost gets the suggestion's predicted cost, marked ``extra["cost_estimated"]``."""
+    task = preset(study.metrics.task)
+    values = task.observed(args, study) if task is not None else None
+    if values is None:
+        if args.failed == (args.output is not None):
+            raise CommandError("give either --output (with --cost) or --failed")
+        if args.cost is None and not args.failed:
+            raise CommandError("--cost is required with --output")
+        values = (math.nan if args.failed else args.output), args.cost, {}
+    output, cost, extra = values
+    if cost is not None:
+        return output, cost, extra
+    predicted = getattr(getattr(target, "diagnostics", None), "predicted_cost", math.nan)
+    if not math.isfinite(predicted) or predicted <= 0:
+        flag = getattr(task, "COST_FLAG", "--cost")
+        raise CommandError(
+            f"a failed run needs its cost ({flag}): no model predicted one for this point; "
+            "if the run produced nothing, `carbs-lite forget` it instead"
+        )
+    return output, predicted, {**extra, "cost_estimated": True}
+
+
+def cmd_observe(args: argparse.Namespace) -> int:
+    """Record a result for a suggestion (ID) or for a point the user chose (--params)."""
+    with open_study(args.study, write=True) as study:
+        state = study.to_state()
+        target = _target(args, study, state)
+        output, cost, extra = _values(args, study, target)
+        try:
+            observation = study.observe(
+                target, output, cost, args.failed, extra, counts_as_try=args.counts
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        state = study.to_state()
+    metrics = state.metrics
+    estimated = " (estimated by the cost model)" if extra.get("cost_estimated") else ""
+    shown = "failed" if observation.is_failure else output_text(metrics, observation.output)
+    name = observation.suggestion_id or "a run the study did not suggest"
+    print(
+        f"recorded try #{len(state.observations)} ({name}): {shown}, "
+        f"{cost_text(metrics, observation.cost)}{estimated}; {tries_text(state)}"
+    )
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Drop an outstanding suggestion that will never come back."""
+    with open_study(args.study, write=True) as study:
+        try:
+            study.forget(args.id)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        state = study.to_state()
+    print(f"forgot {args.id}; {tries_text(state)}")
+    return 0
+
+
+def observation_index(state: StudyState, ref: str) -> int:
+    """The 0-based index of the observation ``ref`` names: a suggestion id or a try number
+    (``3`` or ``#3``, as ``status`` numbers them)."""
+    for index, observation in enumerate(state.observations):
+        if observation.suggestion_id == ref:
+            return index
+    match = re.fullmatch(r"#?(\d+)", ref)
+    if match and 1 <= int(match.group(1)) <= len(state.observations):
+        return int(match.group(1)) - 1
+    raise CommandError(
+        f"no observed try {ref!r}: give a suggestion id or a try number from `carbs-lite status`"
+    )
+
+
+def cmd_retract(args: argparse.Namespace) -> int:
+    """Take back a recorded result; it stays in the file, marked with the reason."""
+    with open_study(args.study, write=True) as study:
+        index = observation_index(study.to_state(), args.ref)
+        try:
+            study.retract(index, args.why)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    print(
+        f"retracted try #{index + 1}: {args.why}. It stays in {args.study}, marked; the models, "
+        "the front and the best pick leave it out"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the study's HTML report, never over the study itself or another study file."""
+    from carbs_lite.report.study import write_study_report
+
+    out = Path(args.output)
+    study_path = Path(args.study)
+    if out.exists() and study_path.exists() and out.samefile(study_path):
+        raise CommandError(f"-o {out} is the study itself; choose another report path")
+    if is_study_file(out):
+        raise CommandError(f"-o {out} holds a carbs_lite study; choose another report path")
+    with open_study(args.study) as study:
+        state = study.to_state()
+    try:
+        print(f"report: {write_study_report(state, out)}")
+    except OSError as error:
+        raise CommandError(f"{out}: {(error.strerror or str(error)).lower()}") from None
+    return 0

@@ -1,0 +1,140 @@
+"""What every `carbs-lite` command shares: user errors, argument types, opening a study."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from carbs_lite.records import Metrics, StudyState
+    from carbs_lite.study import Study
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit code 2, nothing written."""
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def number(text: str) -> float:
+    """An argparse type: any float, NaN and inf included (the study decides what they mean)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _check_path(path: str) -> None:
+    where = Path(path)
+    if not where.exists():
+        raise CommandError(f"{path}: no such study (create it with `carbs-lite init {path}`)")
+    if where.is_dir():
+        raise CommandError(f"{path} is a folder, not a study file")
+
+
+def _load_snapshot(path: str) -> Study:
+    from carbs_lite.records import StateFileError
+    from carbs_lite.state import load_state
+    from carbs_lite.tuner import Tuner
+
+    try:
+        return Tuner.from_state(load_state(path))
+    except StateFileError:
+        raise
+    except ValueError as error:
+        raise StateFileError(f"{path}: corrupted tuner state: {error}") from None
+
+
+@contextmanager
+def open_study(path: str, write: bool = False) -> Iterator[Study]:
+    """The study at ``path`` for the block: a journal (it locks each operation itself) or a
+    snapshot file. With ``write``, a snapshot is held under ``state.locked`` and saved back
+    when the block ends without an error, so concurrent commands never lose an update."""
+    from carbs_lite.journal import JournalStudy, is_journal
+    from carbs_lite.records import StateFileError
+    from carbs_lite.state import locked, save_state
+    from carbs_lite.tuner import Tuner
+
+    _check_path(path)
+    try:
+        if is_journal(path):
+            with JournalStudy(path, Tuner) as journal:
+                yield journal
+            return
+        with locked(path) if write else nullcontext():
+            study = _load_snapshot(path)
+            yield study
+            if write:
+                save_state(study.to_state(), path)
+    except (OSError, StateFileError) as error:
+        raise CommandError(_file_error(path, error)) from None
+
+
+def _file_error(path: str, error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{path}: {error.strerror.lower()}"
+    return str(error)
+
+
+def is_study_file(path: Path) -> bool:
+    """Whether ``path`` holds a carbs_lite study (snapshot or journal), judged by its start."""
+    from carbs_lite.journal import FORMAT as JOURNAL_FORMAT
+    from carbs_lite.records import STATE_FORMAT
+
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return False
+    return any(f'"format": "{name}"'.encode() in head for name in (STATE_FORMAT, JOURNAL_FORMAT))
+
+
+def output_text(metrics: Metrics, output: float) -> str:
+    """``NAME=value`` of an output, or ``failed`` for NaN."""
+    return "failed" if math.isnan(output) else f"{metrics.output}={output:.6g}"
+
+
+def cost_text(metrics: Metrics, cost: float) -> str:
+    """``NAME=value`` of a cost, shown as its reciprocal under ``Metrics.cost_inverse``."""
+    if metrics.cost_inverse:
+        return f"{metrics.cost_inverse}={1.0 / cost:.6g}"
+    return f"{metrics.cost}={cost:.6g}"
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Params as one line of JSON, as the user gives them back with ``--params``."""
+    return json.dumps(params)
+
+
+def tries_text(state: StudyState) -> str:
+    """``tries: 3 of 10 used`` (or ``3 used, no budget``), with what they are."""
+    used, budget = state.tries_used, state.tries
+    counted = f"{used} of {budget} used" if budget is not None else f"{used} used, no budget"
+    outside = len(state.observations) + len(state.outstanding) - used
+    extra = f"; {outside} more run(s) recorded outside the budget" if outside else ""
+    return f"tries: {counted} ({len(state.outstanding)} outstanding){extra}"

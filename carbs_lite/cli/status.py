@@ -1,0 +1,137 @@
+"""`carbs-lite status`: every try in the study's own terms, the front and why a run is off it."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from carbs_lite.cli.common import cost_text, open_study, output_text, params_text, tries_text
+
+if TYPE_CHECKING:
+    from carbs_lite.pareto import Group
+    from carbs_lite.records import Observation, StudyState
+
+STRUCK = "\x1b[2;9m{}\x1b[0m"
+"""Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
+
+
+def front_notes(state: StudyState) -> dict[int, str]:
+    """Observation index -> where its success stands against the front, by the study's own
+    rules (``pareto.study_front``, retracted runs left out): "front", "beaten by #k", "cheap
+    bucket: #k is its best" (the cheapest costs are bucketed together and only their best is
+    on the front), or "one run, not above #k's best" (a single run must beat a front point's
+    best run, not its mean)."""
+    from carbs_lite.pareto import group_by_input, study_front
+    from carbs_lite.records import StudyData
+    from carbs_lite.spaces import ParamSpace
+
+    kept = [i for i in range(len(state.observations)) if i not in state.retracted]
+    observations = [state.observations[i] for i in kept]
+    data = StudyData.from_records(ParamSpace(state.params), state.config, observations, [])
+    successes = [i for i, o in zip(kept, observations, strict=True) if not o.is_failure]
+    ok = data.successes
+    groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+    if not groups:
+        return {}
+    front = study_front(data, state.config, state.heuristics)
+    threshold = float(np.quantile([g.cost for g in groups], state.config.min_pareto_cost_fraction))
+
+    def number(group: Group) -> int:
+        return successes[group.members[0]] + 1
+
+    notes = {}
+    for group in groups:
+        note = _note(group, front, threshold, number)
+        notes.update({successes[m]: note for m in group.members})
+    return notes
+
+
+def _note(
+    group: Group, front: list[Group], threshold: float, number: Callable[[Group], int]
+) -> str:
+    """One success group's standing (see ``front_notes``); ``number`` names a group by try."""
+    if any(f.members == group.members for f in front):
+        return "front"
+    cheaper = [f for f in front if f.cost <= group.cost]
+    beaten = [f for f in cheaper if f.mean_goodness >= group.mean_goodness]
+    if beaten:
+        return f"beaten by #{number(beaten[0])}"
+    if group.cost <= threshold:
+        return f"cheap bucket: #{number(front[0])} is its best"
+    return f"one run, not above #{number(cheaper[-1])}'s best"
+
+
+def _row(state: StudyState, number: int, observation: Observation, note: str) -> str:
+    from carbs_lite.records import is_feasible
+
+    metrics = state.metrics
+    why = state.retracted.get(number - 1)
+    feasible = is_feasible(
+        observation.is_failure, observation.cost, state.config.max_suggestion_cost
+    )
+    status = "failed" if observation.is_failure else ("ok" if feasible else "over the cap")
+    if why is not None:
+        status, note = "retracted", f"why: {why}"
+    estimated = " (est.)" if observation.extra.get("cost_estimated") else ""
+    output = "-" if math.isnan(observation.output) else f"{observation.output:.6g}"
+    cost = cost_text(metrics, observation.cost).split("=", 1)[1] + estimated
+    return (
+        f"{number:3d}  {observation.suggestion_id or '(chosen)':14s} {output:>10s} {cost:>14s}  "
+        f"{status:14s} {note:28s} {params_text(observation.params)}"
+    )
+
+
+def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
+    """The status report as lines; retracted rows are struck through on a ``terminal``."""
+    from carbs_lite.records import best_feasible
+
+    metrics = state.metrics
+    cost_name = metrics.cost_inverse or metrics.cost
+    direction = state.config.direction.value
+    cap = state.config.max_suggestion_cost
+    feasible = ""
+    if cap is not None:
+        limit = f"{metrics.cost_inverse} above {1 / cap:.6g}" if metrics.cost_inverse else None
+        feasible = f"; a run counts when {limit or f'{metrics.cost} is below {cap:.6g}'}"
+    lines = [
+        f"{metrics.output} ({direction}d) against {cost_name}{feasible}",
+        tries_text(state),
+        f"{'#':>3}  {'id':14s} {metrics.output:>10s} {cost_name:>14s}  {'status':14s} "
+        f"{'front':28s} params",
+    ]
+    notes = front_notes(state)
+    for index, observation in enumerate(state.observations):
+        row = _row(state, index + 1, observation, notes.get(index, ""))
+        lines.append(STRUCK.format(row) if terminal and index in state.retracted else row)
+    for s in state.outstanding:
+        lines.append(
+            f"  -  {s.id:14s} {'pending':>10s} {'':14s}  {'':14s} {'':28s} {params_text(s.params)}"
+        )
+    if any(n.startswith("cheap bucket") for n in notes.values()):
+        fraction = state.config.min_pareto_cost_fraction
+        lines.append(
+            f"cheap bucket: runs among the cheapest {fraction:.0%} of costs count as one cost on "
+            "the front, so only the best of them is on it (TunerConfig.min_pareto_cost_fraction)"
+        )
+    best = best_feasible(state.active_observations, state.config)
+    shown = "none"
+    if best is not None:
+        shown = (
+            f"#{next(i for i, o in enumerate(state.observations) if o is best) + 1} {output_text(metrics, best.output)} "
+            f"{cost_text(metrics, best.cost)} params={params_text(best.params)}"
+        )
+    lines.append(f"best feasible: {shown}")
+    return lines
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print ``status_lines`` of the study."""
+    with open_study(args.study) as study:
+        state = study.to_state()
+    print("\n".join(status_lines(state, sys.stdout.isatty())))
+    return 0

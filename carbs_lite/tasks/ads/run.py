@@ -1,0 +1,113 @@
+"""`carbs-lite run`: tune the built-in ads simulator, keeping the study on disk as it goes.
+
+The study is saved after every suggestion and every result, so a Ctrl-C loses at most the run
+in flight, and the same command (or ``--study PATH``) resumes: the interrupted suggestion is
+trained first. A resumed run draws fresh simulator noise (the simulator is seeded per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from carbs_lite.cli.common import CommandError, positive_float, positive_int
+
+DEFAULT_STUDY = "carbs-lite-study.json"
+
+
+def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) -> None:
+    """Register `carbs-lite run` and its options."""
+    run = commands.add_parser("run", help="tune the built-in ads simulator and write a report")
+    run.add_argument("--tries", type=positive_int, default=10, help="training runs in all")
+    run.add_argument("--days", type=positive_int, default=60, help="training days per run")
+    run.add_argument("--min-qps", type=positive_float, default=3500.0, help="the QPS floor")
+    run.add_argument("--seed", type=int, default=0, help="seeds the tuner and the simulator")
+    run.add_argument(
+        "--noise-scale", type=float, default=None, help="simulator GLOBAL_NOISE_SCALE (default 1)"
+    )
+    run.add_argument("--study", default=DEFAULT_STUDY, help="the study file, resumed if present")
+    run.add_argument("--out", default="carbs-lite-report.html", help="HTML report path")
+    switch_option(run)
+    run.set_defaults(func=cmd_run)
+
+
+def _format_try(result: Any) -> str:
+    status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
+    score = "-" if result.diverged else f"{result.score:+.5f}"
+    return (
+        f"try {result.index + 1:2d}  ne={result.ne:.6f}  qps={result.qps:8.1f}  "
+        f"score={score:>8s}  {status:11s}  arch={json.dumps(result.arch)}"
+    )
+
+
+def _study(args: argparse.Namespace) -> Any:
+    """The study at ``--study``, resumed when it matches the arguments, else a new one."""
+    from carbs_lite.state import load_state
+    from carbs_lite.tasks.ads.tuning import arch_tuner
+    from carbs_lite.tuner import Tuner
+
+    fresh = arch_tuner(args.min_qps, args.seed, args.heuristics, tries=args.tries)
+    path = Path(args.study)
+    if not path.exists():
+        return fresh
+    try:
+        study = Tuner.from_state(load_state(path))
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{path}: cannot resume it ({error}); pass another --study") from None
+    wanted, found = fresh.to_state(), study.to_state()
+    for name in ("seed", "config", "heuristics", "params", "tries"):
+        if getattr(wanted, name) != getattr(found, name):
+            raise CommandError(
+                f"{path} holds a study with another {name}; pass --study NEW to start afresh"
+            )
+    done = len(found.observations)
+    print(f"resuming {path}: {done} of {args.tries} tries done")
+    return study
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Tune the simulator for ``--tries`` tries, print each, write the report."""
+    from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
+    from carbs_lite.tasks.ads.tuning import run_tries
+
+    config = get_default_model_config_dict()
+    config["SEED"] = args.seed
+    if args.noise_scale is not None:
+        config["GLOBAL_NOISE_SCALE"] = args.noise_scale
+    api = ModelPerformanceAPI(config)
+    study = _study(args)
+    print(
+        f"tuning the built-in ads simulator: {args.tries} tries, {args.days} days, "
+        f"qps > {args.min_qps:g}; study kept in {args.study}"
+    )
+    try:
+        run_tries(
+            api,
+            study,
+            args.tries,
+            args.days,
+            on_try=lambda t: print(_format_try(t), flush=True),
+            checkpoint=lambda: study.save(args.study),
+        )
+    except KeyboardInterrupt:
+        kept = len(study.to_state().observations)
+        print(
+            f"interrupted: {kept} finished tries are kept in {args.study}; "
+            f"`carbs-lite run --study {args.study}` resumes",
+            file=sys.stderr,
+        )
+        return 130
+    best = study.best()
+    if best is None:
+        print("no feasible try")
+    else:
+        ne, qps = best.output, 1.0 / best.cost
+        print(
+            f"best feasible: arch={json.dumps(best.params['arch'])} ne={ne:.6f} qps={qps:.1f} "
+            f"score={api.get_score(ne):+.5f}"
+        )
+    print(f"report: {study.report(args.out)}")
+    return 0
