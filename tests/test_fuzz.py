@@ -36,6 +36,10 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+QUICK = settings(FUZZ, max_examples=10)
+"""For properties whose every example runs a whole study: each CI run draws 10 new examples,
+and a ``slow``-marked twin of each such test draws ``MANY``."""
+MANY = 200
 scales = st.sampled_from([0.1, 1.0, 10.0])
 costs = st.floats(-12, 12).map(lambda e: 10.0**e)
 
@@ -166,22 +170,34 @@ def _play(tuner: Tuner, script: list[tuple[str, float, float, bool]]) -> None:
         seen.append(suggestion.params)
 
 
-@FUZZ
-@given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=10))
-def test_suggest_never_raises_and_stays_valid_and_state_round_trips(tuner, script, tmp_path):
+def _plays_and_round_trips(tuner: Tuner, script: list, folder) -> None:
     _play(tuner, script)
     _assert_valid(tuner, tuner.suggest().params)
-    tuner.save(tmp_path / "state.json")
-    loaded = Tuner.load(tmp_path / "state.json")
+    tuner.save(folder / "state.json")
+    loaded = Tuner.load(folder / "state.json")
     assert loaded.observations == tuner.observations
     assert loaded.outstanding == tuner.outstanding
     assert loaded.suggest().params == tuner.suggest().params
 
 
-@settings(FUZZ, max_examples=15)
-@given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=6))
-def test_journal_replays_any_sequence_like_the_tuner(tuner, script, tmp_path):
-    path = tmp_path / "study.jsonl"
+any_study = given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=10))
+
+
+@QUICK
+@any_study
+def test_suggest_never_raises_and_stays_valid_and_state_round_trips(tuner, script, tmp_path):
+    _plays_and_round_trips(tuner, script, tmp_path)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=MANY)
+@any_study
+def test_suggest_never_raises_and_stays_valid_and_state_round_trips_many(tuner, script, tmp_path):
+    _plays_and_round_trips(tuner, script, tmp_path)
+
+
+def _journal_replays_like_the_tuner(tuner: Tuner, script: list, folder) -> None:
+    path = folder / "study.jsonl"
     path.unlink(missing_ok=True)
     study = Tuner.open(path, tuner.param_space.params, tuner.config, tuner.heuristics, tuner.seed)
     _play(study, script)
@@ -190,6 +206,22 @@ def test_journal_replays_any_sequence_like_the_tuner(tuner, script, tmp_path):
     assert reopened.observations == study.observations == tuner.observations
     assert reopened.outstanding == tuner.outstanding
     assert reopened.suggest().params == tuner.suggest().params
+
+
+any_shared_study = given(tuner=tuners(), script=st.lists(steps, min_size=2, max_size=6))
+
+
+@QUICK
+@any_shared_study
+def test_journal_replays_any_sequence_like_the_tuner(tuner, script, tmp_path):
+    _journal_replays_like_the_tuner(tuner, script, tmp_path)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=MANY)
+@any_shared_study
+def test_journal_replays_any_sequence_like_the_tuner_many(tuner, script, tmp_path):
+    _journal_replays_like_the_tuner(tuner, script, tmp_path)
 
 
 SMALL = TunerConfig(num_candidates_per_dim=10, fit_iterations=5)
@@ -242,12 +274,7 @@ def test_integer_spaces_are_refused_exactly_when_they_hold_no_value(low, width, 
         tuner.observe(suggestion, float(step), 1.0)
 
 
-@FUZZ
-@given(
-    ends=st.lists(st.floats(-1e308, 1e308), min_size=2, max_size=2, unique=True).map(sorted),
-    scale=st.sampled_from([1.0, 1e100, 1e300]),
-)
-def test_bounded_linear_spaces_are_refused_only_when_too_wide_and_otherwise_suggest(ends, scale):
+def _refused_only_when_too_wide(ends: list[float], scale: float) -> None:
     low, high = ends
     try:
         space = LinearSpace(low, high, scale)
@@ -260,6 +287,27 @@ def test_bounded_linear_spaces_are_refused_only_when_too_wide_and_otherwise_sugg
         suggestion = tuner.suggest()
         _assert_valid(tuner, suggestion.params)
         tuner.observe(suggestion, float(step % 3), 1.0)
+
+
+any_bounded_range = given(
+    ends=st.lists(st.floats(-1e308, 1e308), min_size=2, max_size=2, unique=True).map(sorted),
+    scale=st.sampled_from([1.0, 1e100, 1e300]),
+)
+
+
+@QUICK
+@any_bounded_range
+def test_bounded_linear_spaces_are_refused_only_when_too_wide_and_otherwise_suggest(ends, scale):
+    _refused_only_when_too_wide(ends, scale)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=MANY)
+@any_bounded_range
+def test_bounded_linear_spaces_are_refused_only_when_too_wide_and_otherwise_suggest_many(
+    ends, scale
+):
+    _refused_only_when_too_wide(ends, scale)
 
 
 not_numbers = st.one_of(

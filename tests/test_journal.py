@@ -24,10 +24,10 @@ FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iteratio
 WORKER_PRELUDE = textwrap.dedent(
     """
     import math, sys
-    import torch
     from carbs_lite import LinearSpace, LogSpace, Param, Tuner, TunerConfig
 
-    torch.set_num_threads(1)
+    # no torch import here: workers that only observe never load it, and a suggest fits
+    # with TunerConfig.torch_threads (1)
     PARAMS = [
         Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
         Param("width", LinearSpace(min=8, max=512, is_integer=True, scale=100.0), 32),
@@ -337,15 +337,15 @@ def test_kill_9_during_observe_keeps_every_completed_observation(tmp_path, param
 
 def test_four_processes_share_one_study(tmp_path):
     path = tmp_path / "study.jsonl"
-    workers = [_worker(CYCLE_WORKER, path, 25) for _ in range(4)]
+    workers = [_worker(CYCLE_WORKER, path, 10) for _ in range(4)]
     for worker in workers:
         _, errors = worker.communicate(timeout=300)
         assert worker.returncode == 0, errors
     observations = Tuner.open(path).observations
-    assert len(observations) == 100
+    assert len(observations) == 40  # the soak test (slow) runs 8 processes, 500 cycles
     ids = [o.suggestion_id for o in observations]
-    assert None not in ids and len(set(ids)) == 100
-    assert len({json.dumps(o.params, sort_keys=True) for o in observations}) == 100
+    assert None not in ids and len(set(ids)) == 40
+    assert len({json.dumps(o.params, sort_keys=True) for o in observations}) == 40
     assert Tuner.open(path).outstanding == []
 
 
