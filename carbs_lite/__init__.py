@@ -1,6 +1,7 @@
 """carbs_lite: cost-aware Pareto-region Bayesian search with an ablation switch per heuristic."""
 
 from carbs_lite.arch import ArchSpace
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import (
     CandidateRounding,
@@ -35,6 +36,7 @@ __all__ = [
     "ArchTry",
     "ArchTuningResult",
     "CandidateRounding",
+    "CategoricalSpace",
     "CostMask",
     "Diagnostics",
     "Direction",

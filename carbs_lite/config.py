@@ -28,7 +28,8 @@ class TunerConfig:
     direction: Direction = Direction.MAXIMIZE
     num_random_samples: int = 4
     """Suggestions of the initial design (the search center first, then the design of
-    ``Heuristics.initial_design``) before the surrogates are used."""
+    ``Heuristics.initial_design``) before the surrogates are used; results recorded without
+    a suggestion count too, and a re-centered study skips the rest (``Study.set_search_center``)."""
     max_suggestion_cost: float | None = None
     """The cost cap: candidates likely to cost this or more are masked out
     (``cost_cap_confidence``, ``Heuristics.cost_mask``), and only runs cheaper than it count

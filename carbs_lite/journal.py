@@ -12,9 +12,11 @@ filesystems (use the Ray integration across machines).
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
 "suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
-"id"}`` or ``{"kind": "retract", "observation", "why"}``, all with ``counters``, the study's
-counters after the operation. Replay folds deltas onto the snapshot and restores the in-memory
-study from it (``Tuner.from_state``), so no search logic is re-run.
+"id"}``, ``{"kind": "retract", "observation", "why"}``, ``{"kind": "warm_start",
+"observations", "search_center"}`` (the center null when not re-centered) or ``{"kind":
+"recenter", "search_center"}``, all with ``counters``, the study's counters after the
+operation. Replay folds deltas onto the snapshot and restores the in-memory study from it
+(``Tuner.from_state``), so no search logic is re-run.
 
 Suggest fits its models with no lock held, on a snapshot of the study, then takes the
 exclusive lock to append. If no record arrived meanwhile, it appends exactly the suggestion
@@ -31,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +74,10 @@ class InMemoryStudy(Protocol):
 
     def retract(self, index: int, why: str) -> None: ...
 
+    def warm_start(self, results: Iterable[Observation], recenter: bool) -> list[Observation]: ...
+
+    def set_search_center(self, params: dict[str, Any]) -> None: ...
+
     def to_state(self) -> StudyState: ...
 
 
@@ -106,8 +112,9 @@ class JournalStudy(Study):
     The records are folded into a ``StudyState`` and handed to ``study_type`` (the in-memory
     ``Tuner``), which makes the suggestions (see the module docstring for how ``suggest``
     runs without holding the lock). A journal this process may not write opens read-only
-    (``read_only``): reading works, and ``suggest``, ``observe``, ``forget`` and ``retract``
-    raise ``PermissionError`` before doing anything.
+    (``read_only``): reading works, and every operation that writes (``suggest``,
+    ``observe``, ``forget``, ``retract``, ``warm_start``, ``set_search_center``) raises
+    ``PermissionError`` before doing anything.
     """
 
     def __init__(self, path: str | Path, study_type: StudyType) -> None:
@@ -193,6 +200,33 @@ class JournalStudy(Study):
 
         self._write("retract", action)
 
+    def warm_start(
+        self, results: Iterable[Observation], recenter: bool = True
+    ) -> list[Observation]:
+        """Record earlier results (see ``Study.warm_start``), appended as one record."""
+        self._check_writable()
+        results = list(results)
+
+        def action(study: InMemoryStudy) -> tuple[list[Observation], dict[str, Any]]:
+            recorded = study.warm_start(results, recenter)
+            center = study.to_state().search_center if recenter else None
+            return recorded, {
+                "observations": [o.to_json() for o in recorded],
+                "search_center": center,
+            }
+
+        return self._write("warm_start", action)
+
+    def set_search_center(self, params: dict[str, Any]) -> None:
+        """Move the search center (see ``Study.set_search_center``) for every process."""
+        self._check_writable()
+
+        def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
+            study.set_search_center(params)
+            return None, {"search_center": study.to_state().search_center}
+
+        self._write("recenter", action)
+
     def to_state(self) -> StudyState:
         """The state after every record any process has committed so far."""
         with self._file.locked(exclusive=False):
@@ -213,7 +247,7 @@ class JournalStudy(Study):
         if self.read_only:
             raise PermissionError(
                 f"{self.path} is open read-only (this process may not write it): reading "
-                "works, suggest, observe, forget and retract need write permission"
+                "works, every operation that writes needs write permission"
             )
 
     def _snapshot(self) -> _Snapshot:

@@ -109,7 +109,7 @@ class JournalFile:
             raise PermissionError(
                 errno.EACCES,
                 f"{self.path} is open read-only (this process may not write it): reading works, "
-                "suggest, observe, forget and retract need write permission",
+                "every operation that writes needs write permission",
             )
         if os.fstat(self._fd).st_size > end:
             logger.warning("%s: cutting off the unterminated record at byte %d", self.path, end)
@@ -233,6 +233,17 @@ def _apply_retract(state: dict[str, Any], record: dict[str, Any]) -> None:
     state["retracted"] = [*state.get("retracted", []), retraction]
 
 
+def _apply_warm_start(state: dict[str, Any], record: dict[str, Any]) -> None:
+    for observation in record["observations"]:
+        _apply_observe(state, {"observation": observation})
+    if record["search_center"] is not None:
+        state["search_center"] = record["search_center"]
+
+
+def _apply_recenter(state: dict[str, Any], record: dict[str, Any]) -> None:
+    state["search_center"] = record["search_center"]
+
+
 def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
     state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
 
@@ -242,4 +253,6 @@ _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "observe": _apply_observe,
     "forget": _apply_forget,
     "retract": _apply_retract,
+    "warm_start": _apply_warm_start,
+    "recenter": _apply_recenter,
 }

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from carbs_lite.arch import ArchSpace
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
@@ -32,7 +33,8 @@ STATE_FORMAT = "carbs_lite.tuner"
 STATE_VERSION = 1
 
 SPACE_TYPES: dict[str, type[Space]] = {
-    cls.__name__: cls for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace)
+    cls.__name__: cls
+    for cls in (LinearSpace, LogSpace, LogitSpace, PowerOfTwoSpace, ArchSpace, CategoricalSpace)
 }
 """Space classes by the name ``Space.to_json`` writes."""
 
@@ -314,6 +316,8 @@ class StudyState:
     (``Heuristics.search_radius``). ``tries`` is the budget of tries (None: no budget) and
     ``retracted`` maps the index of each retracted observation to the reason given; a retracted
     observation stays in ``observations`` but no model, front or best pick sees it.
+    ``search_center`` is the params the search was re-centered on (``Study.set_search_center``),
+    None while the params' own search centers apply.
     """
 
     params: list[Param]
@@ -328,6 +332,7 @@ class StudyState:
     metrics: Metrics = Metrics()
     tries: int | None = None
     retracted: dict[int, str] = dataclasses.field(default_factory=dict)
+    search_center: dict[str, Any] | None = None
 
     @property
     def active_observations(self) -> list[Observation]:
@@ -357,6 +362,7 @@ class StudyState:
             "outstanding": [s.to_json() for s in self.outstanding],
             "tries": self.tries,
             "retracted": retractions_to_json(self.retracted),
+            "search_center": self.search_center,
         }
 
     @classmethod
@@ -384,6 +390,7 @@ class StudyState:
                 metrics=Metrics.from_json(data.get("metrics", {})),
                 tries=_budget(data.get("tries")),
                 retracted=retractions_from_json(data.get("retracted", []), data["observations"]),
+                search_center=_center(data.get("search_center")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise StateFileError(f"corrupted tuner state: {error!r}") from None
@@ -393,6 +400,13 @@ def _budget(value: Any) -> int | None:
     """A tries budget read from a file: None or an integer >= 1."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"tries must be an integer >= 1 or null, got {value!r}")
+    return value
+
+
+def _center(value: Any) -> dict[str, Any] | None:
+    """A re-centered search center read from a file: None or a params object."""
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"search_center must be an object of params or null, got {value!r}")
     return value
 
 

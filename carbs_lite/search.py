@@ -114,12 +114,23 @@ def scale_log_cost(log_cost: Any, log_cost_range: tuple[float, float]) -> Any:
 
 
 class Search:
-    """The search step of one study's settings: ``propose`` maps ``StudyData`` to a point."""
+    """The search step of one study's settings: ``propose`` maps ``StudyData`` to a point.
 
-    def __init__(self, space: ParamSpace, config: TunerConfig, heuristics: Heuristics) -> None:
+    ``search_center`` (d,): a re-centered study's search center in basic space, drawn around
+    like a front point (``Study.set_search_center``); None: steps start from the front only.
+    """
+
+    def __init__(
+        self,
+        space: ParamSpace,
+        config: TunerConfig,
+        heuristics: Heuristics,
+        search_center: np.ndarray | None = None,
+    ) -> None:
         self.space = space
         self.config = config
         self.heuristics = heuristics
+        self.search_center = search_center
 
     def propose(
         self,
@@ -223,11 +234,15 @@ class Search:
         return self.features(rows)
 
     def centers(self, data: StudyData, front: list[Group]) -> np.ndarray:
-        """Basic inputs of front groups, (m, d); the search center if the front is empty."""
+        """Basic inputs of front groups, then the re-centered ``search_center`` if any, (m, d);
+        the space's search center if the front is empty."""
         if not front:
             return self.space.center_in_basic()[None, :]
         success_inputs = data.inputs[data.successes]
-        return np.array([success_inputs[g.members[0]] for g in front])
+        rows = [success_inputs[g.members[0]] for g in front]
+        if self.search_center is not None:
+            rows.append(self.search_center)
+        return np.array(rows)
 
     def radius(self, adaptive: float, output_model: FittedGP | None = None) -> np.ndarray:
         """Per-dimension search radius (d,): FIXED ``initial_search_radius``; ADAPTIVE the

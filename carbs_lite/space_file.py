@@ -1,7 +1,7 @@
 """A search space written as TOML: one table per param, read by ``carbs-lite init --space``.
 
     [lr]
-    kind = "log"          # linear, log, logit, pow2 or architecture (KINDS)
+    kind = "log"          # linear, log, logit, pow2, architecture or categorical (KINDS)
     min = 1e-5
     max = 1e-1
     center = 1e-3         # optional: the first suggestion; default the middle in basic space
@@ -22,6 +22,11 @@
     max_size = 2048
     center = [[64, 64]]
 
+    [optimizer]
+    kind = "categorical"  # one of the choices, unordered (CategoricalSpace)
+    choices = ["adam", "sgd", "lion"]
+    center = "adam"       # optional: default the first choice
+
 A new kind is one entry in ``KINDS``: a function from the table to a ``Space``. Every error is a
 ``SpaceFileError`` naming the param and the field.
 """
@@ -38,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from carbs_lite.arch import ArchSpace
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.spaces import LinearSpace, LogitSpace, LogSpace, Param, PowerOfTwoSpace, Space
 
 
@@ -92,17 +98,32 @@ def _arch(name: str, table: dict[str, Any]) -> Space:
     return ArchSpace(**{ARCH_FIELDS[k]: v for k, v in table.items()})
 
 
+def _categorical(name: str, table: dict[str, Any]) -> Space:
+    """A ``CategoricalSpace`` from its ``choices`` array."""
+    if "choices" not in table:
+        raise SpaceFileError(f"param {name!r}: field 'choices' is missing")
+    try:
+        return CategoricalSpace(table["choices"])
+    except ValueError as error:
+        reason = str(error).removeprefix("CategoricalSpace: ")
+        raise SpaceFileError(f"param {name!r}: field 'choices': {reason}") from None
+
+
 KINDS: dict[str, tuple[Callable[[str, dict[str, Any]], Space], tuple[str, ...]]] = {
     **{kind: (partial(_scalar, cls), tuple(SCALAR_FIELDS)) for kind, cls in SCALAR_KINDS.items()},
     "architecture": (_arch, tuple(ARCH_FIELDS)),
+    "categorical": (_categorical, ("choices",)),
 }
 """kind -> (builder from the param's fields, the fields it takes besides kind and center)."""
 
 
 def _default_center(space: Space) -> Any:
-    """The middle of the space in basic coordinates (its first suggestion by default)."""
+    """The middle of the space in basic coordinates (its first suggestion by default); the
+    first choice of a categorical param."""
     if isinstance(space, ArchSpace):
         return [[space.min_size]]
+    if isinstance(space, CategoricalSpace):
+        return space.choices[0]
     low, high = space.basic_bounds(pad_integers=False)
     return space.from_basic((np.asarray(low) + np.asarray(high)) / 2)
 

@@ -7,6 +7,7 @@ top of ``to_state``, so that both kinds of study answer them by the same rules.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,32 @@ class Study(ABC):
         """
 
     @abstractmethod
+    def warm_start(
+        self, results: Iterable[Observation], recenter: bool = True
+    ) -> list[Observation]:
+        """Record earlier results, e.g. another study's ``observations``, and return them.
+
+        Each result is an ``Observation`` (params, output, cost, is_failure, extra) and is
+        observed in order as ``observe(params, output, cost, is_failure, extra)`` would: it
+        uses no tries, unless it answers an outstanding suggestion with the same params. With ``recenter`` the search center then moves to the best feasible
+        result (``set_search_center``). All or nothing: TypeError or ValueError naming the
+        first bad result by its index, or ValueError if ``recenter`` and no result is
+        feasible (``best``'s rule); nothing is recorded then.
+        """
+
+    @abstractmethod
+    def set_search_center(self, params: dict[str, Any]) -> None:
+        """Move the search center to ``params`` (ValueError naming a param outside the space).
+
+        From then on the study's first suggestion, if none was made yet, is that center; the
+        initial design moves its draws toward it; the rest of the random phase is skipped once
+        a run has succeeded (a space-filling design would ignore the center); and search steps
+        are drawn around it as well as around the front points. Candidates near it then
+        compete in the acquisition like any other, so a region the results already show to be
+        poor may still not be picked.
+        """
+
+    @abstractmethod
     def to_state(self) -> StudyState:
         """Everything needed to continue the study (a consistent snapshot)."""
 
@@ -112,3 +139,34 @@ class Study(ABC):
     def save(self, path: str | Path) -> None:
         """Write the state atomically as versioned JSON (``carbs_lite.state``)."""
         save_state(self.to_state(), path)
+
+
+def observe_results(study: Study, results: Iterable[Observation]) -> list[Observation]:
+    """``study.observe`` each of ``results`` (see ``Study.warm_start``); an error names the
+    index of the result that caused it (results before it are recorded)."""
+    recorded = []
+    for index, result in enumerate(results):
+        if not isinstance(result, Observation):
+            raise TypeError(f"result {index}: expected an Observation, got {type(result).__name__}")
+        try:
+            recorded.append(
+                study.observe(
+                    result.params, result.output, result.cost, result.is_failure, result.extra
+                )
+            )
+        except ValueError as error:
+            raise ValueError(f"result {index}: {error}") from None
+    return recorded
+
+
+def best_params(results: list[Observation], config: TunerConfig) -> dict[str, Any]:
+    """Params of the best feasible of ``results`` (``best_feasible``); ValueError if none is."""
+    best = best_feasible(results, config)
+    if best is None:
+        cap = config.max_suggestion_cost
+        under = f" under the cost cap {cap:g}" if cap is not None else ""
+        raise ValueError(
+            f"none of the {len(results)} results succeeded{under}, so there is no best one to "
+            "re-center on; pass recenter=False"
+        )
+    return best.params

@@ -3,7 +3,11 @@ choice of phase, and the study's state.
 
 Phases: the first suggestion of a study is its search center; then the initial design
 (``carbs_lite.initial``) while fewer than ``num_random_samples`` points were started or none
-has succeeded; then search steps (``carbs_lite.search``). Each ``suggest()`` draws its
+has succeeded; then search steps (``carbs_lite.search``). Results recorded by ``warm_start``
+count as started points like any other. A re-centered study (``set_search_center``, or
+``warm_start`` with ``recenter``) leaves the initial design once a run has succeeded, however
+few points were started: the default design fills the whole space and would ignore the
+center, and the search steps are drawn around it. Each ``suggest()`` draws its
 randomness from ``numpy.random.default_rng([seed, n])``, n counting suggestions so far, and
 refits every model deterministically, so a tuner restored from its state makes the same next
 suggestion. The search (torch, pyro) is imported at the first ``suggest()``, so that reading,
@@ -12,10 +16,11 @@ observing and saving a study stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import reprlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -41,7 +46,7 @@ from carbs_lite.records import (
 )
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
-from carbs_lite.study import Study
+from carbs_lite.study import Study, best_params, observe_results
 
 if TYPE_CHECKING:
     from carbs_lite.search import Proposal, Search
@@ -94,6 +99,7 @@ class Tuner(Study):
         self._suggestion_count = 0
         self._resample_count = 0
         self._adaptive_radius = self.config.initial_search_radius
+        self._search_center: dict[str, Any] | None = None
         self._lock = threading.RLock()
 
     @property
@@ -179,6 +185,26 @@ class Tuner(Study):
                 raise ValueError("give the reason for retracting it")
             self._retracted[index] = why
 
+    def warm_start(
+        self, results: Iterable[Observation], recenter: bool = True
+    ) -> list[Observation]:
+        """Record earlier results (see ``Study.warm_start``)."""
+        results = list(results)
+        with self._lock:
+            # a dry run on a copy finds a bad result before this study records anything
+            trial = observe_results(Tuner.from_state(self.to_state()), results)
+            center = best_params(trial, self.config) if recenter else None
+            recorded = observe_results(self, results)
+            if center is not None:
+                self.set_search_center(center)
+            return recorded
+
+    def set_search_center(self, params: dict[str, Any]) -> None:
+        """Move the search center to ``params`` (see ``Study.set_search_center``)."""
+        with self._lock:
+            self._search_center = self.param_space.validate(params)
+            self.__dict__.pop("_search", None)  # the search is built around the center
+
     def to_state(self) -> StudyState:
         """Everything needed to continue the study; ``from_state`` restores it."""
         with self._lock:
@@ -195,6 +221,7 @@ class Tuner(Study):
                 metrics=self.metrics,
                 tries=self.tries,
                 retracted=dict(self._retracted),
+                search_center=dict(self._search_center) if self._search_center else None,
             )
 
     @classmethod
@@ -220,6 +247,8 @@ class Tuner(Study):
         tuner._resample_count = state.resample_count
         tuner._adaptive_radius = state.search_radius
         tuner._retracted = dict(state.retracted)
+        if state.search_center is not None:
+            tuner.set_search_center(state.search_center)
         return tuner
 
     @classmethod
@@ -269,10 +298,19 @@ class Tuner(Study):
 
     @cached_property
     def _search(self) -> Search:
-        """The search step, built at the first suggestion (it imports torch and pyro)."""
+        """The search step, built at the first suggestion (it imports torch and pyro), around
+        the re-centered search center if there is one."""
         from carbs_lite.search import Search
 
-        return Search(self.param_space, self.config, self.heuristics)
+        if self._search_center is None:
+            return Search(self.param_space, self.config, self.heuristics)
+        centered = ParamSpace(
+            [
+                dataclasses.replace(p, search_center=self._search_center[p.name])
+                for p in self.param_space.params
+            ]
+        )
+        return Search(centered, self.config, self.heuristics, centered.center_in_basic())
 
     def _active(self) -> tuple[list[np.ndarray], list[Observation]]:
         """Basic rows and observations the search sees: all but the retracted ones."""
@@ -298,8 +336,10 @@ class Tuner(Study):
         data = self._data()
         started = len(data.cost) + len(self._outstanding)
         if self._suggestion_count == 0 and started == 0:
-            return Proposal(self.param_space.center_in_basic(), Diagnostics("center"))
-        if started < self.config.num_random_samples or not data.successes.any():
+            return Proposal(self._search.space.center_in_basic(), Diagnostics("center"))
+        recentered = self._search_center is not None
+        random_phase = started < self.config.num_random_samples and not recentered
+        if random_phase or not data.successes.any():
             return initial_proposal(self._search, data, rng, self._adaptive_radius)
         proposal = self._search.propose(data, rng, self._resample_count, self._adaptive_radius)
         if proposal.diagnostics.source == "resample":

@@ -482,3 +482,53 @@ def test_status_says_why_a_cheap_run_is_not_on_the_front(tmp_path, capsys):
     assert re.search(r"\n\s+2 .* cheap bucket: #3 is its best", out)
     assert re.search(r"\n\s+3 .* front ", out) and re.search(r"\n\s+11 .* beaten by #3", out)
     assert "runs among the cheapest 20% of costs count as one cost" in out
+
+
+def test_proxy_check_on_the_ads_simulator_prints_a_table_a_recommendation_and_a_report(
+    tmp_path, capsys
+):
+    out = tmp_path / "proxy.html"
+    argv = ["proxy", "--candidates", "8", "--resamples", "200", "--out", str(out)]
+    assert main([*argv, "--fidelities", "7", "30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("training days"))
+    assert "Kendall tau [95% CI]" in lines[header] and "cost tau" in lines[header]
+    rows = [line.split() for line in lines[header + 1 : header + 4]]
+    assert [row[0] for row in rows] == ["7", "30", "60"]
+    assert [row[1] for row in rows] == ["0.12", "0.50", "(full)"]  # GPU-days grow with days
+    assert any(
+        line.startswith("Does a run of 7 training days rank configs like one of 60?")
+        for line in lines
+    )
+    assert any(line.startswith(("Recommended proxy:", "No proxy passes")) for line in lines)
+    assert lines[-1] == f"report: {out}" and "Variance check" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fidelities", "90"], "proxy fidelity 90 must be a number in (0, 60)"),
+        (["--fidelities", "7.5"], "a proxy run must be whole training days in 1..365, got 7.5"),
+        (["--full", "400"], "the full run must be whole training days in 1..365"),
+        (["--candidates", "3"], "candidates must be an integer >= 5, got 3"),
+        (["--threshold", "1.5"], "--threshold: 1.5 is not a correlation in [-1, 1]"),
+        (["--fidelities", "x"], "--fidelities: 'x' is not a number"),
+    ],
+)
+def test_proxy_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, message):
+    out = tmp_path / "proxy.html"
+    assert _exit_code(["proxy", "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_proxy_refuses_to_write_its_report_over_a_study_or_into_no_folder(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    assert main(["init", str(study), "--problem", "ads-arch"]) == 0
+    before = study.read_text()
+    assert _exit_code(["proxy", "--out", str(study)]) == 2
+    assert _exit_code(["proxy", "--out", str(tmp_path / "no" / "r.html")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "is a study file" in err[0] and "does not exist" in err[1]
+    assert study.read_text() == before

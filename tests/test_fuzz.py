@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from carbs_lite import (
     ArchSpace,
+    CategoricalSpace,
     Heuristics,
     LinearSpace,
     LogitSpace,
@@ -99,11 +100,25 @@ def arch_params(draw: st.DrawFn, name: str) -> Param:
     return Param(name, space, [[8]])
 
 
+@st.composite
+def categorical_params(draw: st.DrawFn, name: str) -> Param:
+    pool = ["a", "b", "relu", 1, 2.5, True, -3]  # no two equal in Python (1 and True would be)
+    choices = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=5, unique=True))
+    return Param(name, CategoricalSpace(choices), draw(st.sampled_from(choices)))
+
+
 def _between(draw: st.DrawFn, low: float, high: float) -> float:
     return min(max(low + draw(st.floats(0, 1)) * (high - low), low), high)
 
 
-KINDS = [linear_params, log_params, logit_params, power_of_two_params, arch_params]
+KINDS = [
+    linear_params,
+    log_params,
+    logit_params,
+    power_of_two_params,
+    arch_params,
+    categorical_params,
+]
 
 
 @st.composite
@@ -135,7 +150,7 @@ outputs = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf, 1.0, 1.0, 0.0]),
 )
 steps = st.tuples(
-    st.sampled_from(["observe", "observe", "repeat", "pending", "forget"]),
+    st.sampled_from(["observe", "observe", "repeat", "pending", "forget", "recenter"]),
     outputs,
     costs,
     st.booleans(),
@@ -152,11 +167,14 @@ def _numbers(value: Any) -> list[float]:
         return [n for v in value.values() for n in _numbers(v)]
     if isinstance(value, list):
         return [n for v in value for n in _numbers(v)]
+    if isinstance(value, str):
+        return []
     return [float(value)]
 
 
 def _play(tuner: Tuner, script: list[tuple[str, float, float, bool]]) -> None:
-    """Suggest once per step, then observe it, re-observe an earlier point, leave it or forget it."""
+    """Suggest once per step, then observe it, re-observe an earlier point, leave it, forget it
+    or re-center the search on it."""
     seen: list[dict[str, Any]] = []
     for action, output, cost, failed in script:
         suggestion = tuner.suggest()
@@ -167,6 +185,8 @@ def _play(tuner: Tuner, script: list[tuple[str, float, float, bool]]) -> None:
             tuner.observe(seen[len(seen) // 2], output, cost, is_failure=failed)
         elif action == "forget":
             tuner.forget(suggestion.id)
+        elif action == "recenter":
+            tuner.set_search_center(suggestion.params)
         seen.append(suggestion.params)
 
 

@@ -63,10 +63,11 @@ def test_arch_features():
     tuner = Tuner([Param("arch", ArchSpace(), [[64, 64]])])
     tuner.observe({"arch": [[128], [64, 64, 64]]}, 1.0, 1.0)
     features = rs.param_features(tuner.to_state())
-    assert features["arch: depth"] == ([3], False) and features["arch: sub-arches"] == ([2], False)
+    assert features["arch: depth"] == ([3], "linear")
+    assert features["arch: sub-arches"] == ([2], "linear")
     # weights past the input layer: 128 + (64*64 + 64*64 + 64); first layers: 128 + 64
-    weights, log_axis = features["arch: weights past the input layer"]
-    assert weights == pytest.approx([128 + 2 * 64 * 64 + 64]) and log_axis
+    weights, axis_type = features["arch: weights past the input layer"]
+    assert weights == pytest.approx([128 + 2 * 64 * 64 + 64]) and axis_type == "log"
     assert features["arch: first-layer width"][0] == pytest.approx([192])
 
 

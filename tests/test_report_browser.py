@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import shutil
 
+import numpy as np
 import pytest
 from conftest import with_observations
 from headless_chromium import Chromium
@@ -123,7 +124,22 @@ def test_ablation_report_renders(chromium, tmp_path):
         tmp_path / "ablation.html", curves, effects, "ablation", {"runs": "8"}, verdicts
     )
     shown = chromium.render(page)
-    assert (
-        shown.errors == [] and shown.plots == 2
-    )  # the forest plot and one figure for the one switch
+    # the forest plot and one figure for the one switch
+    assert shown.errors == [] and shown.plots == 2
     assert "resampling=False helps on scaling" in page.read_text()
+
+
+def test_proxy_check_report_renders(chromium, tmp_path):
+    from carbs_lite import LinearSpace
+    from carbs_lite.proxy import FidelityProblem, ProxyRun, ProxySettings, check_proxy
+    from carbs_lite.report.proxy import write_proxy_report
+
+    def evaluate(params: dict, fidelity: float, seed: int) -> ProxyRun:
+        noise = np.random.default_rng(seed).normal() / fidelity
+        return ProxyRun(params["x"] + 0.1 * noise, cost=1.0 + params["x"])
+
+    space = [Param("x", LinearSpace(min=0.0, max=1.0), 0.5)]
+    problem = FidelityProblem(evaluate, space, 8, (1, 2), max_cost=1.8)
+    check = check_proxy(problem, ProxySettings(candidates=6, resamples=200))
+    shown = chromium.render(write_proxy_report(check, tmp_path / "proxy.html"))
+    assert shown.errors == [] and shown.plots == 3  # scatter panels, correlation, variance

@@ -63,9 +63,9 @@ def test_every_kind_and_its_default_center():
 
 
 def test_a_new_kind_is_one_entry_in_kinds():
-    assert set(KINDS) == {"linear", "log", "logit", "pow2", "architecture"}
-    with pytest.raises(SpaceFileError, match="field 'kind': 'categorical' is not one of"):
-        params_from_toml('[c]\nkind = "categorical"\nchoices = ["a", "b"]')
+    assert set(KINDS) == {"linear", "log", "logit", "pow2", "architecture", "categorical"}
+    with pytest.raises(SpaceFileError, match="field 'kind': 'ordinal' is not one of"):
+        params_from_toml('[c]\nkind = "ordinal"\nchoices = ["a", "b"]')
 
 
 @pytest.mark.parametrize(

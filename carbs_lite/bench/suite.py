@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 
+from carbs_lite.bench.categorical import CategoricalProblem
 from carbs_lite.bench.problem import Problem
 from carbs_lite.bench.synthetic import QuadraticCostProblem, ScalingProblem
 from carbs_lite.tasks.ads.problem import AdsArchProblem
@@ -31,6 +32,7 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "scaling": lambda: ScalingProblem(),
     "scaling-noisy": lambda: ScalingProblem(noise=0.02),
     "quadratic-cost-4d": lambda: QuadraticCostProblem(dim=4),
+    "categorical-4x2d": lambda: CategoricalProblem(),
     "bbob-f8-d5": _bbob("bbob", 8, 5),
     "bbob-f15-d5": _bbob("bbob", 15, 5),
     "bbob-mixint-f1-d5": _bbob("bbob-mixint", 1, 5),

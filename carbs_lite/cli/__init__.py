@@ -2,6 +2,7 @@
 
 carbs-lite init STUDY --space space.toml --direction minimize   a study of any space
 carbs-lite init STUDY --problem ads-arch       a task preset (its own space and metrics)
+carbs-lite init STUDY --space FILE ... --from OTHER   start from another study's results
 carbs-lite suggest STUDY                       the next params (JSON) and their id
 carbs-lite observe STUDY ID --output X --cost Y      (or --failed; task presets add flags)
 carbs-lite observe STUDY --params JSON ...     a run the study did not suggest
@@ -10,6 +11,7 @@ carbs-lite retract STUDY ID --why TEXT         take back a recorded result (kept
 carbs-lite status STUDY                        tries, the front, the best feasible
 carbs-lite report STUDY -o report.html
 carbs-lite ablate [--list] [--switch NAME[=VALUE]] [--problem NAME]
+carbs-lite proxy [--fidelities 7 14 30] [--full 60]   do cheaper runs rank like full runs?
 carbs-lite run                                 (ads-arch) tune the built-in simulator
 
 Every command reads snapshot studies (``Tuner.save``) and journal studies (``Tuner.open``)
@@ -34,6 +36,7 @@ from carbs_lite.cli.commands import (
     cmd_suggest,
 )
 from carbs_lite.cli.common import CommandError, number, positive_float, positive_int
+from carbs_lite.cli.proxy import add_proxy_command
 from carbs_lite.cli.status import cmd_status
 from carbs_lite.tasks import PRESETS, preset
 
@@ -67,6 +70,12 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
     init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
     init.add_argument("--journal", action="store_true", help="a journal shared by processes")
     init.add_argument("--force", action="store_true", help="replace an existing study")
+    init.add_argument(
+        "--from",
+        dest="from_study",
+        metavar="OTHER_STUDY",
+        help="copy the results of a study of the same space and re-center on its best",
+    )
     _add_switch_option(init)
     init.set_defaults(func=cmd_init)
     return init
@@ -118,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = _add_init_command(commands)
     observe = _add_study_commands(commands)
     add_ablate_command(commands)
+    add_proxy_command(commands)
     for name in PRESETS:
         task = preset(name)
         task.add_commands(commands, _add_switch_option)

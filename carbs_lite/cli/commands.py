@@ -93,6 +93,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         raise CommandError(f"{path} exists; pass --force to replace it")
     study = _new_study(args)
+    copied = _copy_from(args.from_study, study) if args.from_study else ""
     if args.journal:
         path.unlink(missing_ok=True)
         create_journal(path, study.to_state(), Tuner).close()
@@ -102,7 +103,32 @@ def cmd_init(args: argparse.Namespace) -> int:
     kind = args.problem or "generic"
     names = ", ".join(p.name for p in state.params)
     print(f"created {path}: {kind} study of {names}, seed {args.seed}; {tries_text(state)}")
+    if copied:
+        print(copied)
     return 0
+
+
+def _copy_from(source: str, study: Tuner) -> str:
+    """Warm-start ``study`` with the results of the study at ``source`` that are not
+    retracted, re-centered on the best feasible one if there is one; says what it copied.
+    ``CommandError`` if the two studies' params (names and spaces) differ."""
+    from carbs_lite.records import best_feasible
+
+    with open_study(source) as other:
+        state = other.to_state()
+    ours = {p.name: p.space for p in study.param_space.params}
+    theirs = {p.name: p.space for p in state.params}
+    if ours != theirs:
+        differing = sorted(n for n in ours.keys() | theirs.keys() if ours.get(n) != theirs.get(n))
+        raise CommandError(
+            f"--from {source}: its params differ from the new study's ({', '.join(differing)}); "
+            "results can only be copied between studies of the same space"
+        )
+    results = state.active_observations
+    recenter = best_feasible(results, study.config) is not None
+    study.warm_start(results, recenter=recenter)
+    center = f"; search re-centered on {params_text(study.to_state().search_center)}"
+    return f"copied {len(results)} result(s) from {source}" + (center if recenter else "")
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:

@@ -251,9 +251,10 @@ def best_so_far_figure(info: BestSoFarInfo, output: Axis, additive_cost: str | N
 
 
 def params_figure(
-    features: dict[str, tuple[list[float], bool]], points: PointsInfo, output: Axis
+    features: dict[str, tuple[list[Any], str]], points: PointsInfo, output: Axis
 ) -> go.Figure:
-    """One panel per param feature against the output, successes that are not retracted."""
+    """One panel per param feature (x values and axis type) against the output, successes
+    that are not retracted."""
     names = list(features)
     cols = min(3, len(names))
     rows = math.ceil(len(names) / cols)
@@ -264,7 +265,7 @@ def params_figure(
         if not failed and why is None
     ]
     for k, name in enumerate(names):
-        values, log_axis = features[name]
+        values, axis_type = features[name]
         row, col = k // cols + 1, k % cols + 1
         figure.add_trace(
             go.Scatter(
@@ -278,7 +279,7 @@ def params_figure(
             row=row,
             col=col,
         )
-        figure.update_xaxes(type="log" if log_axis else "linear", row=row, col=col)
+        figure.update_xaxes(type=axis_type, row=row, col=col)
         figure.update_yaxes(title=output.title if col == 1 else None, row=row, col=col)
     return styled(figure, 320 * rows)
 

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from carbs_lite.arch import ArchSpace
+from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.pareto import study_front
 from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
 from carbs_lite.report import figures as fig
@@ -168,23 +169,32 @@ def best_so_far_info(state: StudyState) -> BestSoFarInfo:
     return BestSoFarInfo(list(range(1, len(best) + 1)), costs, best)
 
 
-def param_features(state: StudyState) -> dict[str, tuple[list[float], bool]]:
-    """Per panel: x values of every observation and whether the x axis is logarithmic. An
-    arch param gets its size (``ArchSpace.size_inputs``), deepest sub-arch and sub-arch count."""
-    features: dict[str, tuple[list[float], bool]] = {}
+def param_features(state: StudyState) -> dict[str, tuple[list[Any], str]]:
+    """Per panel: x values of every observation and the x axis type ("linear", "log", or
+    "category" for a categorical param, whose values are the choices as text). An arch param
+    gets its size (``ArchSpace.size_inputs``), deepest sub-arch and sub-arch count."""
+    features: dict[str, tuple[list[Any], str]] = {}
     for param in state.params:
         values = [o.params[param.name] for o in state.observations]
         space = param.space
         if isinstance(space, ArchSpace):
             rows = np.array([space.to_basic(a) for a in values]).reshape(-1, space.dim)
             sizes = np.power(2.0, space.size_inputs(rows))
-            features[f"{param.name}: weights past the input layer"] = (sizes[:, 0].tolist(), True)
-            features[f"{param.name}: first-layer width"] = (sizes[:, 1].tolist(), True)
-            features[f"{param.name}: depth"] = ([max(len(s) for s in a) for a in values], False)
-            features[f"{param.name}: sub-arches"] = ([len(a) for a in values], False)
+            features[f"{param.name}: weights past the input layer"] = (sizes[:, 0].tolist(), "log")
+            features[f"{param.name}: first-layer width"] = (sizes[:, 1].tolist(), "log")
+            features[f"{param.name}: depth"] = ([max(len(s) for s in a) for a in values], "linear")
+            features[f"{param.name}: sub-arches"] = ([len(a) for a in values], "linear")
+        elif isinstance(space, CategoricalSpace):
+            features[param.name] = ([choice_text(v) for v in values], "category")
         else:
-            features[param.name] = (values, isinstance(space, LogSpace | PowerOfTwoSpace))
+            log_axis = isinstance(space, LogSpace | PowerOfTwoSpace)
+            features[param.name] = (values, "log" if log_axis else "linear")
     return features
+
+
+def choice_text(choice: Any) -> str:
+    """A categorical choice as shown: a string as it is, a number or boolean as JSON."""
+    return choice if isinstance(choice, str) else json.dumps(choice)
 
 
 def diagnostics_info(state: StudyState) -> DiagnosticsInfo:

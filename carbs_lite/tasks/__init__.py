@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Protocol
 from carbs_lite.records import StudyState
 
 if TYPE_CHECKING:
+    import argparse
+
     import plotly.graph_objects as go
+
+    from carbs_lite.proxy import FidelityProblem
 
 PRESETS = {"ads-arch": "carbs_lite.tasks.ads.preset"}
 """Task name -> module implementing ``TaskPreset``."""
@@ -26,6 +30,13 @@ class TaskPreset(Protocol):
 
     def summary_lines(self, state: StudyState) -> list[str]:
         """Extra lines for the report's written summary (e.g. a task's own score)."""
+
+    def add_proxy_options(self, parser: argparse.ArgumentParser) -> None:
+        """The task's own options of `carbs-lite proxy`."""
+
+    def proxy_problem(self, args: argparse.Namespace) -> FidelityProblem:
+        """The built-in problem `carbs-lite proxy` checks, from the command's ``--full``,
+        ``--fidelities`` and the task's own options; ValueError for a bad one."""
 
 
 def preset(name: str | None) -> TaskPreset | None:

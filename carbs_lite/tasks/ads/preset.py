@@ -1,5 +1,6 @@
 """The ads-arch preset: the `carbs-lite run` command, `init --problem ads-arch`, the
-`--ne`/`--qps` flags of `observe`, the report's score line and its total-params panel.
+`--ne`/`--qps` flags of `observe`, the problem `carbs-lite proxy` checks, the report's score
+line and its total-params panel.
 
 Imported when the CLI builds its parser, so it imports torch (through the tuner) and plotly
 only inside the functions that need them.
@@ -18,6 +19,7 @@ from carbs_lite.records import StudyState
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from carbs_lite.proxy import FidelityProblem
     from carbs_lite.study import Study
     from carbs_lite.tuner import Tuner
 
@@ -48,6 +50,33 @@ def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
 
     tries = args.tries or DEFAULT_TRIES
     return arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=heuristics, tries=tries)
+
+
+def add_proxy_options(parser: argparse.ArgumentParser) -> None:
+    """`carbs-lite proxy`'s ads options: the QPS floor and the simulator's noise scale."""
+    parser.add_argument(
+        "--min-qps", type=positive_float, default=3500.0, help="ads-arch: the QPS floor"
+    )
+    parser.add_argument(
+        "--noise-scale",
+        type=float,
+        default=None,
+        help="ads-arch: simulator GLOBAL_NOISE_SCALE (default 1)",
+    )
+
+
+def proxy_problem(args: argparse.Namespace) -> FidelityProblem:
+    """The built-in simulator in training days: ``--fidelities`` (7 14 30 unless given)
+    against ``--full`` (60 unless given). ValueError for days that are not whole days."""
+    from carbs_lite.tasks.ads.proxy import FULL_DAYS, PROXY_DAYS, ads_proxy_problem
+
+    overrides = {} if args.noise_scale is None else {"GLOBAL_NOISE_SCALE": args.noise_scale}
+    return ads_proxy_problem(
+        overrides,
+        args.min_qps,
+        FULL_DAYS if args.full is None else args.full,
+        PROXY_DAYS if args.fidelities is None else args.fidelities,
+    )
 
 
 def add_observe_options(parser: argparse.ArgumentParser) -> None:

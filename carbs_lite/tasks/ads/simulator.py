@@ -56,6 +56,7 @@ DAILY_JITTER = 0.1
 """Std of the daily NE jitter relative to the run's NE noise std."""
 
 MAX_SUB_ARCHES, MAX_LAYERS, MIN_SIZE, MAX_SIZE = 5, 5, 64, 2048
+MAX_TRAINING_DAYS = 365
 
 
 class BudgetExceededError(ValueError):
@@ -204,6 +205,6 @@ class ModelPerformanceAPI:
 def _validate_days(training_days: Any) -> int:
     if isinstance(training_days, bool) or not isinstance(training_days, int | np.integer):
         raise ValueError(f"training_days must be an integer, got {training_days!r}")
-    if not 1 <= training_days <= 365:
-        raise ValueError(f"training_days must be in 1..365, got {training_days}")
+    if not 1 <= training_days <= MAX_TRAINING_DAYS:
+        raise ValueError(f"training_days must be in 1..{MAX_TRAINING_DAYS}, got {training_days}")
     return int(training_days)
