@@ -3,55 +3,64 @@
 Why a journal and not SQLite: a study is a short sequence of small, independent operations
 (suggest, observe, forget), so an append-only log maps onto it one line per operation and
 reuses the JSON records and snapshot format of ``carbs_lite.state`` unchanged, where SQLite
-would need a second schema kept in step with it. A crash can only tear the last line, which
-readers detect, report and skip, so earlier records are never lost or rewritten, and the file
-stays readable with ``grep`` and ``jq``. ``fcntl.flock`` serializes processes on one machine;
-it is not reliable on network filesystems (use the Ray integration across machines).
+would need a second schema kept in step with it. A crash can only leave an unterminated last
+line, which is not committed (``carbs_lite.journal_file`` has the rule every reader applies),
+so earlier records are never lost or rewritten, and the file stays readable with ``grep`` and
+``jq``. ``fcntl.flock`` serializes processes on one machine; it is not reliable on network
+filesystems (use the Ray integration across machines).
 
 Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``state`` is a
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
 "suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
 "id"}``, ``{"kind": "retract", "observation", "why"}``, ``{"kind": "warm_start",
 "observations", "search_center"}`` (the center null when not re-centered) or ``{"kind":
-"recenter", "search_center"}``, all with ``counters``, the study's counters after the operation. Replay folds deltas
-onto the snapshot and restores the in-memory study from it (``Tuner.from_state``), so no
-search logic is re-run.
+"recenter", "search_center"}``, all with ``counters``, the study's counters after the
+operation. Replay folds deltas onto the snapshot and restores the in-memory study from it
+(``Tuner.from_state``), so no search logic is re-run.
+
+Suggest fits its models with no lock held, on a snapshot of the study, then takes the
+exclusive lock to append. If no record arrived meanwhile, it appends exactly the suggestion
+the in-memory study makes next, so a journal used by one process at a time replays like a
+``Tuner``. If records arrived, the suggestion (fitted without them) is appended as the next
+suggestion number, unless its params equal those of a suggestion or observation that arrived
+meanwhile (two workers that fit the same state draw the same point): then it is made again
+on the new state, and after ``OPTIMISTIC_ATTEMPTS`` such tries under the lock, where it
+always succeeds. Ids stay unique because each is numbered under the lock.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import Metrics, Observation, StateFileError, StudyState, Suggestion
+from carbs_lite.journal_file import (
+    COUNTERS,
+    FORMAT,
+    VERSION,
+    JournalError,
+    JournalFile,
+    applied,
+    header_state,
+    parse_records,
+)
+from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
 from carbs_lite.spaces import Param, ParamSpace
-from carbs_lite.state import new_file_mode
+from carbs_lite.state import locked_temp, new_file_mode, remove_stale_temps
 from carbs_lite.study import Study
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "carbs_lite.journal"
-VERSION = 1
-COUNTERS = ("suggestion_count", "resample_count", "search_radius")
-"""Snapshot fields that suggest/observe update internally; every record carries their new values."""
 IDENTITY = ("seed", "params", "config", "heuristics")
 """Snapshot fields that define a study; reopening with params compares them."""
-
-Lines = list[tuple[int, bytes]]
-
-
-class JournalError(StateFileError):
-    """A journal that cannot be read: not a journal, from a newer version, or a malformed record."""
+OPTIMISTIC_ATTEMPTS = 3
+"""Suggestions fitted with no lock held before one is made under the lock."""
 
 
 class InMemoryStudy(Protocol):
@@ -87,31 +96,37 @@ class StudyType(Protocol):
     def from_state(self, state: StudyState) -> InMemoryStudy: ...
 
 
-class JournalStudy(Study):
-    """A study whose every operation is locked, replays the journal, then appends to it.
+@dataclass(frozen=True)
+class _Snapshot:
+    """The study as of byte ``offset`` of the journal: its JSON state, and an in-memory copy
+    that belongs to one ``suggest`` call."""
 
-    The journal's records are folded into a ``StudyState`` and handed to ``study_type`` (the
-    in-memory ``Tuner``), which makes the suggestions. ``suggest`` holds the lock while fitting
-    so that the new point sees every outstanding suggestion; suggestion ids stay unique because
-    the count is global.
+    offset: int
+    state: dict[str, Any]
+    study: InMemoryStudy
+
+
+class JournalStudy(Study):
+    """A study whose every operation replays the journal's new records, then appends its own.
+
+    The records are folded into a ``StudyState`` and handed to ``study_type`` (the in-memory
+    ``Tuner``), which makes the suggestions (see the module docstring for how ``suggest``
+    runs without holding the lock). A journal this process may not write opens read-only
+    (``read_only``): reading works, and every operation that writes (``suggest``,
+    ``observe``, ``forget``, ``retract``, ``warm_start``, ``set_search_center``) raises
+    ``PermissionError`` before doing anything.
     """
 
     def __init__(self, path: str | Path, study_type: StudyType) -> None:
         self.path = Path(path)
         self._study_type = study_type
-        # O_APPEND: every write lands at the end; reads use os.pread at an offset. The file
-        # object closes the descriptor if the study is dropped without close().
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
-        self._file = os.fdopen(self._fd, "r+b", buffering=0)
-        self._lock = threading.RLock()
-        self._offset = 0
+        self._file = JournalFile(self.path)
         try:
-            with self._locked(fcntl.LOCK_SH):
-                lines, end = self._new_lines()
-                if not lines:
-                    raise JournalError(f"{self.path}: empty file, no journal header")
-                self._header = self._state = self._header_state(lines[0][1])
-                self._study = self._fold(lines[1:])
+            with self._file.locked(exclusive=False):
+                lines, end = self._file.committed_lines(0)
+                self._header = self._state = header_state(self.path, lines)
+                self._state = applied(self._state, parse_records(self.path, lines[1:]), self.path)
+                self._study: InMemoryStudy | None = self._restore(self._state)
                 self._offset = end
         except BaseException:
             self.close()
@@ -123,8 +138,21 @@ class JournalStudy(Study):
         self.seed = definition.seed
         self.metrics = definition.metrics
 
+    @property
+    def read_only(self) -> bool:
+        """Whether this process may only read the journal (it has no write permission)."""
+        return self._file.read_only
+
     def suggest(self) -> Suggestion:
-        """The next point, chosen with every process's observations and outstanding points."""
+        """The next point, chosen with every process's observations and outstanding points
+        as of when its models were fitted (see the module docstring)."""
+        self._check_writable()
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            snapshot = self._snapshot()
+            suggestion = snapshot.study.suggest()  # the model fits, with no lock held
+            committed = self._commit_suggestion(snapshot, suggestion)
+            if committed is not None:
+                return committed
 
         def action(study: InMemoryStudy) -> tuple[Suggestion, dict[str, Any]]:
             suggestion = study.suggest()
@@ -142,6 +170,7 @@ class JournalStudy(Study):
         counts_as_try: bool = False,
     ) -> Observation:
         """Record a result (see ``Study.observe``); it is on disk when this returns."""
+        self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
             observation = study.observe(
@@ -153,6 +182,7 @@ class JournalStudy(Study):
 
     def forget(self, suggestion_id: str) -> None:
         """Drop an outstanding suggestion, possibly made by another process."""
+        self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
             study.forget(suggestion_id)
@@ -162,6 +192,7 @@ class JournalStudy(Study):
 
     def retract(self, index: int, why: str) -> None:
         """Take back an observation (see ``Study.retract``), appended as its own record."""
+        self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
             study.retract(index, why)
@@ -173,6 +204,7 @@ class JournalStudy(Study):
         self, results: Iterable[Observation], recenter: bool = True
     ) -> list[Observation]:
         """Record earlier results (see ``Study.warm_start``), appended as one record."""
+        self._check_writable()
         results = list(results)
 
         def action(study: InMemoryStudy) -> tuple[list[Observation], dict[str, Any]]:
@@ -187,6 +219,7 @@ class JournalStudy(Study):
 
     def set_search_center(self, params: dict[str, Any]) -> None:
         """Move the search center (see ``Study.set_search_center``) for every process."""
+        self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
             study.set_search_center(params)
@@ -195,11 +228,14 @@ class JournalStudy(Study):
         self._write("recenter", action)
 
     def to_state(self) -> StudyState:
-        """The state after every record any process has appended so far."""
-        return self._read(lambda study: study.to_state())
+        """The state after every record any process has committed so far."""
+        with self._file.locked(exclusive=False):
+            self._refresh()
+            return self._live().to_state()
 
     def close(self) -> None:
-        self._file.close()
+        if hasattr(self, "_file"):
+            self._file.close()
 
     def __enter__(self) -> JournalStudy:
         return self
@@ -207,109 +243,75 @@ class JournalStudy(Study):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _locked(self, operation: int) -> Iterator[None]:
-        """Hold the thread lock and ``flock(operation)`` on the journal; not re-entrant."""
-        with self._lock:
-            fcntl.flock(self._fd, operation)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise PermissionError(
+                f"{self.path} is open read-only (this process may not write it): reading "
+                "works, every operation that writes needs write permission"
+            )
 
-    def _read(self, query: Callable[[InMemoryStudy], Any]) -> Any:
-        with self._locked(fcntl.LOCK_SH):
+    def _snapshot(self) -> _Snapshot:
+        """The current study, handed over to one suggest call (the handle rebuilds its own);
+        if it must be rebuilt from the records, that happens after the lock is released."""
+        with self._file.locked(exclusive=False):
             self._refresh()
-            return query(self._study)
+            offset, state, study = self._offset, self._state, self._study
+            self._study = None
+        return _Snapshot(offset, state, study if study is not None else self._restore(state))
+
+    def _commit_suggestion(self, snapshot: _Snapshot, made: Suggestion) -> Suggestion | None:
+        """Append ``made`` (made on ``snapshot``): as it is if no record arrived since, else
+        renumbered; None, with nothing appended, if its params were taken meanwhile."""
+        with self._file.locked(exclusive=True):
+            self._refresh()
+            after = snapshot.study.to_state().to_json()
+            if self._offset == snapshot.offset:
+                self._append({"kind": "suggest", "suggestion": made.to_json(), **_counters(after)})
+                self._state, self._study = after, snapshot.study
+                return made
+            if _taken_since(snapshot.state, self._state, made.params):
+                logger.debug(
+                    "%s: suggestion %s was taken meanwhile; making another", self.path, made.id
+                )
+                return None
+            suggestion = made.renumbered(self._state["suggestion_count"])
+            logger.debug("%s: suggestion %s appended as %s", self.path, made.id, suggestion.id)
+            counters = {k: self._state[k] + (after[k] - snapshot.state[k]) for k in COUNTERS}
+            record = {"kind": "suggest", "suggestion": suggestion.to_json(), "counters": counters}
+            self._append(record)
+            self._state, self._study = applied(self._state, [record], self.path), None
+            return suggestion
 
     def _write(
         self, kind: str, action: Callable[[InMemoryStudy], tuple[Any, dict[str, Any]]]
     ) -> Any:
         """Replay, apply ``action`` to the study, append its record; roll back if that fails."""
-        with self._locked(fcntl.LOCK_EX):
+        with self._file.locked(exclusive=True):
             self._refresh()
+            study = self._live()
             try:
-                result, body = action(self._study)
-                state = self._study.to_state().to_json()
-                self._append({"kind": kind, **body, "counters": {k: state[k] for k in COUNTERS}})
+                result, body = action(study)
+                state = study.to_state().to_json()
+                self._append({"kind": kind, **body, **_counters(state)})
             except BaseException:
-                self._study = self._restore(self._state)
+                self._study = None  # rebuilt from the state before the action when next used
                 raise
             self._state = state
             return result
 
+    def _live(self) -> InMemoryStudy:
+        """The in-memory study of the current state (rebuilt if a suggest call took it)."""
+        if self._study is None:
+            self._study = self._restore(self._state)
+        return self._study
+
     def _refresh(self) -> None:
-        """Apply the records appended since the last read (caller holds the file lock)."""
-        lines, end = self._new_lines()
+        """Fold in the records committed since the last read (caller holds the file lock)."""
+        lines, end = self._file.committed_lines(self._offset)
         if lines:
-            self._study = self._fold(lines)
+            self._state = applied(self._state, parse_records(self.path, lines), self.path)
+            self._study = None
         self._offset = end
-
-    def _new_lines(self) -> tuple[Lines, int]:
-        """Complete lines after the read offset with their byte offsets, and the end offset.
-
-        Under the lock no one is writing, so an unterminated tail was torn by a crashed writer:
-        it is reported and passed over (the next append starts a new line after it).
-        """
-        size = os.fstat(self._fd).st_size
-        data = os.pread(self._fd, size - self._offset, self._offset)
-        complete = data.rfind(b"\n") + 1
-        if complete < len(data):
-            logger.warning(
-                "%s: skipping a truncated last record at byte %d (%d bytes); "
-                "a writer probably died while appending it",
-                self.path,
-                self._offset + complete,
-                len(data) - complete,
-            )
-        lines, start = [], self._offset
-        for line in data[:complete].split(b"\n")[:-1]:
-            lines.append((start, line))
-            start += len(line) + 1
-        return lines, size
-
-    def _header_state(self, line: bytes) -> dict[str, Any]:
-        """The snapshot the journal starts from; raises ``JournalError`` if it is not ours."""
-        try:
-            header = json.loads(line)
-        except ValueError:
-            raise JournalError(
-                f"{self.path}: not a carbs_lite journal (unreadable header)"
-            ) from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise JournalError(f"{self.path}: not a carbs_lite journal (missing 'format')")
-        version = header.get("version")
-        if not isinstance(version, int) or version > VERSION:
-            raise JournalError(
-                f"{self.path}: journal version {version!r} is newer than this carbs_lite reads "
-                f"({VERSION}); upgrade carbs_lite"
-            )
-        if not isinstance(header.get("state"), dict):
-            raise JournalError(f"{self.path}: journal header has no 'state'")
-        return header["state"]
-
-    def _fold(self, lines: Lines) -> InMemoryStudy:
-        """Apply ``lines`` to a copy of the snapshot, rebuild the study, then keep the copy."""
-        state = {
-            **self._state,
-            "observations": list(self._state["observations"]),
-            "outstanding": list(self._state["outstanding"]),
-        }
-        for offset, line in lines:
-            record = self._parse(offset, line)
-            if record is None:
-                continue
-            try:
-                _APPLY[record["kind"]](state, record)
-                state.update({k: record["counters"][k] for k in COUNTERS})
-            except (KeyError, TypeError) as error:
-                raise JournalError(
-                    f"{self.path}: malformed record at byte {offset} ({error!r}); "
-                    "written by a newer carbs_lite?"
-                ) from None
-        study = self._restore(state)
-        self._state = state
-        return study
 
     def _restore(self, state: dict[str, Any]) -> InMemoryStudy:
         """The in-memory study of a JSON state; ``JournalError`` if it is unreadable."""
@@ -318,80 +320,23 @@ class JournalStudy(Study):
         except ValueError as error:
             raise JournalError(f"{self.path}: {error}") from None
 
-    def _parse(self, offset: int, line: bytes) -> dict[str, Any] | None:
-        """One record, or None for a blank line or one torn by a crash (logged)."""
-        if not line.strip():
-            return None
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            logger.warning(
-                "%s: skipping an unreadable record at byte %d (%d bytes); "
-                "a writer probably died while appending it",
-                self.path,
-                offset,
-                len(line),
-            )
-            return None
-        return record
-
     def _append(self, record: dict[str, Any]) -> None:
-        """Append one line and fsync; start a new line if the file ends in a torn record."""
-        data = (json.dumps(record) + "\n").encode()
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        written = 0
-        while written < len(data):
-            written += os.write(self._fd, data[written:])
-        os.fsync(self._fd)
-        self._offset = size + len(data)
+        """Commit one record after the records read so far (caller holds the exclusive lock)."""
+        line = json.dumps(record).encode()
+        self._offset = self._file.append(line, self._offset)
 
 
-def _apply_suggest(state: dict[str, Any], record: dict[str, Any]) -> None:
-    state["outstanding"].append(record["suggestion"])
+def _counters(state: dict[str, Any]) -> dict[str, Any]:
+    return {"counters": {k: state[k] for k in COUNTERS}}
 
 
-def _apply_observe(state: dict[str, Any], record: dict[str, Any]) -> None:
-    observation = record["observation"]
-    state["observations"].append(observation)
-    _drop_outstanding(state, observation["suggestion_id"])
-
-
-def _apply_forget(state: dict[str, Any], record: dict[str, Any]) -> None:
-    _drop_outstanding(state, record["id"])
-
-
-def _apply_retract(state: dict[str, Any], record: dict[str, Any]) -> None:
-    retraction = {"observation": record["observation"], "why": record["why"]}
-    state["retracted"] = [*state.get("retracted", []), retraction]
-
-
-def _apply_warm_start(state: dict[str, Any], record: dict[str, Any]) -> None:
-    for observation in record["observations"]:
-        _apply_observe(state, {"observation": observation})
-    if record["search_center"] is not None:
-        state["search_center"] = record["search_center"]
-
-
-def _apply_recenter(state: dict[str, Any], record: dict[str, Any]) -> None:
-    state["search_center"] = record["search_center"]
-
-
-def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
-    state["outstanding"] = [s for s in state["outstanding"] if s["id"] != suggestion_id]
-
-
-_APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
-    "suggest": _apply_suggest,
-    "observe": _apply_observe,
-    "forget": _apply_forget,
-    "retract": _apply_retract,
-    "warm_start": _apply_warm_start,
-    "recenter": _apply_recenter,
-}
+def _taken_since(before: dict[str, Any], now: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether a suggestion or observation that is in state ``now`` but not in ``before``
+    has these ``params``."""
+    known = {s["id"] for s in before["outstanding"]}
+    suggested = [s["params"] for s in now["outstanding"] if s["id"] not in known]
+    observed = [o["params"] for o in now["observations"][len(before["observations"]) :]]
+    return params in suggested or params in observed
 
 
 def is_journal(path: str | Path) -> bool:
@@ -408,19 +353,21 @@ def is_journal(path: str | Path) -> bool:
 def create_journal(path: str | Path, state: StudyState, study_type: StudyType) -> JournalStudy:
     """Start a journal at ``path`` from ``state``; ``FileExistsError`` if it exists.
 
-    The header is written to a temp file and hard-linked into place, so the journal appears
-    whole or not at all and only one of several racing creators succeeds.
+    The header is written to a locked temp file (``carbs_lite.state.locked_temp``) and
+    hard-linked into place, so the journal appears whole or not at all and only one of several
+    racing creators succeeds.
     """
     path = Path(path)
     header = {"kind": "header", "format": FORMAT, "version": VERSION, "state": state.to_json()}
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    remove_stale_temps(path)
+    handle, temp = locked_temp(path)
     try:
         os.fchmod(handle, new_file_mode(path))
         with os.fdopen(handle, "w") as stream:
             stream.write(json.dumps(header) + "\n")
             stream.flush()
             os.fsync(stream.fileno())
-        os.link(temp, path)
+            os.link(temp, path)
     finally:
         os.unlink(temp)
     return JournalStudy(path, study_type)

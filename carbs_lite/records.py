@@ -8,6 +8,7 @@ is everything needed to continue a study, and its JSON form is the study file's 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,12 @@ class Diagnostics:
         return cls(**{k: (math.nan if v is None else v) for k, v in data.items()})
 
 
+def suggestion_id(count: int, tag: str) -> str:
+    """A suggestion's id: the number of suggestions made before it (5 digits at least, so
+    that ids sort in order) and a random ``tag``, e.g. "00012-3fa2c1"."""
+    return f"{count:05d}-{tag}"
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A point to evaluate next; pass it (or its ``params``) back to ``observe``."""
@@ -78,6 +85,10 @@ class Suggestion:
     id: str
     params: dict[str, Any]
     diagnostics: Diagnostics
+
+    def renumbered(self, count: int) -> Suggestion:
+        """This suggestion with the id it gets as suggestion number ``count`` (its tag kept)."""
+        return dataclasses.replace(self, id=suggestion_id(count, self.id.partition("-")[2]))
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}
@@ -119,6 +130,53 @@ class Observation:
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
         return cls(**fields)
+
+
+def json_extra(extra: Any) -> dict[str, Any]:
+    """``extra`` (a dict, or None for {}) as it reads back from a study file: tuples become
+    lists and numpy floats floats. TypeError naming the first part that is not JSON data
+    (dicts with string keys, lists, tuples, strings, numbers, booleans, None)."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise TypeError(f"extra must be a dict, got {type(extra).__name__}")
+    problem = _non_json(extra, "extra", set())
+    if problem:
+        raise TypeError(problem)
+    return json.loads(json.dumps(extra))
+
+
+def _non_json(value: Any, where: str, containers: set[int]) -> str | None:
+    """What makes ``value`` (at ``where``) not JSON data, or None if it is JSON data."""
+    if value is None or isinstance(value, str | int | float):
+        return None
+    if not isinstance(value, dict | list | tuple):
+        return (
+            f"{where} is a {type_name(value)}, not JSON data (dict, list, str, number, bool or None); "
+            "convert it first, e.g. with .tolist() or float()"
+        )
+    if id(value) in containers:
+        return f"{where} contains itself"
+    containers = containers | {id(value)}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has a key {key!r} that is not a string"
+            problem = _non_json(item, f"{where}[{key!r}]", containers)
+            if problem:
+                return problem
+        return None
+    for i, item in enumerate(value):
+        problem = _non_json(item, f"{where}[{i}]", containers)
+        if problem:
+            return problem
+    return None
+
+
+def type_name(value: Any) -> str:
+    """The qualified name of ``value``'s type for messages: "numpy.ndarray", "str"."""
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
 
 
 def _is_nan(value: Any) -> bool:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import reprlib
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,10 @@ import numpy as np
 
 INTEGER_BOUND_PADDING = 0.1
 """CARBS widens integer bounds by this much (in param units) before mapping them to basic."""
+
+MAX_BASIC_RANGE = math.sqrt(sys.float_info.max)
+"""Widest basic range of a bounded space (about 1.3e154): the surrogates square basic
+distances, and a wider range overflows them (and the initial design's uniform draws)."""
 
 
 class Space(ABC):
@@ -104,6 +111,7 @@ class ScalarSpace(Space):
     rounding_factor: int = 1
 
     def __post_init__(self) -> None:
+        self._check_types()
         if not self.scale > 0 or not math.isfinite(self.scale):
             raise ValueError(
                 f"{type(self).__name__}: scale must be finite and > 0, got {self.scale}"
@@ -113,17 +121,58 @@ class ScalarSpace(Space):
         for bound in (self.min, self.max):
             if math.isfinite(bound) and not self._in_domain(bound) and bound not in self._domain():
                 raise ValueError(f"{type(self).__name__}: bound {bound} is outside its domain")
-        if isinstance(self.rounding_factor, bool) or not isinstance(self.rounding_factor, int):
-            raise ValueError(
-                f"{type(self).__name__}: rounding_factor must be an integer, "
-                f"got {self.rounding_factor!r}"
-            )
         if self.rounding_factor < 1:
             raise ValueError(f"{type(self).__name__}: rounding_factor must be >= 1")
         if self.rounding_factor != 1 and not self.is_integer:
             raise ValueError(
                 f"{type(self).__name__}: rounding_factor applies to integer spaces only"
             )
+        self._check_basic_range()
+        if self.is_integer and not self._has_integer():
+            above = self._domain()[0]
+            raise ValueError(
+                f"{self!r} holds no value: no multiple of rounding_factor "
+                f"{self.rounding_factor} lies in [{self.min}, {self.max}]"
+                + (f" above {above}" if math.isfinite(above) else "")
+            )
+
+    def _check_types(self) -> None:
+        """ValueError naming a field of the wrong type (a bool is not a number here)."""
+        name = type(self).__name__
+        for field in ("min", "max", "scale"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"{name}: {field} must be a real number, got {value!r}")
+        if not isinstance(self.is_integer, bool):
+            raise ValueError(f"{name}: is_integer must be True or False, got {self.is_integer!r}")
+        if isinstance(self.rounding_factor, bool) or not isinstance(self.rounding_factor, int):
+            raise ValueError(
+                f"{name}: rounding_factor must be an integer, got {self.rounding_factor!r}"
+            )
+
+    def _check_basic_range(self) -> None:
+        """ValueError if finite bounds lie more than ``MAX_BASIC_RANGE`` apart in basic units."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            low, high = self._forward(np.array([self.min, self.max], dtype=float)).tolist()
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return  # an infinite bound: the initial design draws near the center instead
+        if not high - low <= MAX_BASIC_RANGE:
+            raise ValueError(
+                f"{type(self).__name__}: [{self.min}, {self.max}] spans {high - low:.3g} basic "
+                f"units at scale {self.scale}; the models square basic distances, which "
+                f"overflows past {MAX_BASIC_RANGE:.3g}: narrow the bounds or raise scale"
+            )
+
+    def _has_integer(self) -> bool:
+        """Whether some multiple of ``rounding_factor`` lies in [min, max] and in the domain."""
+        factor, domain_low = self.rounding_factor, self._domain()[0]
+        low = max(self.min, domain_low)
+        if math.isinf(low):
+            return True  # min = -inf on an unbounded domain: every multiple <= max will do
+        first = math.ceil(low / factor) * factor
+        if first <= domain_low:  # the domain is open: LogSpace(min=0) starts above 0
+            first += factor
+        return first <= self.max and self._in_domain(first)
 
     @property
     def dim(self) -> int:
@@ -258,9 +307,9 @@ class LogitSpace(ScalarSpace):
     max: float = 1.0
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if self.is_integer:
             raise ValueError("LogitSpace cannot be an integer space")
+        super().__post_init__()
         if self.max > 1.0:
             raise ValueError(f"LogitSpace: max {self.max} is outside (0, 1)")
 
@@ -338,6 +387,11 @@ class Param:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"param name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.space, Space):
+            raise TypeError(
+                f"param {self.name!r}: space must be a Space such as LinearSpace(min=0, max=1), "
+                f"got {type(self.space).__name__} {reprlib.repr(self.space)}"
+            )
         try:
             center = self.space.validate(self.search_center)
         except ValueError as error:
@@ -345,10 +399,25 @@ class Param:
         object.__setattr__(self, "search_center", center)
 
 
+def _check_param_list(params: Any) -> None:
+    """TypeError naming what ``params`` is, unless it is a list or tuple of ``Param``."""
+    if isinstance(params, dict):
+        raise TypeError("params must be a list of Param, got a dict; pass list(params.values())")
+    if not isinstance(params, list | tuple):
+        raise TypeError(f"params must be a list of Param, got {type(params).__name__}")
+    for i, param in enumerate(params):
+        if not isinstance(param, Param):
+            shown = reprlib.repr(param)
+            raise TypeError(f"params[{i}] must be a Param, got {type(param).__name__} {shown}")
+
+
 class ParamSpace:
     """Several named params stacked into one basic row of width ``dim``."""
 
     def __init__(self, params: list[Param]) -> None:
+        """TypeError unless ``params`` is a list (or tuple) of ``Param``; ValueError if it is
+        empty or repeats a name."""
+        _check_param_list(params)
         if not params:
             raise ValueError("at least one Param is required")
         names = [p.name for p in params]

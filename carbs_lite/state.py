@@ -1,5 +1,11 @@
 """Study files: a ``StudyState`` as versioned JSON, written atomically (temp file + rename).
 
+A save writes ``.NAME.XXXXXXXX`` (``tempfile.mkstemp``'s eight random characters) beside
+``NAME``, holding an exclusive ``flock`` on it until it is renamed into place. A save killed on
+the way leaves its temp file behind; the next save of ``NAME`` removes every such file that is
+more than ``STALE_TEMP_SECONDS`` old and that no live process holds locked, so that a
+concurrent save of the same file is never disturbed.
+
 Files are created with the mode a plain ``open()`` would give them (0666 less the umask), or
 keep the mode of the file they replace. ``locked`` serializes writers of one snapshot file.
 """
@@ -8,14 +14,62 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from carbs_lite.records import StateFileError, StudyState
+
+logger = logging.getLogger(__name__)
+
+STALE_TEMP_SECONDS = 5.0
+"""A temp file untouched for this long, and unlocked, belongs to a save that died. The age
+test covers the instant between a saver creating its temp file and locking it."""
+
+
+def locked_temp(path: Path) -> tuple[int, str]:
+    """A new temp file beside ``path`` (``.NAME.XXXXXXXX``), open and exclusively locked:
+    its descriptor and path. Closing the descriptor releases the lock."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle, temp
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temp files of dead saves of ``path`` (see the module docstring); a file
+    that cannot be removed is logged and left, never failing the save that called this."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}")
+    now = time.time()
+    for entry in os.scandir(path.parent):
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if now - info.st_mtime > STALE_TEMP_SECONDS and entry.is_file(follow_symlinks=False):
+                _remove_unless_locked(entry.path)
+        except FileNotFoundError:
+            continue  # a concurrent save renamed or removed it
+        except OSError as error:
+            logger.warning("could not remove the stale temp file %s: %s", entry.path, error)
+
+
+def _remove_unless_locked(temp: str) -> None:
+    """Unlink ``temp`` if no process holds a lock on it (a live saver does)."""
+    handle = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return
+    finally:
+        os.close(handle)
+    os.unlink(temp)
+    logger.info("removed %s, left by a save that did not finish", temp)
 
 
 def new_file_mode(path: str | Path) -> int:
@@ -31,16 +85,18 @@ def new_file_mode(path: str | Path) -> int:
 
 
 def write_bytes_atomically(data: bytes, path: str | Path) -> None:
-    """Write ``data`` to a temp file in the same folder, fsync, then rename over ``path``."""
+    """Write ``data`` to a locked temp file in the same folder, fsync, then rename over
+    ``path``; stale temp files of earlier saves are removed first."""
     path = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    remove_stale_temps(path)
+    handle, temp = locked_temp(path)
     try:
         os.fchmod(handle, new_file_mode(path))
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp, path)
+            os.replace(temp, path)  # before closing: the temp file stays locked until renamed
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

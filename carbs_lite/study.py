@@ -54,8 +54,11 @@ class Study(ABC):
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
         outstanding suggestion with those params, if any). A point that answers no suggestion
-        uses none of the tries budget unless ``counts_as_try``. ValueError names a bad value, an
-        unknown param, or a suggestion already observed; nothing is recorded then.
+        uses none of the tries budget unless ``counts_as_try``. ``output`` and ``cost`` are
+        real numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back
+        from a file. ValueError names a bad value, an unknown param, or a suggestion already
+        observed, TypeError the part of ``extra`` that is not JSON data; nothing is recorded
+        then.
         """
 
     @abstractmethod

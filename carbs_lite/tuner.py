@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,9 @@ from carbs_lite.records import (
     StudyData,
     StudyState,
     Suggestion,
+    json_extra,
+    suggestion_id,
+    type_name,
 )
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
@@ -116,8 +120,9 @@ class Tuner(Study):
             rng = np.random.default_rng([self.seed, self._suggestion_count])
             proposal = self._propose(rng)
             params = self.param_space.from_basic(proposal.x)
+            tag = rng.bytes(3).hex()
             suggestion = Suggestion(
-                f"{self._suggestion_count:05d}-{rng.bytes(3).hex()}", params, proposal.diagnostics
+                suggestion_id(self._suggestion_count, tag), params, proposal.diagnostics
             )
             self._outstanding[suggestion.id] = suggestion
             self._suggestion_count += 1
@@ -138,6 +143,7 @@ class Tuner(Study):
             output, cost = _as_float("output", output), _as_float("cost", cost)
             if not (math.isfinite(cost) and cost > 0):
                 raise ValueError(f"cost must be finite and > 0, got {cost}")
+            extra = json_extra(extra)
             failed = bool(is_failure) or not math.isfinite(output)
             observation = Observation(
                 params,
@@ -145,7 +151,7 @@ class Tuner(Study):
                 cost,
                 failed,
                 suggestion.id if suggestion else None,
-                dict(extra or {}),
+                extra,
                 suggestion.diagnostics if suggestion else None,
                 bool(counts_as_try) and suggestion is None,
             )
@@ -220,14 +226,22 @@ class Tuner(Study):
 
     @classmethod
     def from_state(cls, state: StudyState) -> Tuner:
-        """A tuner continuing ``state``; ValueError naming a record that does not fit its space."""
+        """A tuner continuing ``state``; ``StateFileError`` (a ValueError) naming an
+        observation or an outstanding suggestion whose params do not fit the space (or a cost
+        not > 0)."""
         tuner = cls(
             state.params, state.config, state.heuristics, state.seed, state.metrics, state.tries
         )
-        for observation in state.observations:
+        space = tuner.param_space
+        for i, observation in enumerate(state.observations):
+            where = f"observation {i} (suggestion {observation.suggestion_id})"
+            _check_cost(observation.cost, where)
+            tuner._inputs.append(_in_space(space.to_basic, observation.params, where))
             tuner._observations.append(observation)
-            tuner._inputs.append(tuner.param_space.to_basic(observation.params))
         for suggestion in state.outstanding:
+            _in_space(
+                space.validate, suggestion.params, f"outstanding suggestion {suggestion.id!r}"
+            )
             tuner._outstanding[suggestion.id] = suggestion
         tuner._suggestion_count = state.suggestion_count
         tuner._resample_count = state.resample_count
@@ -249,7 +263,9 @@ class Tuner(Study):
     ) -> JournalStudy:
         """The study journal at ``path``, shared by processes (``carbs_lite.journal``).
 
-        Creates the file if it is absent and ``params`` are given; otherwise opens it.
+        Creates the file if it is absent and ``params`` are given; otherwise opens it, for
+        reading only if this process may not write it. ``JournalError`` (a
+        ``StateFileError``) if the file is not a journal, e.g. a snapshot from ``save``.
         """
         return open_journal(path, cls, params, config, heuristics, seed, metrics)
 
@@ -260,12 +276,11 @@ class Tuner(Study):
         if is_journal(path):
             with JournalStudy(path, cls) as journal:
                 return cls.from_state(journal.to_state())
+        state = load_state(path)
         try:
-            return cls.from_state(load_state(path))
-        except StateFileError:
-            raise
+            return cls.from_state(state)
         except ValueError as error:
-            raise StateFileError(f"{path}: corrupted tuner state: {error!r}") from None
+            raise StateFileError(f"{path}: {error}") from None
 
     def _resolve(
         self, item: dict[str, Any] | Suggestion
@@ -332,10 +347,39 @@ class Tuner(Study):
         return proposal
 
 
+def _in_space(convert: Callable[[Any], Any], params: Any, where: str) -> Any:
+    """``convert(params)`` (a ``ParamSpace`` method); ``StateFileError`` naming the record
+    (``where``) if its params do not fit the space."""
+    try:
+        return convert(params)
+    except ValueError as error:
+        raise StateFileError(f"{where} does not fit the space: {error}") from None
+
+
+def _check_cost(cost: Any, where: str) -> None:
+    """``StateFileError`` naming the record unless ``cost`` is a finite number > 0."""
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost < math.inf:
+        raise StateFileError(f"{where}: cost must be a finite number > 0, got {cost!r}")
+
+
 def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+    """``value`` as a float; ValueError unless it is a real number that a float can hold.
+
+    Numbers are anything with ``__float__`` (int, float, numpy and torch scalars) except
+    booleans; text such as "1.5" is refused rather than parsed.
+    """
+    # reprlib cuts a long text or list short; a huge int is described by its size instead
+    if isinstance(value, bool | np.bool_) or not hasattr(type(value), "__float__"):
+        shown = reprlib.repr(value)
+        raise ValueError(f"{name} must be a real number, got {type_name(value)} {shown}")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    except OverflowError:
+        if isinstance(value, int):
+            raise ValueError(
+                f"{name} is too large for a float: an integer of {value.bit_length()} bits"
+            ) from None
+        raise ValueError(f"{name} is too large for a float: {reprlib.repr(value)}") from None
+    except (TypeError, ValueError) as error:
+        shown = reprlib.repr(value)
+        raise ValueError(f"{name} must be a real number, got {shown} ({error})") from None

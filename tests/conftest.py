@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from carbs_lite import LinearSpace, LogSpace, Param, Tuner, TunerConfig
+from carbs_lite import LinearSpace, LogSpace, Observation, Param, Tuner, TunerConfig
 
 torch.set_num_threads(1)
 
@@ -37,3 +39,21 @@ def run(tuner: Tuner, steps: int) -> Tuner:
 @pytest.fixture
 def minimize() -> TunerConfig:
     return TunerConfig(direction="minimize", num_candidates_per_dim=50)
+
+
+@pytest.fixture(scope="session")
+def thousand_observations() -> list[Observation]:
+    """1000 seeded random results over the ``params`` space: a big study for the reports,
+    made without 1000 ``observe`` calls (each of which scans the whole front)."""
+    rng = np.random.default_rng(0)
+    observations = []
+    for _ in range(1000):
+        p = {"lr": float(10 ** rng.uniform(-5, 0)), "width": int(rng.integers(8, 513))}
+        observations.append(Observation(p, float(rng.normal()), float(rng.uniform(0.1, 5))))
+    return observations
+
+
+def with_observations(tuner: Tuner, observations: list[Observation]) -> Tuner:
+    """A copy of ``tuner`` that holds ``observations`` as if each had been observed."""
+    state = dataclasses.replace(tuner.to_state(), observations=list(observations))
+    return Tuner.from_state(state)

@@ -341,9 +341,21 @@ def test_an_empty_study_writes_a_page_that_says_so(tmp_path, capsys):
     assert "No results yet" in page and "Plotly.newPlot(" not in page
 
 
+def _outstanding_out_of_bounds(path) -> None:
+    """A snapshot whose outstanding suggestion lies outside its space (edited by hand)."""
+    from carbs_lite import LinearSpace, Param
+
+    tuner = Tuner([Param("x", LinearSpace(min=0.0, max=1.0), 0.5)])
+    tuner.suggest()
+    data = tuner.to_state().to_json()
+    data["outstanding"][0]["params"]["x"] = 7.0
+    path.write_text(json.dumps(data))
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
+        (_outstanding_out_of_bounds, "study.json: outstanding suggestion '00000-"),
         (lambda p: p.mkdir(), "is a folder, not a study file"),
         (lambda p: p.write_bytes(b"\xff\xfe{not utf-8"), "not valid JSON"),
         (lambda p: p.write_text("{broken"), "not valid JSON"),

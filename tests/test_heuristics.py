@@ -25,6 +25,7 @@ from carbs_lite import (
     ParetoModel,
     SearchProbability,
     SearchRadius,
+    StudyState,
     Tuner,
     TunerConfig,
 )
@@ -34,11 +35,19 @@ from carbs_lite.records import StudyData
 from carbs_lite.search import Search
 from carbs_lite.surrogate import fit_pareto_model
 
+_HISTORIES: dict[str, StudyState] = {}
+"""The state after each distinct ``_tuner`` history, made once per module."""
+
 
 def _tuner(params, seed=0, steps=8, **switches) -> Tuner:
+    """A tuner of its own after ``steps`` suggest/observe cycles on ``objective``: the same
+    history is run once and each caller gets a copy (``Tuner.from_state``)."""
     config = TunerConfig(direction="minimize", num_candidates_per_dim=50)
     heuristics = dataclasses.replace(Heuristics(), **switches)
-    return run(Tuner(params, config, heuristics, seed=seed), steps)
+    key = repr((params, heuristics, seed, steps))
+    if key not in _HISTORIES:
+        _HISTORIES[key] = run(Tuner(params, config, heuristics, seed=seed), steps).to_state()
+    return Tuner.from_state(_HISTORIES[key])
 
 
 def _variant(tuner: Tuner, **switches) -> Tuner:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,10 +24,10 @@ FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iteratio
 WORKER_PRELUDE = textwrap.dedent(
     """
     import math, sys
-    import torch
     from carbs_lite import LinearSpace, LogSpace, Param, Tuner, TunerConfig
 
-    torch.set_num_threads(1)
+    # no torch import here: workers that only observe never load it, and a suggest fits
+    # with TunerConfig.torch_threads (1)
     PARAMS = [
         Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
         Param("width", LinearSpace(min=8, max=512, is_integer=True, scale=100.0), 32),
@@ -94,6 +95,24 @@ def test_two_handles_replay_exactly_what_one_tuner_does(tmp_path, params):
     assert reopened.pareto_front() == plain.pareto_front()
 
 
+def test_a_retraction_in_one_handle_is_seen_by_another_and_by_a_fresh_open(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    writer, reader = (Tuner.open(path, params, FAST, seed=2) for _ in range(2))
+    good = writer.observe({"lr": 1e-2, "width": 64}, *objective({"lr": 1e-2, "width": 64}))
+    typo = writer.observe({"lr": 1e-3, "width": 128}, 0.001, 1.28)  # a mistyped loss
+    assert reader.best() == typo
+    writer.retract(1, "typed 0.001 for 1.01")
+    for study in (reader, Tuner.open(path), Tuner.load(path)):
+        state = study.to_state()
+        assert state.retracted == {1: "typed 0.001 for 1.01"}
+        assert state.observations == [good, typo]
+        assert study.best() == good
+        assert [(p.params, p.output) for p in study.pareto_front()] == [(good.params, good.output)]
+    with pytest.raises(ValueError, match="already retracted"):
+        reader.retract(1, "again")  # the other handle's record is replayed first
+    assert reader.suggest().id == writer.to_state().outstanding[0].id
+
+
 def test_save_writes_a_plain_tuner_state(tmp_path, params):
     with Tuner.open(tmp_path / "study.jsonl", params, FAST) as study:
         suggestion = study.suggest()
@@ -150,28 +169,149 @@ def test_newer_version_and_malformed_records_raise(tmp_path, params):
         Tuner.open(path)
 
 
-def test_truncated_last_record_is_reported_skipped_and_never_glued(tmp_path, params, caplog):
+def test_torn_last_record_is_reported_ignored_and_cut_by_the_next_writer(tmp_path, params, caplog):
     path = tmp_path / "study.jsonl"
     study = Tuner.open(path, params, FAST)
     for width in (16, 32, 64):
         study.observe({"lr": 1e-3, "width": width}, 1.0, 1.0)
     with open(path, "ab") as stream:
         stream.write(b'{"kind": "observe", "observation": {"params": {"lr"')
-    with caplog.at_level(logging.WARNING, logger="carbs_lite.journal"):
+    with caplog.at_level(logging.WARNING, logger="carbs_lite"):
         reopened = Tuner.open(path)
-    assert "truncated last record" in caplog.text
+    assert "unterminated last record" in caplog.text
     assert [o.params["width"] for o in reopened.observations] == [16, 32, 64]
 
     reopened.observe({"lr": 1e-3, "width": 128}, 1.0, 1.0)
-    lines = path.read_bytes().split(b"\n")
-    assert lines[-3].endswith(b'{"lr"') and json.loads(lines[-2])["kind"] == "observe"
+    content = path.read_bytes()
+    assert content.endswith(b"\n") and all(json.loads(line) for line in content.splitlines())
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="carbs_lite.journal"):
+    with caplog.at_level(logging.WARNING, logger="carbs_lite"):
         final = Tuner.open(path)
-    assert "unreadable record" in caplog.text
+    assert caplog.text == ""
     assert [o.params["width"] for o in final.observations] == [16, 32, 64, 128]
     study.observe({"lr": 1e-3, "width": 256}, 1.0, 1.0)  # the stale handle catches up
     assert [o.params["width"] for o in study.observations] == [16, 32, 64, 128, 256]
+
+
+def test_a_whole_record_without_its_newline_counts_for_no_handle(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    writer, second, third = (Tuner.open(path, params, FAST) for _ in range(3))
+    suggestion = writer.suggest()
+    assert second.outstanding == third.outstanding == [suggestion]
+    writer.observe(suggestion, 1.0, 1.0)
+    writer.close()
+    with open(path, "r+b") as stream:  # the writer died before writing the record's newline
+        stream.truncate(path.stat().st_size - 1)
+    assert second.observations == [] and second.outstanding == [suggestion]
+    second.observe(suggestion, 2.0, 1.0)
+    with pytest.raises(ValueError, match="already observed"):
+        third.observe(suggestion, 3.0, 1.0)
+    for handle in (second, third, Tuner.open(path)):
+        assert [(o.suggestion_id, o.output) for o in handle.observations] == [(suggestion.id, 2.0)]
+        assert handle.outstanding == []
+
+
+FAILING_APPEND = WORKER_PRELUDE + textwrap.dedent(
+    """
+    import os, resource, signal
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    study = Tuner.open(path)
+    limit = os.path.getsize(path) + cycles
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        study.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0, extra={"pad": "x" * 200})
+    except OSError as error:
+        print("failed", error.errno)
+    """
+)
+
+
+def test_an_append_that_fails_part_way_leaves_nothing_behind(tmp_path, params, caplog):
+    path = tmp_path / "study.jsonl"
+    Tuner.open(path, params, FAST).observe({"lr": 1e-3, "width": 16}, 1.0, 1.0)
+    before = path.read_bytes()
+    worker = _worker(FAILING_APPEND, path, 40)  # room for 40 bytes of the record, not all
+    out, errors = worker.communicate(timeout=120)
+    assert worker.returncode == 0, errors
+    assert out.startswith("failed")
+    assert path.read_bytes() == before
+    with caplog.at_level(logging.WARNING, logger="carbs_lite"):
+        assert len(Tuner.open(path).observations) == 1
+    assert caplog.text == ""
+
+
+def test_a_snapshot_study_is_named_with_how_to_read_it(tmp_path, params):
+    tuner = Tuner(params, FAST)
+    tuner.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    indented, one_line = tmp_path / "saved.json", tmp_path / "one-line.json"
+    tuner.save(indented)
+    one_line.write_text(json.dumps(json.loads(indented.read_text())))  # no newline at all
+    for path in (indented, one_line):
+        with pytest.raises(JournalError, match=r"a snapshot study .* Tuner.load\(path\)"):
+            Tuner.open(path)
+    (tmp_path / "empty.jsonl").touch()
+    with pytest.raises(JournalError, match=r"not a carbs_lite journal \(empty file\)"):
+        Tuner.open(tmp_path / "empty.jsonl")
+
+
+READ_ONLY_READER = textwrap.dedent(
+    """
+    import sys
+    from carbs_lite import Tuner
+    study = Tuner.open(sys.argv[1])
+    print(study.read_only, len(study.observations), study.best().output,
+          len(study.pareto_front()), len(study.to_state().observations))
+    study.report(sys.argv[2])
+    writes = (
+        study.suggest,
+        lambda: study.observe(study.best(), 1.0, 1.0),
+        lambda: study.retract(0, "no"),
+    )
+    for write in writes:
+        try:
+            write()
+        except PermissionError as error:
+            print(error)
+    """
+)
+
+
+def _without_write_override() -> list[str]:
+    """A command prefix under which file permissions bind: as root, one that drops the
+    capabilities that let root write any file (skips the test without ``setpriv``)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("as root this needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    caps = "-dac_override,-fowner"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+
+
+def test_a_read_only_journal_opens_for_reading_and_refuses_writes(tmp_path, params):
+    path = tmp_path / "study.jsonl"
+    study = Tuner.open(path, params, FAST)
+    for width in (16, 64):
+        study.observe({"lr": 1e-3, "width": width}, *objective({"lr": 1e-3, "width": width}))
+    path.chmod(0o444)
+    before = path.read_bytes()
+    reader = subprocess.run(
+        [
+            *_without_write_override(),
+            sys.executable,
+            "-c",
+            READ_ONLY_READER,
+            str(path),
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert reader.returncode == 0, reader.stderr
+    lines = reader.stdout.splitlines()
+    assert lines[0].split()[:2] == ["True", "2"] and lines[0].split()[3:] == ["2", "2"]
+    assert len(lines) == 4 and all("is open read-only" in line for line in lines[1:])
+    assert path.read_bytes() == before
 
 
 def test_kill_9_during_observe_keeps_every_completed_observation(tmp_path, params):
@@ -197,18 +337,16 @@ def test_kill_9_during_observe_keeps_every_completed_observation(tmp_path, param
 
 def test_four_processes_share_one_study(tmp_path):
     path = tmp_path / "study.jsonl"
-    started = time.perf_counter()
-    workers = [_worker(CYCLE_WORKER, path, 25) for _ in range(4)]
+    workers = [_worker(CYCLE_WORKER, path, 10) for _ in range(4)]
     for worker in workers:
         _, errors = worker.communicate(timeout=300)
         assert worker.returncode == 0, errors
     observations = Tuner.open(path).observations
-    assert len(observations) == 100
+    assert len(observations) == 40  # the soak test (slow) runs 8 processes, 500 cycles
     ids = [o.suggestion_id for o in observations]
-    assert None not in ids and len(set(ids)) == 100
-    assert len({json.dumps(o.params, sort_keys=True) for o in observations}) > 50
+    assert None not in ids and len(set(ids)) == 40
+    assert len({json.dumps(o.params, sort_keys=True) for o in observations}) == 40
     assert Tuner.open(path).outstanding == []
-    assert time.perf_counter() - started < 120
 
 
 def test_journal_and_tuner_answer_the_study_interface_alike(tmp_path, params):

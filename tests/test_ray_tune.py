@@ -292,6 +292,7 @@ def experiment(tmp_path_factory):
             metric="_metric",
             mode="max",
             num_samples=12,
+            reuse_actors=True,  # one actor runs trial after trial, not one actor per trial
         ),
         run_config=tune.RunConfig(storage_path=str(storage), name="carbs", verbose=0),
     )

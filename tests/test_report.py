@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import run
+from conftest import run, with_observations
 
 from carbs_lite import ArchSpace, Param, Tuner, TunerConfig
 from carbs_lite.report import study as rs
@@ -99,12 +99,10 @@ def test_page_is_self_contained_with_every_panel(arch_tuner, tmp_path):
     assert math.isnan(rs.curves_info(arch_tuner.to_state())[3][-1])  # the diverged day
 
 
-def test_thousand_observations_stay_small(params, tmp_path):
-    tuner = Tuner(params, TunerConfig(direction="minimize"))
-    rng = np.random.default_rng(0)
-    for _ in range(1000):
-        p = {"lr": float(10 ** rng.uniform(-5, 0)), "width": int(rng.integers(8, 513))}
-        tuner.observe(p, float(rng.normal()), float(rng.uniform(0.1, 5)))
+def test_thousand_observations_stay_small(params, thousand_observations, tmp_path):
+    tuner = with_observations(
+        Tuner(params, TunerConfig(direction="minimize")), thousand_observations
+    )
     size = tuner.report(tmp_path / "big.html").stat().st_size
     assert size < 10_000_000
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import time
 
 import pytest
 from conftest import run
@@ -79,3 +82,44 @@ def test_save_is_atomic_no_temp_files_left(tmp_path, params):
         tuner.observe({"lr": 1e-3, "width": 32 + i}, 1.0, 1.0)
         tuner.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["study.json"]
+
+
+@pytest.mark.parametrize(
+    "field, key, value, message",
+    [
+        ("outstanding", "params", {"lr": 1e-3, "width": 10_000}, "outstanding suggestion '0"),
+        ("observations", "params", {"lr": 5.0, "width": 32}, r"observation 0 \(suggestion None\)"),
+        ("observations", "cost", -1.0, r"observation 0 \(suggestion None\): cost must be a finite"),
+    ],
+)
+def test_records_that_do_not_fit_the_study_are_refused_at_load(
+    tmp_path, params, field, key, value, message
+):
+    path = tmp_path / "study.json"
+    tuner = Tuner(params)
+    tuner.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    tuner.suggest()
+    tuner.save(path)
+    data = json.loads(path.read_text())
+    data[field][0][key] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match=f"{path}: {message}"):
+        Tuner.load(path)
+
+
+def test_a_save_removes_the_temp_files_of_dead_saves_only(tmp_path, params):
+    path = tmp_path / "study.json"
+    dead, young, live = (
+        tmp_path / f".study.json.{name}" for name in ("k1lled_9", "y0ung123", "l1ve4567")
+    )
+    others = [tmp_path / name for name in (".study.json.bak", ".other.json.abcdefgh", "x.json")]
+    for file in (dead, young, live, *others):
+        file.write_text("{")
+    an_hour_ago = time.time() - 3600
+    for file in (dead, live, *others):
+        os.utime(file, (an_hour_ago, an_hour_ago))
+    with open(live) as saver:  # a save of the same file still running elsewhere
+        fcntl.flock(saver, fcntl.LOCK_EX)
+        Tuner(params).save(path)
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"study.json", young.name, live.name, *(p.name for p in others)}

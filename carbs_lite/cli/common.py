@@ -62,12 +62,11 @@ def _load_snapshot(path: str) -> Study:
     from carbs_lite.state import load_state
     from carbs_lite.tuner import Tuner
 
+    state = load_state(path)
     try:
-        return Tuner.from_state(load_state(path))
-    except StateFileError:
-        raise
-    except ValueError as error:
-        raise StateFileError(f"{path}: corrupted tuner state: {error}") from None
+        return Tuner.from_state(state)
+    except ValueError as error:  # a StateFileError naming the record, or a bad space
+        raise StateFileError(f"{path}: {error}") from None
 
 
 @contextmanager
