@@ -110,7 +110,7 @@ class Heuristics:
 
     candidate_rounding: CandidateRounding = CandidateRounding.BEFORE_SCORING
     """BEFORE_SCORING rounds integer candidates, then scores them; FINAL_PICK_ONLY scores
-    unrounded candidates and rounds only the pick. Read in ``search.Search.candidates``."""
+    unrounded candidates and rounds only the pick. Read in ``search.Search.prepared``."""
 
     integer_bound_padding: bool = True
     """Widen integer bounds by 0.1 (param units) when dropping out-of-bound candidates; False
@@ -183,7 +183,7 @@ class Heuristics:
     pareto_clamp: ParetoClamp = ParetoClamp.LOG_UNIFORM
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
     (LOG_UNIFORM) or uniformly (UNIFORM) between the cheapest and dearest front point; ALWAYS_BEST
-    uses the best front value; OFF no clamp. Read in ``search.Search.scores``."""
+    uses the best front value; OFF no clamp. Read in ``search.Search.pareto_floor``."""
 
     final_pick: FinalPick = FinalPick.ARGMAX
     """ARGMAX of the acquisition; PROPORTIONAL samples with probability ~ acquisition; SOFTMAX

@@ -208,8 +208,6 @@ class Search:
         around ``scored.centers``, so refinement cannot leave the search region for free."""
         candidates, scores, models = scored.candidates, scored.scores, scored.models
         centers, std = scored.centers, scored.std
-        lower, upper = self.bounds()
-        rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
         base = np.mean(std, axis=0)
         for k in range(1, REFINE_ROUNDS + 1):
             finite = torch.isfinite(scores.log_acq)
@@ -222,9 +220,9 @@ class Search:
             rows = np.repeat(starts, REFINE_DRAWS, axis=0)
             step = np.maximum(step[None, :], self.space.min_step_in_basic(rows))
             raw = rows + step * rng.standard_normal(rows.shape)
-            new = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
+            taken = np.concatenate([data.taken, candidates])
             new = acq.drop_duplicates(
-                new, np.concatenate([data.taken, candidates]), self.config.duplicate_tolerance, True
+                self.prepared(raw), taken, self.config.duplicate_tolerance, True
             )
             if len(new) == 0:
                 continue
@@ -393,6 +391,12 @@ class Search:
             return np.zeros((self.space.dim, 0))
         return self.space.step_basis(self.config.step_group_variance)
 
+    def prepared(self, raw: np.ndarray) -> np.ndarray:
+        """Raw candidates (n, d) rounded per ``candidate_rounding`` and kept if in bounds."""
+        lower, upper = self.bounds()
+        rounding = self.heuristics.candidate_rounding
+        return acq.prepare_candidates(raw, rounding, self.space.round_basic, lower, upper)
+
     def candidates(
         self,
         centers: np.ndarray,
@@ -406,15 +410,11 @@ class Search:
         ``coarse_candidates``), and without points already taken (per ``duplicate_filter``):
         (k, d). ``NoCandidatesError`` if none is left."""
         count = self.config.num_candidates_per_dim * self.space.dim
-        raw = acq.sample_candidates(centers, std, count, rng, basis)
-        lower, upper = self.bounds()
-        rounding, round_basic = self.heuristics.candidate_rounding, self.space.round_basic
-        candidates = acq.prepare_candidates(raw, rounding, round_basic, lower, upper)
+        candidates = self.prepared(acq.sample_candidates(centers, std, count, rng, basis))
         if self.heuristics.coarse_candidates:
             coarse = self.space.simplified(candidates)
             changed = coarse[np.any(coarse != candidates, axis=1)]
-            extra = acq.prepare_candidates(changed, rounding, round_basic, lower, upper)
-            candidates = np.concatenate([candidates, extra])
+            candidates = np.concatenate([candidates, self.prepared(changed)])
         candidates = acq.drop_duplicates(
             candidates,
             data.taken,
