@@ -50,7 +50,11 @@ def _filled_tuner(count: int, fit: dict, seed: int = 0) -> Tuner:
 
 def median_latency(count: int, fit: dict, repeats: int) -> float:
     """Median seconds of one search ``suggest()`` with ``count`` observations."""
-    tuner = _filled_tuner(count, fit)
+    return median_suggest_seconds(_filled_tuner(count, fit), repeats)
+
+
+def median_suggest_seconds(tuner: Tuner, repeats: int) -> float:
+    """Median seconds of ``repeats`` ``suggest()`` calls on ``tuner``, each forgotten again."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -19,13 +19,12 @@ import dataclasses
 import json
 import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
+from suggest_latency import median_suggest_seconds
 
 from carbs_lite import Tuner, TunerConfig
 from carbs_lite.bench.synthetic import QuadraticCostProblem
@@ -57,14 +56,9 @@ def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
     # rescan the front on every call and dominate the set-up, not what is measured
     tuner = Tuner.from_state(dataclasses.replace(empty.to_state(), observations=observations))
     tuner.forget(tuner.suggest().id)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        suggestion = tuner.suggest()
-        times.append(time.perf_counter() - start)
-        tuner.forget(suggestion.id)
+    seconds = median_suggest_seconds(tuner, repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": statistics.median(times), "peak_mb": peak_mb}
+    return {"seconds": seconds, "peak_mb": peak_mb}
 
 
 def _child(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
