@@ -17,6 +17,7 @@ import functools
 import math
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,8 @@ def _run_optuna(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Optuna 5 deprecates constraints_func for Trial.set_constraint; older versions lack that
+    warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
     api = _api(seed, overrides)
     best: dict[str, Any] = {"arch": None, "ne": math.inf, "feasible": 0}
 
@@ -111,7 +114,10 @@ def _run_optuna(
 
     if sampler_name == "gp":
         sampler = optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=4, constraints_func=constraints
+            seed=seed,
+            n_startup_trials=4,
+            constraints_func=constraints,
+            warn_independent_sampling=False,  # an arch's extra layers are always independent
         )
     else:
         sampler = optuna.samplers.TPESampler(
