@@ -74,9 +74,17 @@ def drop_duplicates(
     if len(existing) == 0:
         return candidates
     # a k-d tree in the max-norm: O(n log k) time and O(n) memory, where the dense
-    # candidates x existing distance array is O(n k d) memory (800 MB at 1000 x 10,000 x 10)
-    distance, _ = cKDTree(existing).query(candidates, k=1, p=np.inf)
-    return candidates[distance > tolerance]
+    # candidates x existing distance array is O(n k d) memory (800 MB at 1000 x 10,000 x 10).
+    # A row with an infinite coordinate (a log space reaching 0) is never within tolerance of
+    # another (inf - inf is NaN), so it is kept and left out of the tree, which needs finite rows.
+    finite = np.isfinite(candidates).all(axis=1)
+    existing = existing[np.isfinite(existing).all(axis=1)]
+    if len(existing) == 0 or not finite.any():
+        return candidates
+    distance, _ = cKDTree(existing).query(candidates[finite], k=1, p=np.inf)
+    keep = ~finite
+    keep[finite] = distance > tolerance
+    return candidates[keep]
 
 
 def log_search_probability(

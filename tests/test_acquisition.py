@@ -215,3 +215,10 @@ def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
     strict = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.99)
     assert under_cap(near, lenient).all()
     assert not under_cap(near, strict).any()
+
+
+def test_drop_duplicates_keeps_rows_with_infinite_coordinates():
+    candidates = np.array([[-np.inf, 1.0], [0.0, 1.0], [2.0, 2.0]])
+    existing = np.array([[-np.inf, 1.0], [0.0, 1.0]])
+    kept = acq.drop_duplicates(candidates, existing, 1e-6, True)
+    assert kept.tolist() == [[-np.inf, 1.0], [2.0, 2.0]]
