@@ -202,7 +202,11 @@ WORKER = textwrap.dedent(
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = CarbsSampler(TunerConfig(num_candidates_per_dim=10, fit_iterations=5), seed=0)
+    # one seed per process, as for Optuna's own samplers: two processes with one seed draw
+    # the same random first trials before either has finished one
+    sampler = CarbsSampler(
+        TunerConfig(num_candidates_per_dim=10, fit_iterations=5), seed=int(sys.argv[3])
+    )
     study = optuna.load_study(study_name="shared", storage=sys.argv[1], sampler=sampler)
 
     def objective(trial):
@@ -222,9 +226,12 @@ def test_two_processes_share_an_rdb_study_and_optuna_plots_it(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, storage, "5"], env=env, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", WORKER, storage, "5", str(seed)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        for _ in range(2)
+        for seed in range(2)
     ]
     for worker in workers:
         _, errors = worker.communicate(timeout=600)

@@ -68,7 +68,9 @@ class CarbsSampler(BaseSampler):
     the cost cap); the study's direction replaces ``config.direction``. ``cost_attr`` names the
     trial user attribute holding the cost (finite, > 0); ``None`` reads the cost from the second
     of two objectives, which must be minimized. ``seed`` (None: a random one) seeds the trial
-    with number n as ``Tuner(seed=seed)`` seeds its n-th suggestion.
+    with number n as ``Tuner(seed=seed)`` seeds its n-th suggestion. Processes sharing one
+    study should each pass their own seed, as with Optuna's samplers: with one seed they draw
+    the same random first trials.
     """
 
     def __init__(
