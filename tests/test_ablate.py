@@ -191,6 +191,9 @@ def test_ctrl_c_stops_the_sweep_keeps_finished_runs_and_prints_no_traceback(tmp_
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a terminal's Ctrl-C reaches a process that handles it; an ignored SIGINT (left by
+        # an earlier in-process test of the pool's workers) would be inherited through exec
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     results = out / "results.jsonl"
     deadline = time.monotonic() + 240
