@@ -411,6 +411,42 @@ def test_help_shows_defaults(capsys, command, shown):
     assert shown in capsys.readouterr().out
 
 
+def test_help_does_not_show_absent_defaults(capsys):
+    assert _exit_code(["init", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "(default: None)" not in out and "(default: False)" not in out
+    assert "(default: none)" in out  # --tries says it in its own words, once
+    assert out.count("(default: none)") == 1
+
+
+def test_help_and_the_package_import_no_numpy():
+    import subprocess
+    import sys
+
+    code = """
+import contextlib, io, sys
+import carbs_lite
+from carbs_lite.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(["--help"])
+    except SystemExit:
+        pass
+print(sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "torch", "pyro", "plotly"}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_package_exports_every_public_name_on_first_use():
+    import carbs_lite
+
+    for name in carbs_lite.__all__:
+        assert getattr(carbs_lite, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'Tunr'"):
+        carbs_lite.Tunr  # noqa: B018
+
+
 def _generic_study(path, journal: bool):
     from carbs_lite import LinearSpace, Param, TunerConfig
 

@@ -41,11 +41,23 @@ from carbs_lite.cli.status import cmd_status
 from carbs_lite.tasks import PRESETS, preset
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only when it has a real one (not None, False or empty) and
+    its help does not already name it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        empty = action.default is None or action.default is False or action.default in ([], "")
+        if empty or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (exit code 2), defaults in --help."""
 
     def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(**kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]

@@ -8,8 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from carbs_lite.cli.common import cost_text, open_study, output_text, params_text, tries_text
 
 if TYPE_CHECKING:
@@ -26,6 +24,8 @@ def front_notes(state: StudyState) -> dict[int, str]:
     bucket: #k is its best" (the cheapest costs are bucketed together and only their best is
     on the front), or "one run, not above #k's best" (a single run must beat a front point's
     best run, not its mean)."""
+    import numpy as np
+
     from carbs_lite.pareto import group_by_input, study_front
     from carbs_lite.records import StudyData
     from carbs_lite.spaces import ParamSpace

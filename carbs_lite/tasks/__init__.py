@@ -9,14 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Protocol
 
-from carbs_lite.records import StudyState
-
 if TYPE_CHECKING:
     import argparse
 
     import plotly.graph_objects as go
 
     from carbs_lite.proxy import FidelityProblem
+    from carbs_lite.records import StudyState
 
 PRESETS = {"ads-arch": "carbs_lite.tasks.ads.preset"}
 """Task name -> module implementing ``TaskPreset``."""

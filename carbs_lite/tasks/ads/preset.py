@@ -14,12 +14,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from carbs_lite.cli.common import CommandError, positive_float
-from carbs_lite.records import StudyState
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from carbs_lite.proxy import FidelityProblem
+    from carbs_lite.records import StudyState
     from carbs_lite.study import Study
     from carbs_lite.tuner import Tuner
 
