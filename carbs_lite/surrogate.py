@@ -56,12 +56,10 @@ def normal_scores(values: np.ndarray) -> np.ndarray:
     """Quantile transform to a standard normal: z_i = Phi^-1((rank_i + 0.5) / n), ties averaged."""
     values = np.asarray(values, dtype=float)
     n = len(values)
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
+    _, tie_group, ties = np.unique(values, return_inverse=True, return_counts=True)
+    # the 0-based ranks of a tie group are first .. first + ties - 1; their mean is exact
+    first = np.cumsum(ties) - ties
+    ranks = (first + (ties - 1) / 2)[tie_group.ravel()]
     quantiles = torch.as_tensor((ranks + 0.5) / n, dtype=DTYPE)
     return torch.special.ndtri(quantiles).numpy()
 
@@ -110,17 +108,53 @@ def output_transform(values: np.ndarray, kind: OutputTransform) -> QuantileTrans
 
 
 class FittedGP:
-    """A pyro ``GPRegression`` with fitted hyperparameters; ``predict`` gives latent mean, var."""
+    """A pyro ``GPRegression`` with fitted hyperparameters; ``predict`` gives latent mean, var.
+
+    The conditioning rows are factorized once, when the model is made or conditioned on more
+    rows, not on every ``predict``: pyro's ``GPRegression.forward`` re-factorizes K + (noise +
+    jitter) I, an O(n^3) step, on each call, and a suggestion predicts dozens of times. The
+    cached predictor does the same arithmetic as pyro's (``GPRegression.forward`` and
+    ``contrib.gp.util.conditional``), so predictions are unchanged; each costs O(n m) after.
+    """
 
     def __init__(self, model: gp.models.GPRegression, x_offset: torch.Tensor, y_offset: float):
         self.model = model
         self.x_offset = x_offset
         self.y_offset = y_offset
+        self._factorize_conditioning_rows()
+
+    def _factorize_conditioning_rows(self) -> None:
+        """Cache L = chol(K + (noise + jitter) I) of the rows and L^-1 (y - mean(X)).
+
+        ``model.jitter`` stays pyro's default when that factorizes, else it becomes the
+        jitter of ``_factorize``, so predictions work whenever the fit did. Raises
+        ``torch.linalg.LinAlgError`` if K is not positive definite even then."""
+        model = self.model
+        with torch.no_grad(), _module_local_params():
+            n = model.X.size(0)
+            kernel = model.kernel(model.X).contiguous()
+            tril = _cholesky_or_none(kernel, float(model.jitter + model.noise))
+            if tril is None:
+                noisy = kernel + model.noise * torch.eye(n, dtype=kernel.dtype)
+                model.jitter = _factorize(noisy)[1]
+                tril = _cholesky_or_none(kernel, float(model.jitter + model.noise))
+                if tril is None:
+                    raise torch.linalg.LinAlgError("GP covariance not positive definite")
+            self._tril = tril
+            residual = (model.y - model.mean_function(model.X)).reshape(n, 1)
+            self._whitened_y = torch.linalg.solve_triangular(tril, residual, upper=False)
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and variance of f at rows (n, d)."""
+        """Posterior mean and variance of f at rows (m, d): two tensors of shape (m,), the mean
+        in the units of the fitted targets; LinAlgError if either is not finite."""
+        model = self.model
         with torch.no_grad(), _module_local_params():
-            mean, var = self.model(x - self.x_offset, full_cov=False, noiseless=True)
+            rows = x - self.x_offset
+            cross = torch.linalg.solve_triangular(
+                self._tril, model.kernel(model.X, rows), upper=False
+            ).t()
+            mean = cross.matmul(self._whitened_y).reshape(-1) + model.mean_function(rows)
+            var = (model.kernel(rows, diag=True) - cross.pow(2).sum(dim=-1)).clamp(min=0)
         if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
             raise torch.linalg.LinAlgError("GP prediction is not finite")
         return mean + self.y_offset, var.clamp_min(1e-12)
@@ -129,7 +163,7 @@ class FittedGP:
         """Add pseudo-observations (n, d), (n,) without refitting hyperparameters."""
         inputs = torch.cat([self.model.X, x - self.x_offset])
         self.model.set_data(inputs, torch.cat([self.model.y, y - self.y_offset]))
-        self.model.jitter = _prediction_jitter(self.model)
+        self._factorize_conditioning_rows()
 
     @property
     def lengthscale(self) -> np.ndarray:
@@ -172,18 +206,6 @@ def _cholesky_or_none(cov: torch.Tensor, jitter: float) -> torch.Tensor | None:
     """Cholesky factor of cov + jitter I, or None if it fails or is not finite."""
     tril, info = torch.linalg.cholesky_ex(cov + jitter * torch.eye(cov.shape[0], dtype=cov.dtype))
     return tril if not info.any() and torch.isfinite(tril).all() else None
-
-
-def _prediction_jitter(model: gp.models.GPRegression) -> float:
-    """``model.jitter`` if K + noise I + model.jitter I factorizes, else the jitter of
-    ``_factorize``: pyro's predictions add ``model.jitter`` to K + noise I, and then factorize
-    whenever the fit did."""
-    n = model.X.shape[0]
-    with torch.no_grad(), _module_local_params():
-        cov = model.kernel(model.X) + model.noise * torch.eye(n, dtype=model.X.dtype)
-        if _cholesky_or_none(cov, model.jitter) is not None:
-            return model.jitter
-        return _factorize(cov)[1]
 
 
 def _stationary_part(kernel: gp.kernels.Kernel) -> gp.kernels.Isotropy:
@@ -267,7 +289,6 @@ def _fit_gp(
     )
     _optimize(model, iterations)
     model.set_data(inputs, targets)
-    model.jitter = _prediction_jitter(model)
     return FittedGP(model, x_offset, y_offset)
 
 

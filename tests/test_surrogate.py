@@ -69,8 +69,10 @@ def test_predictions_factorize_whenever_the_fit_did():
         model.model.kernel.kern0.variance = torch.tensor(1e14, dtype=D)
         model.model.noise = torch.tensor(1e-9, dtype=D)
     query = torch.tensor([[0.5, 0.5]], dtype=D)
+    with torch.no_grad(), _module_local_params():
+        at_default = model.model.kernel(model.model.X) + (1e-9 + 1e-6) * torch.eye(4, dtype=D)
     with pytest.raises(torch.linalg.LinAlgError):
-        model.predict(query)
+        torch.linalg.cholesky(at_default)
     model.condition_on(x[:1], torch.tensor([1.05], dtype=D))  # re-derives the jitter
     assert model.model.jitter > 1e-6
     mean, var = model.predict(query)
@@ -138,3 +140,25 @@ def test_fold_outstanding_collapses_variance_at_pending_points():
     before = float(model.predict(pending)[1])
     fold_outstanding(model, pending, OutstandingEstimator.MEAN, np.random.default_rng(0))
     assert float(model.predict(pending)[1]) < 0.1 * before
+
+
+def test_cached_predictions_equal_pyros_own():
+    """``FittedGP.predict`` factorizes the conditioning rows once; its mean and variance are
+    pyro's ``GPRegression`` forward pass, before and after conditioning on more rows."""
+    rng = np.random.default_rng(3)
+    x = torch.as_tensor(rng.uniform(-1, 1, (40, 3)), dtype=D)
+    y = torch.sin(3 * x[:, 0]) + x[:, 1] ** 2 + 0.05 * torch.as_tensor(rng.standard_normal(40))
+    model = fit_gp(x, y)
+    query = torch.as_tensor(rng.uniform(-1, 1, (7, 3)), dtype=D)
+
+    def pyro_predict() -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad(), _module_local_params():
+            mean, var = model.model(query - model.x_offset, full_cov=False, noiseless=True)
+        return mean + model.y_offset, var
+
+    for _ in range(2):
+        mean, var = model.predict(query)
+        expected_mean, expected_var = pyro_predict()
+        assert torch.allclose(mean, expected_mean, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(var, expected_var.clamp_min(1e-12), rtol=1e-10, atol=1e-12)
+        model.condition_on(query[:2], mean[:2] + 0.3)
