@@ -137,13 +137,20 @@ def test_report_shows_the_choices(tmp_path):
     assert tuner.report(tmp_path / "report.html").stat().st_size > 0
 
 
-def test_search_finds_the_best_choice_in_at_least_9_of_10_seeds():
+@pytest.mark.parametrize(
+    "seeds, needed",
+    [
+        pytest.param(3, 3, id="3-seeds"),
+        pytest.param(10, 9, id="10-seeds", marks=pytest.mark.slow),  # all 10 found it
+    ],
+)
+def test_search_finds_the_best_choice(seeds, needed):
     """The issue's problem: one clearly best choice of 4 crossed with 2 continuous params; the
-    best of 20 tries must use it in >= 9 of 10 seeds."""
+    best of 20 tries must use it in >= 9 of 10 seeds (CI: each of the first 3)."""
     problem = make_problem("categorical-4x2d")
     assert isinstance(problem, CategoricalProblem)
     found = 0
-    for seed in range(10):
+    for seed in range(seeds):
         config = TunerConfig(direction="minimize", num_candidates_per_dim=50)
         tuner = Tuner(problem.params(), config, seed=seed)
         rng = np.random.default_rng(seed)
@@ -152,7 +159,7 @@ def test_search_finds_the_best_choice_in_at_least_9_of_10_seeds():
             evaluation = problem.evaluate(suggestion.params, rng)
             tuner.observe(suggestion, evaluation.output, evaluation.cost)
         found += tuner.best().params["optimizer"] == BEST_CHOICE
-    assert found >= 9
+    assert found >= needed
 
 
 def test_cli_back_and_forth_with_a_categorical_param(tmp_path, capsys):
