@@ -145,6 +145,33 @@ def test_the_tries_budget_is_kept_and_force_goes_past_it(tmp_path, capsys):
     assert len(Tuner.load(study).outstanding) == 3
 
 
+def test_a_journal_never_goes_past_its_budget_when_another_process_takes_the_last_try(
+    tmp_path, capsys, monkeypatch
+):
+    from carbs_lite.journal import JournalStudy
+
+    (tmp_path / "space.toml").write_text(SPACE)
+    study = tmp_path / "study.jsonl"
+    argv = ["init", str(study), "--space", str(tmp_path / "space.toml"), "--journal"]
+    assert main([*argv, "--direction", "minimize", "--tries", "2"]) == 0
+    _suggest(study, capsys)
+    unpatched = JournalStudy.suggest
+
+    def another_process_suggests_first(self):
+        # the interleaving a race makes: the budget check passed, then another handle (as
+        # another process would) takes the last try before this one's commit
+        other = Tuner.open(study)
+        unpatched(other)
+        other.close()
+        return unpatched(self)
+
+    monkeypatch.setattr(JournalStudy, "suggest", another_process_suggests_first)
+    assert main(["suggest", str(study)]) == 2
+    assert "was taken by another process meanwhile" in capsys.readouterr().err
+    monkeypatch.setattr(JournalStudy, "suggest", unpatched)
+    assert len(Tuner.open(study).outstanding) == 2  # the budget, not 3
+
+
 def test_a_run_the_study_did_not_suggest_uses_no_try_unless_asked(tmp_path, capsys):
     study = _space_study(tmp_path, "--tries", "3")
     baseline = json.dumps({"lr": 0.001, "width": 64})

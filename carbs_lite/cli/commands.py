@@ -135,13 +135,18 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """Print the next point to try and its id; refuse past the tries budget unless --force."""
     with open_study(args.study, write=True) as study:
         state = study.to_state()
-        if state.tries is not None and state.tries_used >= state.tries and not args.force:
-            raise CommandError(
-                f"all {state.tries} tries of the budget are used ({tries_text(state)}); "
-                "pass --force to suggest past it"
-            )
+        _check_budget(state, args.force)
         suggestion = study.suggest()
-        used = study.to_state().tries_used
+        after = study.to_state()
+        used = after.tries_used
+        if state.tries is not None and used > state.tries and not args.force:
+            # another process took the last try while this one fitted (a journal suggests
+            # without holding the lock): give this suggestion back
+            study.forget(suggestion.id)
+            raise CommandError(
+                f"the last try of the budget of {state.tries} was taken by another process "
+                f"meanwhile ({tries_text(study.to_state())}); pass --force to suggest past it"
+            )
     if args.json:
         line = {"id": suggestion.id, "params": suggestion.params, "try": used}
         print(json.dumps({**line, "tries": state.tries}))
@@ -150,6 +155,15 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(f"id:     {suggestion.id}   (try {used}{budget})")
         print(f"params: {params_text(suggestion.params)}")
     return 0
+
+
+def _check_budget(state: StudyState, force: bool) -> None:
+    """CommandError if every try of the study's budget is used (unless ``force``)."""
+    if state.tries is not None and state.tries_used >= state.tries and not force:
+        raise CommandError(
+            f"all {state.tries} tries of the budget are used ({tries_text(state)}); "
+            "pass --force to suggest past it"
+        )
 
 
 def _target(args: argparse.Namespace, study: Study, state: StudyState) -> Suggestion | dict:
