@@ -79,23 +79,59 @@ def suggestion_id(count: int, tag: str) -> str:
 
 
 @dataclass(frozen=True)
+class ProgressPoint:
+    """One intermediate result of a running try: its output after ``step`` steps (epochs,
+    training days; any increasing, finite unit) and the ``cost`` spent so far (> 0, in the
+    study's cost unit). ``output`` is NaN where the run had no finite result (e.g. it diverged).
+    """
+
+    step: float
+    output: float
+    cost: float
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"step", "output", "cost"}``; a NaN output becomes None (standard JSON)."""
+        output = None if _is_nan(self.output) else self.output
+        return {"step": self.step, "output": output, "cost": self.cost}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgressPoint:
+        output = data["output"]
+        return cls(
+            float(data["step"]), math.nan if output is None else float(output), float(data["cost"])
+        )
+
+
+@dataclass(frozen=True)
 class Suggestion:
-    """A point to evaluate next; pass it (or its ``params``) back to ``observe``."""
+    """A point to evaluate next; pass it (or its ``params``) back to ``observe``.
+
+    ``progress`` holds the intermediate results of its running try, oldest first
+    (``Study.observe_progress``): its learning curve so far, moved into ``Observation.curve``
+    when it is observed.
+    """
 
     id: str
     params: dict[str, Any]
     diagnostics: Diagnostics
+    progress: tuple[ProgressPoint, ...] = ()
 
     def renumbered(self, count: int) -> Suggestion:
         """This suggestion with the id it gets as suggestion number ``count`` (its tag kept)."""
         return dataclasses.replace(self, id=suggestion_id(count, self.id.partition("-")[2]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}
+        """Plain JSON; ``progress`` only when there is some, so files without learning curves
+        stay as earlier versions wrote and read them."""
+        data = {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}
+        if self.progress:
+            data["progress"] = [p.to_json() for p in self.progress]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Suggestion:
-        return cls(data["id"], data["params"], Diagnostics.from_json(data["diagnostics"]))
+        progress = tuple(ProgressPoint.from_json(p) for p in data.get("progress", []))
+        return cls(data["id"], data["params"], Diagnostics.from_json(data["diagnostics"]), progress)
 
 
 @dataclass(frozen=True)
@@ -103,9 +139,13 @@ class Observation:
     """A finished evaluation; ``cost`` is finite and > 0, ``output`` NaN if it was not finite.
 
     ``diagnostics`` are those of the suggestion it answers (None for points the user chose);
-    ``extra`` holds JSON-ready user data such as a training curve. ``counts_as_try``: a point
-    the user chose that still uses one of the study's tries (an answered suggestion always
-    does; see ``StudyState.tries_used``).
+    ``extra`` holds JSON-ready user data. ``counts_as_try``: a point the user chose that still
+    uses one of the study's tries (an answered suggestion always does; see
+    ``StudyState.tries_used``). ``curve`` is the try's learning curve, its intermediate results
+    (``Study.observe_progress``) in step order; ``learning_curve`` also reads the older
+    ``extra["curve"]`` lists. ``stopped`` is why the try was stopped early (``Study.stop``),
+    None if it ran to the end: a stopped try is a failure (``is_failure``) whose output and cost
+    are those of its last intermediate result.
     """
 
     params: dict[str, Any]
@@ -116,11 +156,19 @@ class Observation:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     diagnostics: Diagnostics | None = None
     counts_as_try: bool = False
+    curve: tuple[ProgressPoint, ...] = ()
+    stopped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON; ``curve`` and ``stopped`` only when set, so that a study without
+        learning curves reads as earlier versions wrote it."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["output"] = None if _is_nan(self.output) else self.output
         data["diagnostics"] = self.diagnostics.to_json() if self.diagnostics else None
+        data["curve"] = [p.to_json() for p in self.curve]
+        for name in ("curve", "stopped"):
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -129,7 +177,30 @@ class Observation:
         fields["output"] = math.nan if fields.get("output") is None else fields["output"]
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
+        fields["curve"] = tuple(ProgressPoint.from_json(p) for p in fields.get("curve", []))
         return cls(**fields)
+
+
+def learning_curve(observation: Observation) -> list[ProgressPoint]:
+    """The try's learning curve: ``Observation.curve``, else a list of outputs the user kept
+    in ``extra["curve"]`` (as the ads task, the Ray and Optuna integrations did before
+    ``observe_progress``) read as steps 1, 2, ... at an unknown (NaN) cost; [] if neither."""
+    if observation.curve:
+        return list(observation.curve)
+    values = observation.extra.get("curve")
+    if not isinstance(values, list):
+        return []
+    return [
+        ProgressPoint(float(step), _finite_or_nan(value), math.nan)
+        for step, value in enumerate(values, 1)
+    ]
+
+
+def _finite_or_nan(value: Any) -> float:
+    """A curve value read from user data: the number, or NaN for None and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
 
 
 def json_extra(extra: Any) -> dict[str, Any]:
@@ -213,7 +284,7 @@ class Metrics:
     """How a study names what it measures, for reports and the command line.
 
     ``output`` and ``cost`` name the two metrics (``*_unit`` their units), ``step`` the x axis
-    of learning curves (``Observation.extra["curve"]``). When ``cost_inverse`` is set, reports
+    of learning curves (``learning_curve``). When ``cost_inverse`` is set, reports
     show 1 / cost under that name (e.g. "QPS" for a cost of 1/QPS). ``task`` names a preset in
     ``carbs_lite.tasks`` (e.g. "ads-arch") that adds its own report panels and CLI flags.
     """

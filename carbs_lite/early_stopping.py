@@ -1,0 +1,136 @@
+"""Early stopping: whether a running try's learning curve shows it will not join the front.
+
+The rule (``stop_decision``), for a try whose latest intermediate result (``ProgressPoint``)
+is output y at step s after spending cost c:
+
+1. y is not finite: stop, the run diverged (a NaN loss does not recover).
+2. c >= ``max_suggestion_cost``: stop, the try can no longer be feasible (its final cost is
+   at least what it has spent).
+3. Otherwise predict its final goodness g = sign * output from the finished tries' curves, a
+   nonparametric form of learning-curve extrapolation (Domhan, Springenberg and Hutter,
+   IJCAI 2015, which stop when P(final > best so far) < 0.05; Golovin et al., "Google
+   Vizier", KDD 2017, section 3.2.2, predict a trial's final value from completed curves):
+   each finished successful try j whose curve reaches past s gives one prediction
+   sign * y + (g_j(final) - g_j(s)), its own gain after step s added to the running try's
+   result (g_j(s) linearly interpolated). The probability of joining the front is the
+   fraction of predictions above the front's best goodness at cost <= c; stop when it is
+   below ``TunerConfig.early_stopping_probability`` (0.05). With fewer than
+   ``TunerConfig.early_stopping_min_curves`` such curves, or nothing on the front as cheap as
+   c, the try runs on.
+
+The front is compared at the cost spent so far, not at a predicted final cost: the front only
+gets better with cost, so this bar is never above the one at the final cost, and the rule
+never stops a try for a cost it has not spent (for a cost such as 1/QPS that does not grow
+with training, the two are the same). The gains assume the running try is trained as long as
+the finished ones were. Stopped tries are recorded as failures (``Study.stop``), so the
+models treat them as runs that gave no usable result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from carbs_lite.pareto import study_front
+from carbs_lite.records import (
+    Observation,
+    ProgressPoint,
+    StudyData,
+    StudyState,
+    Suggestion,
+    learning_curve,
+)
+from carbs_lite.spaces import ParamSpace
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """Whether to stop a running try, and why (``reason``, one sentence). ``probability`` is
+    the estimated probability that its final result joins the front, ``front_output`` the
+    front's best output at the cost spent so far, ``predicted`` the predictions of its final
+    output (one per finished curve); NaN or empty where the rule did not get that far."""
+
+    stop: bool
+    reason: str
+    probability: float = math.nan
+    front_output: float = math.nan
+    predicted: tuple[float, ...] = ()
+
+
+def stop_decision(state: StudyState, suggestion: Suggestion) -> StopDecision:
+    """The rule of the module docstring for the outstanding ``suggestion`` of ``state``; never
+    stops when ``Heuristics.early_stopping`` is off."""
+    if not state.heuristics.early_stopping:
+        return StopDecision(False, "early stopping is off (Heuristics.early_stopping)")
+    if not suggestion.progress:
+        return StopDecision(False, "no intermediate result yet")
+    last = suggestion.progress[-1]
+    where = f"at step {last.step:g}"
+    if not math.isfinite(last.output):
+        return StopDecision(True, f"its result {where} is not finite: the run diverged")
+    cap = state.config.max_suggestion_cost
+    if cap is not None and last.cost >= cap:
+        return StopDecision(
+            True,
+            f"{where} it has spent {last.cost:.6g}, not below the cost cap {cap:.6g}, so it "
+            "cannot be feasible",
+        )
+    return _against_front(state, last)
+
+
+def _against_front(state: StudyState, last: ProgressPoint) -> StopDecision:
+    """Step 3 of the rule: the predictions from finished curves against the front at cost."""
+    config, sign = state.config, state.config.sign
+    where = f"at step {last.step:g}"
+    found = (_gain_after(o, last.step, sign) for o in state.active_observations)
+    gains = [gain for gain in found if gain is not None]
+    needed = config.early_stopping_min_curves
+    if len(gains) < needed:
+        return StopDecision(
+            False,
+            f"{len(gains)} finished learning curve(s) reach past step {last.step:g}; "
+            f"the rule needs {needed}",
+        )
+    front = front_goodness(state, last.cost)
+    if front is None:
+        return StopDecision(
+            False, f"nothing on the front is as cheap as the {last.cost:.6g} spent so far"
+        )
+    predicted = sign * last.output + np.array(gains)
+    probability = float(np.mean(predicted > front))
+    stop = probability < config.early_stopping_probability
+    verdict = "<" if stop else ">="
+    reason = (
+        f"{where} its output is {last.output:.6g}; with the gains of {len(gains)} finished "
+        f"tries after that step, P(beating the front's {sign * front:.6g} at cost "
+        f"{last.cost:.6g}) = {probability:.2f} {verdict} {config.early_stopping_probability:g}"
+    )
+    return StopDecision(
+        stop, reason, probability, sign * front, tuple(float(sign * p) for p in predicted)
+    )
+
+
+def _gain_after(observation: Observation, step: float, sign: float) -> float | None:
+    """Final goodness minus goodness at ``step`` of a finished successful try whose curve
+    spans ``step`` and goes past it; None for any other observation."""
+    if observation.is_failure:
+        return None
+    points = [p for p in learning_curve(observation) if math.isfinite(p.output)]
+    if not points or points[0].step > step or points[-1].step <= step:
+        return None
+    steps = np.array([p.step for p in points])
+    goodness = sign * np.array([p.output for p in points])
+    at_step = float(np.interp(step, steps, goodness))
+    return sign * observation.output - at_step
+
+
+def front_goodness(state: StudyState, cost: float) -> float | None:
+    """The best goodness (sign * output) on the study's front among its points that cost at
+    most ``cost``; None if none does. Retracted and failed (so also stopped) runs are out."""
+    observations = state.active_observations
+    data = StudyData.from_records(ParamSpace(state.params), state.config, observations, [])
+    groups = study_front(data, state.config, state.heuristics)
+    cheap = [g.mean_goodness for g in groups if g.cost <= cost]
+    return max(cheap) if cheap else None
