@@ -22,8 +22,14 @@ The front is compared at the cost spent so far, not at a predicted final cost: t
 gets better with cost, so this bar is never above the one at the final cost, and the rule
 never stops a try for a cost it has not spent (for a cost such as 1/QPS that does not grow
 with training, the two are the same). The gains assume the running try is trained as long as
-the finished ones were. Stopped tries are recorded as failures (``Study.stop``), so the
-models treat them as runs that gave no usable result.
+the finished ones were.
+
+A stopped try is recorded as a failure (``Study.stop``): it has no final result, so it is out
+of the output model, the front and the best pick. The cost model still learns its cost (the
+cost spent, exact for a cost that training does not change, too low for one that grows with
+it), and the success model counts it as failed only if its last result was not finite
+(``records.stopped_unbroken``), so that a region of tries judged not worth finishing is not
+taken for one where runs break.
 """
 
 from __future__ import annotations

@@ -181,6 +181,14 @@ class Observation:
         return cls(**fields)
 
 
+def stopped_unbroken(observation: Observation) -> bool:
+    """Whether ``observation`` is a try stopped early (``Observation.stopped``) whose last
+    result was finite: a failure for the front, the best pick and the output model, but not
+    for the success model (``StudyData.failures``) or the adaptive search radius, since it
+    was stopped as not worth finishing, not because it broke."""
+    return observation.stopped is not None and math.isfinite(observation.output)
+
+
 def learning_curve(observation: Observation) -> list[ProgressPoint]:
     """The try's learning curve: ``Observation.curve``, else a list of outputs the user kept
     in ``extra["curve"]`` (as the ads task, the Ray and Optuna integrations did before
@@ -321,7 +329,10 @@ class StudyData:
     """A study's history as arrays: n observations and m outstanding points in the basic space.
 
     ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
-    (larger is better, NaN for failures), ``outstanding`` (m, d).
+    (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
+    None for none: tries stopped early with a finite result (``stopped_unbroken``), which are
+    in ``failed`` (no final output: out of the output model and the front) but not in
+    ``failures``.
     """
 
     inputs: np.ndarray
@@ -329,11 +340,18 @@ class StudyData:
     failed: np.ndarray
     goodness: np.ndarray
     outstanding: np.ndarray
+    unfinished: np.ndarray | None = None
 
     @property
     def successes(self) -> np.ndarray:
         """(n,) bool: the observations that did not fail."""
         return ~self.failed
+
+    @property
+    def failures(self) -> np.ndarray:
+        """(n,) bool: the runs the success model counts as failed, ``failed`` less the
+        ``unfinished`` ones: a try stopped early was judged not worth finishing, not broken."""
+        return self.failed if self.unfinished is None else self.failed & ~self.unfinished
 
     @property
     def taken(self) -> np.ndarray:
@@ -369,12 +387,14 @@ class StudyData:
         """As ``from_records``, with the observations' basic rows already computed."""
         dim = space.dim
         outputs = np.array([o.output for o in observations], dtype=float)
+        unfinished = np.array([stopped_unbroken(o) for o in observations], dtype=bool)
         return cls(
             inputs=np.array(inputs).reshape(-1, dim),
             cost=np.array([o.cost for o in observations], dtype=float),
             failed=np.array([o.is_failure for o in observations], dtype=bool),
             goodness=config.sign * outputs,
             outstanding=np.array(outstanding).reshape(-1, dim),
+            unfinished=unfinished if unfinished.any() else None,
         )
 
 

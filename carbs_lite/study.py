@@ -79,9 +79,10 @@ class Study(ABC):
     @abstractmethod
     def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
         """Record the running try of ``suggestion`` (or its id) as stopped early for
-        ``reason``: an observation at its last intermediate result (output and cost), a
-        failure to the models, the front and the best pick, with ``stopped = reason`` and the
-        learning curve. ValueError for an unknown or already observed suggestion, one with no
+        ``reason``: an observation at its last intermediate result (output and cost), with
+        ``stopped = reason`` and the learning curve. It is a failure (``is_failure``): out of
+        the output model, the front and the best pick; the success model counts it as failed
+        only if that result was not finite (see ``carbs_lite.early_stopping``). ValueError for an unknown or already observed suggestion, one with no
         intermediate result (``forget`` it instead), or an empty reason.
         """
 

@@ -42,6 +42,7 @@ from carbs_lite.records import (
     StudyState,
     Suggestion,
     json_extra,
+    stopped_unbroken,
     suggestion_id,
     type_name,
 )
@@ -209,9 +210,11 @@ class Tuner(Study):
         self._inputs.append(self.param_space.to_basic(observation.params))
         if observation.suggestion_id is not None:
             self._outstanding.pop(observation.suggestion_id, None)
-        failed = observation.is_failure
+        failed = observation.is_failure and not stopped_unbroken(observation)
         self._adaptive_radius = adaptive_radius(
-            self._adaptive_radius, failed, not failed and self._last_joined_front()
+            self._adaptive_radius,
+            failed,
+            not observation.is_failure and self._last_joined_front(),
         )
         return observation
 

@@ -206,3 +206,26 @@ def test_learning_curve_reads_curves_and_older_extra_curves():
     assert math.isnan(points[1].output) and math.isnan(points[0].cost)
     point = ProgressPoint(1.0, 0.2, 1.0)
     assert learning_curve(dataclasses.replace(observation, curve=(point,))) == [point]
+
+
+def test_the_report_draws_one_curve_per_try_marked_by_how_it_ended(tmp_path):
+    from carbs_lite.records import Metrics
+    from carbs_lite.report.study import curves_info
+
+    tuner = Tuner(PARAMS, FAST, seed=3, metrics=Metrics(step="epoch"))
+    _finished(tuner, [0.5], steps=3)
+    stopped, running = tuner.suggest(), tuner.suggest()
+    tuner.observe_progress(stopped, 1, 0.1, 1.0)
+    tuner.stop(stopped, "hopeless")
+    tuner.observe_progress(running, 2, 0.3, 1.0)
+    tuner.observe({"x": 0.9}, math.nan, 1.0, extra={"curve": [0.2, None]})
+    curves = curves_info(tuner.to_state())
+    assert [(c.name, c.status) for c in curves] == [
+        ("try 1", "finished"),
+        ("try 2", "stopped"),
+        ("try 3", "failed"),
+        (running.id, "running"),
+    ]
+    assert curves[0].steps == [1.0, 2.0, 3.0] and curves[3].outputs == [0.3]
+    page = tuner.report(tmp_path / "report.html").read_text()
+    assert "output by epoch" in page and "try 2 (stopped)" in page

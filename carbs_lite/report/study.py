@@ -5,7 +5,10 @@ Axis titles and hovers use the study's ``Metrics``: its output and cost names an
 when ``Metrics.cost_inverse`` is set, the cost shown as its reciprocal under that name (e.g.
 QPS for a cost of 1/QPS). The page opens with a written summary; a task preset
 (``carbs_lite.tasks``) may add lines to it and panels of its own. Retracted runs are drawn
-greyed and left out of the front, the best pick and the curves.
+greyed and left out of the front, the best pick and the curves. The learning curves panel
+draws one line per try (``Study.observe_progress``, or the older ``extra["curve"]``), its x
+axis named by ``Metrics.step``; tries stopped early, failed or still running are drawn
+dashed, dotted or dash-dotted.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.pareto import study_front
-from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
+from carbs_lite.records import (
+    Metrics,
+    ProgressPoint,
+    StudyData,
+    StudyState,
+    best_feasible,
+    is_feasible,
+    learning_curve,
+)
 from carbs_lite.report import figures as fig
 from carbs_lite.report.figures import Axis
 from carbs_lite.report.page import paragraphs, settings_block, write_page
@@ -216,13 +227,34 @@ def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
     )
 
 
-def curves_info(state: StudyState) -> dict[int, list[float]]:
-    """Try number -> learning curve, for observations that carry ``extra["curve"]``."""
-    return {
-        i + 1: [math.nan if v is None else v for v in o.extra["curve"]]
-        for i, o in enumerate(state.observations)
-        if isinstance(o.extra.get("curve"), list) and i not in state.retracted
-    }
+class CurveInfo(NamedTuple):
+    """One try's learning curve (``learning_curve``): its name ("try 3", or the id of a try
+    still running), steps and outputs (NaN where it had no finite result), and how it ended:
+    "finished", "failed", "stopped" (early, ``Observation.stopped``) or "running"."""
+
+    name: str
+    steps: list[float]
+    outputs: list[float]
+    status: str
+
+
+def curves_info(state: StudyState) -> list[CurveInfo]:
+    """The learning curves of every try that has one, observed tries first (retracted ones
+    left out), then the running ones."""
+    curves = []
+    for i, o in enumerate(state.observations):
+        points = learning_curve(o)
+        if points and i not in state.retracted:
+            status = "stopped" if o.stopped else ("failed" if o.is_failure else "finished")
+            curves.append(_curve(f"try {i + 1}", points, status))
+    for s in state.outstanding:
+        if s.progress:
+            curves.append(_curve(s.id, list(s.progress), "running"))
+    return curves
+
+
+def _curve(name: str, points: list[ProgressPoint], status: str) -> CurveInfo:
+    return CurveInfo(name, [p.step for p in points], [p.output for p in points], status)
 
 
 def _value(metrics: Metrics, output: float, cost: float) -> str:
