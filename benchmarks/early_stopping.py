@@ -68,6 +68,16 @@ def cost_to_reach(trace: Trace, regret: float) -> float:
     )
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test of ``wins`` against ``losses`` (ties dropped): the chance of
+    a split at least this uneven if either variant were as likely to be cheaper."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -83,9 +93,9 @@ def main() -> None:
     print(f"{args.seeds} seeds x {args.tries} tries, {time.time() - started:.0f} s\n")
     print(
         "| regret <= | GPU-days off (median) | on (median) | on cheaper / equal / dearer "
-        "| reached off / on |"
+        "| sign test p | reached off / on |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     seeds = range(args.seeds)
     for regret in args.regrets:
         off = [cost_to_reach(traces[s, False], regret) for s in seeds]
@@ -93,9 +103,10 @@ def main() -> None:
         cheaper = sum(b < a for a, b in zip(off, on, strict=True))
         equal = sum(b == a for a, b in zip(off, on, strict=True))
         reached = f"{sum(map(math.isfinite, off))} / {sum(map(math.isfinite, on))}"
+        dearer = args.seeds - cheaper - equal
         print(
             f"| {regret:g} | {statistics.median(off):.0f} | {statistics.median(on):.0f} "
-            f"| {cheaper} / {equal} / {args.seeds - cheaper - equal} | {reached} |"
+            f"| {cheaper} / {equal} / {dearer} | {sign_test(cheaper, dearer):.3f} | {reached} |"
         )
     print()
     for tries in sorted({min(args.at, args.tries), args.tries}):

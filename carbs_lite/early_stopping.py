@@ -72,15 +72,16 @@ def stop_decision(state: StudyState, suggestion: Suggestion) -> StopDecision:
         return StopDecision(False, "early stopping is off (Heuristics.early_stopping)")
     if not suggestion.progress:
         return StopDecision(False, "no intermediate result yet")
-    last = suggestion.progress[-1]
-    where = f"at step {last.step:g}"
+    last, metrics = suggestion.progress[-1], state.metrics
+    where = f"at {metrics.step} {last.step:g}"
     if not math.isfinite(last.output):
-        return StopDecision(True, f"its result {where} is not finite: the run diverged")
+        return StopDecision(True, f"its {metrics.output} {where} is not finite: the run diverged")
     cap = state.config.max_suggestion_cost
     if cap is not None and last.cost >= cap:
+        spent, limit = metrics.cost_value(last.cost), metrics.cost_value(cap)
         return StopDecision(
             True,
-            f"{where} it has spent {last.cost:.6g}, not below the cost cap {cap:.6g}, so it "
+            f"{where} it is at or past the cost cap ({spent} spent against {limit}), so it "
             "cannot be feasible",
         )
     return _against_front(state, last)
@@ -88,30 +89,28 @@ def stop_decision(state: StudyState, suggestion: Suggestion) -> StopDecision:
 
 def _against_front(state: StudyState, last: ProgressPoint) -> StopDecision:
     """Step 3 of the rule: the predictions from finished curves against the front at cost."""
-    config, sign = state.config, state.config.sign
-    where = f"at step {last.step:g}"
+    config, sign, metrics = state.config, state.config.sign, state.metrics
+    where, spent = f"at {metrics.step} {last.step:g}", metrics.cost_value(last.cost)
     found = (_gain_after(o, last.step, sign) for o in state.active_observations)
     gains = [gain for gain in found if gain is not None]
     needed = config.early_stopping_min_curves
     if len(gains) < needed:
         return StopDecision(
             False,
-            f"{len(gains)} finished learning curve(s) reach past step {last.step:g}; "
-            f"the rule needs {needed}",
+            f"{len(gains)} finished learning curve(s) reach past {metrics.step} "
+            f"{last.step:g}; the rule needs {needed}",
         )
     front = front_goodness(state, last.cost)
     if front is None:
-        return StopDecision(
-            False, f"nothing on the front is as cheap as the {last.cost:.6g} spent so far"
-        )
+        return StopDecision(False, f"nothing on the front is as cheap as the {spent} spent so far")
     predicted = sign * last.output + np.array(gains)
     probability = float(np.mean(predicted > front))
     stop = probability < config.early_stopping_probability
     verdict = "<" if stop else ">="
     reason = (
-        f"{where} its output is {last.output:.6g}; with the gains of {len(gains)} finished "
-        f"tries after that step, P(beating the front's {sign * front:.6g} at cost "
-        f"{last.cost:.6g}) = {probability:.2f} {verdict} {config.early_stopping_probability:g}"
+        f"{where} its {metrics.output} is {last.output:.6g}; with the gains of {len(gains)} "
+        f"finished tries after that {metrics.step}, P(beating the front's {sign * front:.6g} "
+        f"at {spent}) = {probability:.2f} {verdict} {config.early_stopping_probability:g}"
     )
     return StopDecision(
         stop, reason, probability, sign * front, tuple(float(sign * p) for p in predicted)

@@ -305,6 +305,12 @@ class Metrics:
     step: str = "step"
     task: str | None = None
 
+    def cost_value(self, cost: float) -> str:
+        """A cost as shown to users: "cost 2.5", or "QPS 4000" under ``cost_inverse``."""
+        if self.cost_inverse:
+            return f"{self.cost_inverse} {1.0 / cost:.6g}"
+        return f"{self.cost} {cost:.6g}"
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

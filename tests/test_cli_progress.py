@@ -102,7 +102,7 @@ def test_should_stop_and_stop(tmp_path, capsys, journal):
     assert main(["should-stop", str(study), fine]) == 0
     assert capsys.readouterr().out.startswith("no: 0 finished learning curve(s)")
     assert main(["should-stop", str(study), dear]) == 0
-    assert capsys.readouterr().out.startswith("yes: at step 1 it has spent 2, not below the cost")
+    assert capsys.readouterr().out.startswith("yes: at step 1 it is at or past the cost cap")
     assert main(["stop", str(study), fine]) == 2
     err = capsys.readouterr().err
     assert "would not stop" in err and "give --why to stop it anyway" in err

@@ -144,7 +144,10 @@ def test_should_stop_a_hopeless_curve_and_not_a_promising_one():
     assert decision.stop and decision.probability == 0.0
     assert decision.front_output == pytest.approx(0.7)
     assert decision.predicted == pytest.approx((0.17, 0.17, 0.17))
-    assert "P(beating the front's 0.7 at cost 1) = 0.00 < 0.05" in decision.reason
+    assert decision.reason == (
+        "at step 3 its output is 0.1; with the gains of 3 finished tries after that step, "
+        "P(beating the front's 0.7 at cost 1) = 0.00 < 0.05"
+    )
     assert not tuner.should_stop(promising)
     assert "= 1.00 >= 0.05" in tuner.stop_decision(promising).reason
 
@@ -162,7 +165,9 @@ def test_should_stop_needs_enough_finished_curves_and_a_front_as_cheap():
     cheap = tuner.suggest()
     tuner.observe_progress(cheap, 3, 0.1, 0.5)
     decision = tuner.stop_decision(cheap)
-    assert not decision.stop and "nothing on the front is as cheap as the 0.5" in decision.reason
+    assert (
+        not decision.stop and "nothing on the front is as cheap as the cost 0.5" in decision.reason
+    )
 
 
 def test_should_stop_diverged_and_over_cap_tries_and_nothing_while_the_switch_is_off():
@@ -172,8 +177,13 @@ def test_should_stop_diverged_and_over_cap_tries_and_nothing_while_the_switch_is
     tuner.observe_progress(diverged, 1, math.nan, 1.0)
     tuner.observe_progress(dear, 1, 0.9, 2.0)
     tuner.observe_progress(fine, 1, 0.9, 1.0)
-    assert "not finite: the run diverged" in tuner.stop_decision(diverged).reason
-    assert "not below the cost cap 2" in tuner.stop_decision(dear).reason
+    assert (
+        "its output at step 1 is not finite: the run diverged"
+        in tuner.stop_decision(diverged).reason
+    )
+    assert (
+        "at or past the cost cap (cost 2 spent against cost 2)" in tuner.stop_decision(dear).reason
+    )
     assert not tuner.should_stop(fine)
     assert Heuristics().early_stopping is False
     off = Tuner.from_state(dataclasses.replace(tuner.to_state(), heuristics=Heuristics()))
@@ -229,3 +239,16 @@ def test_the_report_draws_one_curve_per_try_marked_by_how_it_ended(tmp_path):
     assert curves[0].steps == [1.0, 2.0, 3.0] and curves[3].outputs == [0.3]
     page = tuner.report(tmp_path / "report.html").read_text()
     assert "output by epoch" in page and "try 2 (stopped)" in page
+    assert "2 failed (1 of them stopped early)" in page
+
+
+def test_a_journal_written_before_a_setting_existed_reopens_with_the_same_arguments(tmp_path):
+    path = tmp_path / "study.journal"
+    Tuner.open(path, PARAMS, FAST).close()
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    del header["state"]["heuristics"]["early_stopping"]
+    del header["state"]["config"]["early_stopping_probability"]
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with Tuner.open(path, PARAMS, FAST) as journal:
+        assert journal.heuristics.early_stopping is False

@@ -107,7 +107,7 @@ def test_the_stopper_stops_hopeless_trials_and_they_are_recorded_as_stopped():
     assert not stopper.stop_all()
     searcher.on_trial_complete("dear", {"loss": 0.4, "flops": 12.0, "training_iteration": 2})
     (observation,) = searcher.tuner.observations
-    assert observation.is_failure and "cost cap 11" in observation.stopped
+    assert observation.is_failure and "against cost 11" in observation.stopped
     assert [p.step for p in observation.curve] == [1.0, 2.0]
     (running,) = searcher.tuner.outstanding
     assert len(running.progress) == 1

@@ -287,8 +287,10 @@ def summary_info(state: StudyState) -> SummaryInfo:
     over = sum(
         not o.is_failure and cap is not None and o.cost >= cap for o in state.active_observations
     )
+    stopped = sum(o.stopped is not None for o in state.active_observations)
+    early = f" ({stopped} of them stopped early)" if stopped else ""
     lines.append(
-        f"{len(observations)} runs recorded: {failed} failed, {over} over the cost cap, "
+        f"{len(observations)} runs recorded: {failed} failed{early}, {over} over the cost cap, "
         f"{len(state.retracted)} retracted."
     )
     task = preset(metrics.task)
