@@ -27,7 +27,7 @@ from carbs_lite import ArchTry, Heuristics, tune_arch
 from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
 
 CEILING = 0.0365
-DAYS = 60
+DAYS, MIN_QPS = 60, 3500.0
 
 
 @dataclass
@@ -37,6 +37,11 @@ class Trace:
     gpu_days: list[float]
     regret: list[float]
     stopped: int
+    reasons: dict[str, int]
+    """Stopped tries by the rule that stopped them: diverged, cost cap, front."""
+    regretted: int
+    """Stopped tries whose arch, trained to the end, would have improved the pick (judged
+    noiselessly: feasible and a better true score than the pick's when it was stopped)."""
 
 
 def run(seed: int, tries: int, early_stopping: bool) -> Trace:
@@ -44,11 +49,17 @@ def run(seed: int, tries: int, early_stopping: bool) -> Trace:
     config["SEED"] = seed
     api = ModelPerformanceAPI(config)
     spent, best_ne, best_score = 0.0, math.inf, 0.0
-    trace = Trace([], [], 0)
+    trace = Trace([], [], 0, {"diverged": 0, "cost cap": 0, "front": 0}, 0)
 
     def on_try(result: ArchTry) -> None:
         nonlocal spent, best_ne, best_score
         spent += api.true_metrics(result.arch, max(result.days, 1)).gpu_days
+        if result.stopped is not None:
+            kind = next((k for k in ("diverged", "cost cap") if k in result.stopped), "front")
+            trace.reasons[kind] += 1
+            truth = api.true_metrics(result.arch, DAYS)
+            better = api.get_score(truth.ne) > best_score and truth.qps > MIN_QPS
+            trace.regretted += kind == "front" and better
         if result.feasible and result.ne < best_ne:
             best_ne = result.ne
             best_score = api.get_score(api.true_metrics(result.arch, DAYS).ne)
@@ -117,8 +128,14 @@ def main() -> None:
                 f"{statistics.median(t.regret[tries - 1] for t in kept):.4f}, median GPU-days "
                 f"{statistics.median(t.gpu_days[tries - 1] for t in kept):.0f}"
             )
-    stopped = sum(traces[s, True].stopped for s in seeds)
-    print(f"tries stopped with early_stopping=True: {stopped} of {args.seeds * args.tries}")
+    on = [traces[s, True] for s in seeds]
+    kinds = {k: sum(t.reasons[k] for t in on) for k in on[0].reasons}
+    print(
+        f"tries stopped with early_stopping=True: {sum(t.stopped for t in on)} of "
+        f"{args.seeds * args.tries} ({', '.join(f'{k}: {n}' for k, n in kinds.items())}); "
+        f"stopped against the front but would have improved the pick: "
+        f"{sum(t.regretted for t in on)}"
+    )
     print("\nper seed (GPU-days at the end, final regret) off | on:")
     for s in seeds:
         a, b = traces[s, False], traces[s, True]

@@ -10,9 +10,13 @@ is output y at step s after spending cost c:
    nonparametric form of learning-curve extrapolation (Domhan, Springenberg and Hutter,
    IJCAI 2015, which stop when P(final > best so far) < 0.05; Golovin et al., "Google
    Vizier", KDD 2017, section 3.2.2, predict a trial's final value from completed curves):
-   each finished successful try j whose curve reaches past s gives one prediction
-   sign * y + (g_j(final) - g_j(s)), its own gain after step s added to the running try's
-   result (g_j(s) linearly interpolated). The probability of joining the front is the
+   each finished successful try j whose curve reaches past s, and that had spent at least c
+   by step s, gives one prediction sign * y + (g_j(final) - g_j(s)), its own gain after step
+   s added to the running try's result (g_j(s) and its cost at s linearly interpolated; a
+   curve without costs counts at its final cost). Only tries at least as costly by then are
+   borrowed from: cost tracks size, larger models learn more slowly and gain more late, and
+   the gain of a smaller model understated a larger one's (ablations/RESULTS.md). The
+   probability of joining the front is the
    fraction of predictions above the front's best goodness at cost <= c; stop when it is
    below ``TunerConfig.early_stopping_probability`` (0.05). With fewer than
    ``TunerConfig.early_stopping_min_curves`` such curves, or nothing on the front as cheap as
@@ -91,14 +95,14 @@ def _against_front(state: StudyState, last: ProgressPoint) -> StopDecision:
     """Step 3 of the rule: the predictions from finished curves against the front at cost."""
     config, sign, metrics = state.config, state.config.sign, state.metrics
     where, spent = f"at {metrics.step} {last.step:g}", metrics.cost_value(last.cost)
-    found = (_gain_after(o, last.step, sign) for o in state.active_observations)
+    found = (_gain_after(o, last, sign) for o in state.active_observations)
     gains = [gain for gain in found if gain is not None]
     needed = config.early_stopping_min_curves
     if len(gains) < needed:
         return StopDecision(
             False,
-            f"{len(gains)} finished learning curve(s) reach past {metrics.step} "
-            f"{last.step:g}; the rule needs {needed}",
+            f"{len(gains)} finished learning curve(s) at least as costly reach past "
+            f"{metrics.step} {last.step:g}; the rule needs {needed}",
         )
     front = front_goodness(state, last.cost)
     if front is None:
@@ -117,18 +121,21 @@ def _against_front(state: StudyState, last: ProgressPoint) -> StopDecision:
     )
 
 
-def _gain_after(observation: Observation, step: float, sign: float) -> float | None:
-    """Final goodness minus goodness at ``step`` of a finished successful try whose curve
-    spans ``step`` and goes past it; None for any other observation."""
+def _gain_after(observation: Observation, last: ProgressPoint, sign: float) -> float | None:
+    """Final goodness minus goodness at step ``last.step`` of a finished successful try whose
+    curve spans that step, goes past it, and had spent at least ``last.cost`` by then; None
+    for any other observation."""
     if observation.is_failure:
         return None
     points = [p for p in learning_curve(observation) if math.isfinite(p.output)]
-    if not points or points[0].step > step or points[-1].step <= step:
+    if not points or points[0].step > last.step or points[-1].step <= last.step:
         return None
     steps = np.array([p.step for p in points])
+    costs = np.array([p.cost if math.isfinite(p.cost) else observation.cost for p in points])
+    if float(np.interp(last.step, steps, costs)) < last.cost:
+        return None
     goodness = sign * np.array([p.output for p in points])
-    at_step = float(np.interp(step, steps, goodness))
-    return sign * observation.output - at_step
+    return sign * observation.output - float(np.interp(last.step, steps, goodness))
 
 
 def front_goodness(state: StudyState, cost: float) -> float | None:

@@ -54,7 +54,8 @@ class Study(ABC):
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
-        outstanding suggestion with those params, if any). A point that answers no suggestion
+        outstanding suggestion with those params, if any); the suggestion's intermediate
+        results (``observe_progress``) become the observation's ``curve``. A point that answers no suggestion
         uses none of the tries budget unless ``counts_as_try``. ``output`` and ``cost`` are
         real numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back
         from a file. ValueError names a bad value, an unknown param, or a suggestion already

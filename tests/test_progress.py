@@ -157,8 +157,9 @@ def test_should_stop_needs_enough_finished_curves_and_a_front_as_cheap():
     _finished(tuner, [0.5, 0.6])
     running = tuner.suggest()
     tuner.observe_progress(running, 3, 0.1, 1.0)
-    assert "2 finished learning curve(s) reach past step 3; the rule needs 3" in (
-        tuner.stop_decision(running).reason
+    assert (
+        "2 finished learning curve(s) at least as costly reach past step 3; the rule needs 3"
+        in (tuner.stop_decision(running).reason)
     )
     _finished(tuner, [0.7])
     assert tuner.should_stop(running)
@@ -168,6 +169,11 @@ def test_should_stop_needs_enough_finished_curves_and_a_front_as_cheap():
     assert (
         not decision.stop and "nothing on the front is as cheap as the cost 0.5" in decision.reason
     )
+    # a costlier (larger) try borrows no gain from cheaper ones, which learn faster
+    dear = tuner.suggest()
+    tuner.observe_progress(dear, 3, 0.1, 1.5)
+    decision = tuner.stop_decision(dear)
+    assert not decision.stop and decision.reason.startswith("0 finished learning curve(s)")
 
 
 def test_should_stop_diverged_and_over_cap_tries_and_nothing_while_the_switch_is_off():
