@@ -1,11 +1,13 @@
 """Training cost spent to reach a regret on the ads task, with and without early stopping.
 
     python benchmarks/early_stopping.py [--seeds 10] [--tries 20] [--regrets 0.004 ...] [--at 10]
+                                        [--problem ads-default|ads-shallow|ads-input-heavy]
 
 For each seed both variants (``Heuristics.early_stopping`` off, on) run ``tune_arch`` for
 ``tries`` 60-day tries on a simulator seeded alike, paired by seed. After every try the pick is
 the best observed feasible try (qps > 3500, not diverged, not stopped), scored by the
-simulator's noiseless score of its arch; regret = CEILING - that score. The cost of a try is
+simulator's noiseless score of its arch; regret = ceiling - that score, the ceiling being the
+score of the problem's optimum (``AdsArchProblem.optimum``; 0.0365 on the default config). The cost of a try is
 its GPU-days, ``days (1 + 0.5 P_total / 1e6)`` for the days it was trained (the simulator's
 formula, used here only for accounting: the tuner never sees it). The table gives, per regret
 threshold, the GPU-days spent until the pick's regret first fell to it (inf: not within
@@ -24,9 +26,10 @@ from dataclasses import dataclass
 import torch
 
 from carbs_lite import ArchTry, Heuristics, tune_arch
+from carbs_lite.bench.suite import make_problem
+from carbs_lite.tasks.ads.problem import AdsArchProblem
 from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
 
-CEILING = 0.0365
 DAYS, MIN_QPS = 60, 3500.0
 
 
@@ -44,10 +47,10 @@ class Trace:
     noiselessly: feasible and a better true score than the pick's when it was stopped)."""
 
 
-def run(seed: int, tries: int, early_stopping: bool) -> Trace:
-    config = get_default_model_config_dict()
-    config["SEED"] = seed
+def run(seed: int, tries: int, early_stopping: bool, problem: AdsArchProblem) -> Trace:
+    config = {**get_default_model_config_dict(), **problem.overrides, "SEED": seed}
     api = ModelPerformanceAPI(config)
+    ceiling = api.get_score(problem.optimum)
     spent, best_ne, best_score = 0.0, math.inf, 0.0
     trace = Trace([], [], 0, {"diverged": 0, "cost cap": 0, "front": 0}, 0)
 
@@ -64,7 +67,7 @@ def run(seed: int, tries: int, early_stopping: bool) -> Trace:
             best_ne = result.ne
             best_score = api.get_score(api.true_metrics(result.arch, DAYS).ne)
         trace.gpu_days.append(spent)
-        trace.regret.append(CEILING - best_score)
+        trace.regret.append(ceiling - best_score)
         trace.stopped += result.stopped is not None
 
     heuristics = Heuristics(early_stopping=early_stopping)
@@ -95,13 +98,18 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--regrets", type=float, nargs="+", default=[0.004, 0.003, 0.002, 0.001])
     parser.add_argument("--at", type=int, default=10, help="also compare after this many tries")
+    parser.add_argument("--problem", default="ads-default", help="an ads problem of the suite")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.time()
+    problem = make_problem(args.problem)
     traces = {
-        (seed, on): run(seed, args.tries, on) for seed in range(args.seeds) for on in (False, True)
+        (seed, on): run(seed, args.tries, on, problem)
+        for seed in range(args.seeds)
+        for on in (False, True)
     }
-    print(f"{args.seeds} seeds x {args.tries} tries, {time.time() - started:.0f} s\n")
+    elapsed = time.time() - started
+    print(f"{args.problem}: {args.seeds} seeds x {args.tries} tries, {elapsed:.0f} s\n")
     print(
         "| regret <= | GPU-days off (median) | on (median) | on cheaper / equal / dearer "
         "| sign test p | reached off / on |"
