@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ParetoModel": "carbs_lite.heuristics",
     "ParetoPoint": "carbs_lite.records",
     "PowerOfTwoSpace": "carbs_lite.spaces",
-    "ProgressPoint": "carbs_lite.records",
+    "ProgressPoint": "carbs_lite.curves",
     "SearchProbability": "carbs_lite.heuristics",
     "SearchRadius": "carbs_lite.heuristics",
     "StateFileError": "carbs_lite.records",
@@ -104,6 +104,7 @@ if TYPE_CHECKING:
     from carbs_lite.arch import ArchSpace
     from carbs_lite.categorical import CategoricalSpace
     from carbs_lite.config import Direction, TunerConfig
+    from carbs_lite.curves import ProgressPoint
     from carbs_lite.early_stopping import StopDecision
     from carbs_lite.heuristics import (
         CandidateRounding,
@@ -124,7 +125,6 @@ if TYPE_CHECKING:
         Metrics,
         Observation,
         ParetoPoint,
-        ProgressPoint,
         StateFileError,
         StudyState,
         Suggestion,

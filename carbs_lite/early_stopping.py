@@ -32,7 +32,7 @@ A stopped try is recorded as a failure (``Study.stop``): it has no final result,
 of the output model, the front and the best pick. The cost model still learns its cost (the
 cost spent, exact for a cost that training does not change, too low for one that grows with
 it), and the success model counts it as failed only if its last result was not finite
-(``records.stopped_unbroken``), so that a region of tries judged not worth finishing is not
+(``curves.stopped_unbroken``), so that a region of tries judged not worth finishing is not
 taken for one where runs break.
 """
 
@@ -43,15 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carbs_lite.curves import ProgressPoint, learning_curve
 from carbs_lite.pareto import study_front
-from carbs_lite.records import (
-    Observation,
-    ProgressPoint,
-    StudyData,
-    StudyState,
-    Suggestion,
-    learning_curve,
-)
+from carbs_lite.records import Observation, StudyData, StudyState, Suggestion
 from carbs_lite.spaces import ParamSpace
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
+from carbs_lite.curves import ProgressPoint, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
     LinearSpace,
@@ -79,30 +80,6 @@ def suggestion_id(count: int, tag: str) -> str:
 
 
 @dataclass(frozen=True)
-class ProgressPoint:
-    """One intermediate result of a running try: its output after ``step`` steps (epochs,
-    training days; any increasing, finite unit) and the ``cost`` spent so far (> 0, in the
-    study's cost unit). ``output`` is NaN where the run had no finite result (e.g. it diverged).
-    """
-
-    step: float
-    output: float
-    cost: float
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"step", "output", "cost"}``; a NaN output becomes None (standard JSON)."""
-        output = None if _is_nan(self.output) else self.output
-        return {"step": self.step, "output": output, "cost": self.cost}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProgressPoint:
-        output = data["output"]
-        return cls(
-            float(data["step"]), math.nan if output is None else float(output), float(data["cost"])
-        )
-
-
-@dataclass(frozen=True)
 class Suggestion:
     """A point to evaluate next; pass it (or its ``params``) back to ``observe``.
 
@@ -142,7 +119,7 @@ class Observation:
     ``extra`` holds JSON-ready user data. ``counts_as_try``: a point the user chose that still
     uses one of the study's tries (an answered suggestion always does; see
     ``StudyState.tries_used``). ``curve`` is the try's learning curve, its intermediate results
-    (``Study.observe_progress``) in step order; ``learning_curve`` also reads the older
+    (``Study.observe_progress``) in step order; ``curves.learning_curve`` also reads the older
     ``extra["curve"]`` lists. ``stopped`` is why the try was stopped early (``Study.stop``),
     None if it ran to the end: a stopped try is a failure (``is_failure``) whose output and cost
     are those of its last intermediate result.
@@ -179,36 +156,6 @@ class Observation:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
         fields["curve"] = tuple(ProgressPoint.from_json(p) for p in fields.get("curve", []))
         return cls(**fields)
-
-
-def stopped_unbroken(observation: Observation) -> bool:
-    """Whether ``observation`` is a try stopped early (``Observation.stopped``) whose last
-    result was finite: a failure for the front, the best pick and the output model, but not
-    for the success model (``StudyData.failures``) or the adaptive search radius, since it
-    was stopped as not worth finishing, not because it broke."""
-    return observation.stopped is not None and math.isfinite(observation.output)
-
-
-def learning_curve(observation: Observation) -> list[ProgressPoint]:
-    """The try's learning curve: ``Observation.curve``, else a list of outputs the user kept
-    in ``extra["curve"]`` (as the ads task, the Ray and Optuna integrations did before
-    ``observe_progress``) read as steps 1, 2, ... at an unknown (NaN) cost; [] if neither."""
-    if observation.curve:
-        return list(observation.curve)
-    values = observation.extra.get("curve")
-    if not isinstance(values, list):
-        return []
-    return [
-        ProgressPoint(float(step), _finite_or_nan(value), math.nan)
-        for step, value in enumerate(values, 1)
-    ]
-
-
-def _finite_or_nan(value: Any) -> float:
-    """A curve value read from user data: the number, or NaN for None and non-numbers."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
 
 
 def json_extra(extra: Any) -> dict[str, Any]:
@@ -292,7 +239,7 @@ class Metrics:
     """How a study names what it measures, for reports and the command line.
 
     ``output`` and ``cost`` name the two metrics (``*_unit`` their units), ``step`` the x axis
-    of learning curves (``learning_curve``). When ``cost_inverse`` is set, reports
+    of learning curves (``curves.learning_curve``). When ``cost_inverse`` is set, reports
     show 1 / cost under that name (e.g. "QPS" for a cost of 1/QPS). ``task`` names a preset in
     ``carbs_lite.tasks`` (e.g. "ads-arch") that adds its own report panels and CLI flags.
     """
@@ -336,7 +283,7 @@ class StudyData:
 
     ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
     (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
-    None for none: tries stopped early with a finite result (``stopped_unbroken``), which are
+    None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
     in ``failed`` (no final output: out of the output model and the front) but not in
     ``failures``.
     """

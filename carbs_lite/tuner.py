@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
+from carbs_lite.curves import ProgressPoint, check_progress, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
@@ -36,13 +37,11 @@ from carbs_lite.records import (
     Diagnostics,
     Metrics,
     Observation,
-    ProgressPoint,
     StateFileError,
     StudyData,
     StudyState,
     Suggestion,
     json_extra,
-    stopped_unbroken,
     suggestion_id,
     type_name,
 )
@@ -399,28 +398,6 @@ class Tuner(Study):
         if proposal.diagnostics.source == "resample":
             self._resample_count += 1
         return proposal
-
-
-def check_progress(suggestion: Suggestion, point: ProgressPoint) -> None:
-    """ValueError naming what makes ``point`` no valid next intermediate result of
-    ``suggestion``: a step that is not finite or not above the last one, a cost that is not
-    finite and > 0 or is below the last one."""
-    where = f"suggestion {suggestion.id!r}"
-    if not math.isfinite(point.step):
-        raise ValueError(f"{where}: step must be a finite number, got {point.step}")
-    if not (math.isfinite(point.cost) and point.cost > 0):
-        raise ValueError(f"{where}: cost must be finite and > 0, got {point.cost}")
-    if suggestion.progress:
-        last = suggestion.progress[-1]
-        if point.step <= last.step:
-            raise ValueError(
-                f"{where}: step {point.step:g} does not come after its last step {last.step:g}"
-            )
-        if point.cost < last.cost:
-            raise ValueError(
-                f"{where}: cost {point.cost:g} is below the {last.cost:g} spent by step "
-                f"{last.step:g}; give the cost spent so far, which cannot decrease"
-            )
 
 
 def _in_space(convert: Callable[[Any], Any], params: Any, where: str) -> Any:

@@ -129,3 +129,16 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "pyro", "plot
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_an_ads_study_takes_ne_and_qps(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    assert main(["init", str(study), "--problem", "ads-arch"]) == 0
+    ident = _suggest(study, capsys)
+    argv = ["progress", str(study), ident, "--step", "7", "--ne", "0.8", "--qps", "4000"]
+    assert main(argv) == 0
+    assert "at training day 7: NE=0.8, QPS=4000 spent" in capsys.readouterr().out
+    assert main(["progress", str(study), ident, "--step", "8"]) == 2
+    assert "give either --ne (with --qps) or --failed" in capsys.readouterr().err
+    (pending,) = Tuner.load(study).outstanding
+    assert [(p.step, p.output, p.cost) for p in pending.progress] == [(7, 0.8, 1 / 4000)]

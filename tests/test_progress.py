@@ -10,7 +10,8 @@ import math
 import pytest
 
 from carbs_lite import Heuristics, LinearSpace, Param, Tuner, TunerConfig
-from carbs_lite.records import ProgressPoint, StudyState, learning_curve
+from carbs_lite.curves import ProgressPoint, learning_curve
+from carbs_lite.records import StudyState
 
 PARAMS = [Param("x", LinearSpace(0.0, 1.0), 0.5)]
 FAST = TunerConfig(num_candidates_per_dim=10, fit_iterations=5, num_random_samples=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from carbs_lite.cli.common import (
     CommandError,
@@ -13,10 +14,15 @@ from carbs_lite.cli.common import (
     positive_float,
     tries_text,
 )
+from carbs_lite.tasks import preset
+
+if TYPE_CHECKING:
+    from carbs_lite.study import Study
 
 
-def add_progress_commands(commands: argparse._SubParsersAction) -> None:
-    """Register `progress`, `should-stop` and `stop`."""
+def add_progress_commands(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `progress`, `should-stop` and `stop`; returns the `progress` parser, which
+    task presets give their own flags (as `observe`)."""
     progress = commands.add_parser(
         "progress", help="record an intermediate result of a running try (its learning curve)"
     )
@@ -25,11 +31,9 @@ def add_progress_commands(commands: argparse._SubParsersAction) -> None:
     progress.add_argument(
         "--step", type=number, required=True, help="steps done so far (epochs, days; increasing)"
     )
-    progress.add_argument("--output", type=number, required=True, help="the output at that step")
-    progress.add_argument(
-        "--cost", type=positive_float, required=True, help="the cost spent so far (> 0)"
-    )
-    progress.set_defaults(func=cmd_progress)
+    progress.add_argument("--output", type=number, help="the output at that step")
+    progress.add_argument("--cost", type=positive_float, help="the cost spent so far (> 0)")
+    progress.set_defaults(func=cmd_progress, failed=False)
 
     should_stop = commands.add_parser(
         "should-stop", help="whether the early-stopping rule would stop a running try, and why"
@@ -45,13 +49,26 @@ def add_progress_commands(commands: argparse._SubParsersAction) -> None:
     stop.add_argument("id", help="the outstanding suggestion's id")
     stop.add_argument("--why", help="the reason (default: the early-stopping rule's)")
     stop.set_defaults(func=cmd_stop)
+    return progress
+
+
+def _point(args: argparse.Namespace, study: Study) -> tuple[float, float]:
+    """(output, cost) from the task preset's own flags, or the generic ones."""
+    task = preset(study.metrics.task)
+    values = task.observed(args, study) if task is not None else None
+    if values is not None:
+        return values[0], values[1]
+    if args.output is None or args.cost is None:
+        raise CommandError("give --output and --cost (the cost spent so far)")
+    return args.output, args.cost
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
     """Record one point of a running try's learning curve."""
     with open_study(args.study, write=True) as study:
+        output, cost = _point(args, study)
         try:
-            suggestion = study.observe_progress(args.id, args.step, args.output, args.cost)
+            suggestion = study.observe_progress(args.id, args.step, output, cost)
         except ValueError as error:
             raise CommandError(str(error)) from None
     metrics, point = study.metrics, suggestion.progress[-1]

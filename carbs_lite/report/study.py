@@ -23,16 +23,9 @@ import numpy as np
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
+from carbs_lite.curves import ProgressPoint, learning_curve
 from carbs_lite.pareto import study_front
-from carbs_lite.records import (
-    Metrics,
-    ProgressPoint,
-    StudyData,
-    StudyState,
-    best_feasible,
-    is_feasible,
-    learning_curve,
-)
+from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
 from carbs_lite.report import figures as fig
 from carbs_lite.report.figures import Axis
 from carbs_lite.report.page import paragraphs, settings_block, write_page
