@@ -7,12 +7,12 @@ For each seed both variants (``Heuristics.early_stopping`` off, on) run ``tune_a
 ``tries`` 60-day tries on a simulator seeded alike, paired by seed. After every try the pick is
 the best observed feasible try (qps > 3500, not diverged, not stopped), scored by the
 simulator's noiseless score of its arch; regret = ceiling - that score, the ceiling being the
-score of the problem's optimum (``AdsArchProblem.optimum``; 0.0365 on the default config). The cost of a try is
-its GPU-days, ``days (1 + 0.5 P_total / 1e6)`` for the days it was trained (the simulator's
-formula, used here only for accounting: the tuner never sees it). The table gives, per regret
-threshold, the GPU-days spent until the pick's regret first fell to it (inf: not within
-``tries``), and the regret and GPU-days after ``--at`` tries and after all. One process, one
-torch thread.
+score of the problem's optimum (``AdsArchProblem.optimum``; 0.0365 on the default config). The
+cost of a try is its GPU-days, ``days (1 + 0.5 P_total / 1e6)`` for the days it was trained
+(the simulator's formula, used here only for accounting: the tuner never sees it). The table
+gives, per regret threshold, the GPU-days spent until the pick's regret first fell to it (inf:
+not within ``tries``), and the regret and GPU-days after ``--at`` tries and after all. One
+process, one torch thread.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``s
 "id"}``, ``{"kind": "retract", "observation", "why"}``, ``{"kind": "warm_start",
 "observations", "search_center"}`` (the center null when not re-centered), ``{"kind":
 "recenter", "search_center"}`` or ``{"kind": "progress", "id", "point"}`` (an intermediate
-result of an outstanding suggestion; a try stopped early is an ``observe`` record), all with ``counters``, the study's counters after the
-operation. Replay folds deltas onto the snapshot and restores the in-memory study from it
-(``Tuner.from_state``), so no search logic is re-run.
+result of an outstanding suggestion; a try stopped early is an ``observe`` record), all with
+``counters``, the study's counters after the operation. Replay folds deltas onto the snapshot
+and restores the in-memory study from it (``Tuner.from_state``), so no search logic is re-run.
 
 Suggest fits its models with no lock held, on a snapshot of the study, then takes the
 exclusive lock to append. If no record arrived meanwhile, it appends exactly the suggestion

@@ -55,12 +55,12 @@ class Study(ABC):
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
         outstanding suggestion with those params, if any); the suggestion's intermediate
-        results (``observe_progress``) become the observation's ``curve``. A point that answers no suggestion
-        uses none of the tries budget unless ``counts_as_try``. ``output`` and ``cost`` are
-        real numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back
-        from a file. ValueError names a bad value, an unknown param, or a suggestion already
-        observed, TypeError the part of ``extra`` that is not JSON data; nothing is recorded
-        then.
+        results (``observe_progress``) become the observation's ``curve``. A point that answers
+        no suggestion uses none of the tries budget unless ``counts_as_try``. ``output`` and
+        ``cost`` are real numbers (not text or booleans); ``extra`` is JSON data, kept as it
+        reads back from a file. ValueError names a bad value, an unknown param, or a suggestion
+        already observed, TypeError the part of ``extra`` that is not JSON data; nothing is
+        recorded then.
         """
 
     @abstractmethod
@@ -83,8 +83,9 @@ class Study(ABC):
         ``reason``: an observation at its last intermediate result (output and cost), with
         ``stopped = reason`` and the learning curve. It is a failure (``is_failure``): out of
         the output model, the front and the best pick; the success model counts it as failed
-        only if that result was not finite (see ``carbs_lite.early_stopping``). ValueError for an unknown or already observed suggestion, one with no
-        intermediate result (``forget`` it instead), or an empty reason.
+        only if that result was not finite (see ``carbs_lite.early_stopping``). ValueError
+        for an unknown or already observed suggestion, one with no intermediate result
+        (``forget`` it instead), or an empty reason.
         """
 
     @abstractmethod
