@@ -227,7 +227,7 @@ def test_learning_curve_reads_curves_and_older_extra_curves():
 
 def test_the_report_draws_one_curve_per_try_marked_by_how_it_ended(tmp_path):
     from carbs_lite.records import Metrics
-    from carbs_lite.report.study import curves_info
+    from carbs_lite.report.study import curves_info, points_info
 
     tuner = Tuner(PARAMS, FAST, seed=3, metrics=Metrics(step="epoch"))
     _finished(tuner, [0.5], steps=3)
@@ -247,6 +247,7 @@ def test_the_report_draws_one_curve_per_try_marked_by_how_it_ended(tmp_path):
     page = tuner.report(tmp_path / "report.html").read_text()
     assert "output by epoch" in page and "try 2 (stopped)" in page
     assert "2 failed (1 of them stopped early)" in page
+    assert points_info(tuner.to_state()).labels[1].endswith("<br>stopped early: hopeless")
 
 
 def test_a_journal_written_before_a_setting_existed_reopens_with_the_same_arguments(tmp_path):

@@ -92,6 +92,11 @@ def _label(params: dict[str, Any]) -> str:
     )
 
 
+def _stopped_label(reason: str | None) -> str:
+    """Hover text of why a try was stopped early (escaped), or nothing."""
+    return "" if reason is None else f"<br>stopped early: {html.escape(reason)}"
+
+
 def _titled(name: str, unit: str) -> str:
     return f"{name} ({unit})" if unit else name
 
@@ -130,7 +135,7 @@ def points_info(state: StudyState) -> PointsInfo:
         costs=[o.cost for o in observations],
         outputs=[o.output for o in observations],
         failed=[o.is_failure for o in observations],
-        labels=[_label(o.params) for o in observations],
+        labels=[_label(o.params) + _stopped_label(o.stopped) for o in observations],
         best_index=best_index,
         cap=state.config.max_suggestion_cost,
         estimated=[bool(o.extra.get("cost_estimated")) for o in observations],
