@@ -35,9 +35,11 @@ _EXPORTS: dict[str, str] = {
     "ParetoModel": "carbs_lite.heuristics",
     "ParetoPoint": "carbs_lite.records",
     "PowerOfTwoSpace": "carbs_lite.spaces",
+    "ProgressPoint": "carbs_lite.curves",
     "SearchProbability": "carbs_lite.heuristics",
     "SearchRadius": "carbs_lite.heuristics",
     "StateFileError": "carbs_lite.records",
+    "StopDecision": "carbs_lite.early_stopping",
     "Study": "carbs_lite.study",
     "StudyState": "carbs_lite.records",
     "Suggestion": "carbs_lite.records",
@@ -71,9 +73,11 @@ __all__ = [
     "ParetoModel",
     "ParetoPoint",
     "PowerOfTwoSpace",
+    "ProgressPoint",
     "SearchProbability",
     "SearchRadius",
     "StateFileError",
+    "StopDecision",
     "Study",
     "StudyState",
     "Suggestion",
@@ -100,6 +104,8 @@ if TYPE_CHECKING:
     from carbs_lite.arch import ArchSpace
     from carbs_lite.categorical import CategoricalSpace
     from carbs_lite.config import Direction, TunerConfig
+    from carbs_lite.curves import ProgressPoint
+    from carbs_lite.early_stopping import StopDecision
     from carbs_lite.heuristics import (
         CandidateRounding,
         CostMask,

@@ -67,6 +67,13 @@ class TunerConfig:
     """L-BFGS iterations per GP fit."""
     torch_threads: int = 1
     """Intra-op threads while fitting (one per worker process avoids oversubscription)."""
+    early_stopping_probability: float = 0.05
+    """With ``Heuristics.early_stopping``, a running try is stopped when its estimated
+    probability of joining the front falls below this (``early_stopping.stop_decision``);
+    0.05 is the threshold of Domhan, Springenberg and Hutter (IJCAI 2015)."""
+    early_stopping_min_curves: int = 3
+    """Finished learning curves that must reach past a running try's step before the rule
+    compares it with the front; with fewer, it lets the try run."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.direction, Direction):
@@ -82,6 +89,7 @@ class TunerConfig:
             "max_condition_points",
             "fit_iterations",
             "torch_threads",
+            "early_stopping_min_curves",
         )
         for name in positive_ints:
             if getattr(self, name) < 1:
@@ -101,6 +109,11 @@ class TunerConfig:
         if not 0.0 < self.success_confidence < 1.0:
             raise ValueError(
                 f"TunerConfig.success_confidence must be in (0, 1), got {self.success_confidence}"
+            )
+        if not 0.0 < self.early_stopping_probability < 1.0:
+            raise ValueError(
+                "TunerConfig.early_stopping_probability must be in (0, 1), got "
+                f"{self.early_stopping_probability}"
             )
         cap = self.max_suggestion_cost
         if cap is not None and not (math.isfinite(cap) and cap > 0):

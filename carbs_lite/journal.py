@@ -13,10 +13,11 @@ Layout: line 1 is ``{"kind": "header", "format", "version", "state"}`` where ``s
 ``StudyState.to_json`` snapshot. Each later line is one operation's delta: ``{"kind":
 "suggest", "suggestion"}``, ``{"kind": "observe", "observation"}``, ``{"kind": "forget",
 "id"}``, ``{"kind": "retract", "observation", "why"}``, ``{"kind": "warm_start",
-"observations", "search_center"}`` (the center null when not re-centered) or ``{"kind":
-"recenter", "search_center"}``, all with ``counters``, the study's counters after the
-operation. Replay folds deltas onto the snapshot and restores the in-memory study from it
-(``Tuner.from_state``), so no search logic is re-run.
+"observations", "search_center"}`` (the center null when not re-centered), ``{"kind":
+"recenter", "search_center"}`` or ``{"kind": "progress", "id", "point"}`` (an intermediate
+result of an outstanding suggestion; a try stopped early is an ``observe`` record), all with
+``counters``, the study's counters after the operation. Replay folds deltas onto the snapshot
+and restores the in-memory study from it (``Tuner.from_state``), so no search logic is re-run.
 
 Suggest fits its models with no lock held, on a snapshot of the study, then takes the
 exclusive lock to append. If no record arrived meanwhile, it appends exactly the suggestion
@@ -69,6 +70,10 @@ class InMemoryStudy(Protocol):
     def suggest(self) -> Suggestion: ...
 
     def observe(self, *args: Any, **kwargs: Any) -> Observation: ...
+
+    def observe_progress(self, *args: Any) -> Suggestion: ...
+
+    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation: ...
 
     def forget(self, suggestion_id: str) -> None: ...
 
@@ -176,6 +181,28 @@ class JournalStudy(Study):
             observation = study.observe(
                 params_or_suggestion, output, cost, is_failure, extra, counts_as_try
             )
+            return observation, {"observation": observation.to_json()}
+
+        return self._write("observe", action)
+
+    def observe_progress(
+        self, suggestion: Suggestion | str, step: float, output: float, cost: float
+    ) -> Suggestion:
+        """Record an intermediate result (see ``Study.observe_progress``) for every process."""
+        self._check_writable()
+
+        def action(study: InMemoryStudy) -> tuple[Suggestion, dict[str, Any]]:
+            updated = study.observe_progress(suggestion, step, output, cost)
+            return updated, {"id": updated.id, "point": updated.progress[-1].to_json()}
+
+        return self._write("progress", action)
+
+    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+        """Record a try as stopped early (see ``Study.stop``), as an ``observe`` record."""
+        self._check_writable()
+
+        def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
+            observation = study.stop(suggestion, reason)
             return observation, {"observation": observation.to_json()}
 
         return self._write("observe", action)
@@ -412,5 +439,10 @@ def open_journal(
 
 
 def _identity(state: dict[str, Any]) -> dict[str, Any]:
-    """The fields that define a study, normalized through JSON."""
-    return json.loads(json.dumps({k: state[k] for k in IDENTITY}))
+    """The fields that define a study, normalized through JSON; config and heuristics read
+    back through their codecs, so that a field added since the journal was written (at its
+    default) does not make the same study look different."""
+    identity = json.loads(json.dumps({k: state[k] for k in IDENTITY}))
+    identity["config"] = TunerConfig.from_json(identity["config"]).to_json()
+    identity["heuristics"] = Heuristics.from_json(identity["heuristics"]).to_json()
+    return identity

@@ -206,7 +206,7 @@ def applied(state: dict[str, Any], records: list[dict[str, Any]], path: Path) ->
         try:
             _APPLY[record["kind"]](state, record)
             state.update({k: record["counters"][k] for k in COUNTERS})
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise JournalError(
                 f"{path}: malformed record at byte {record.get('offset')} ({error!r}); "
                 "written by a newer carbs_lite?"
@@ -222,6 +222,14 @@ def _apply_observe(state: dict[str, Any], record: dict[str, Any]) -> None:
     observation = record["observation"]
     state["observations"].append(observation)
     _drop_outstanding(state, observation["suggestion_id"])
+
+
+def _apply_progress(state: dict[str, Any], record: dict[str, Any]) -> None:
+    (suggestion,) = [s for s in state["outstanding"] if s["id"] == record["id"]]
+    state["outstanding"] = [
+        {**s, "progress": [*s.get("progress", []), record["point"]]} if s is suggestion else s
+        for s in state["outstanding"]
+    ]
 
 
 def _apply_forget(state: dict[str, Any], record: dict[str, Any]) -> None:
@@ -251,6 +259,7 @@ def _drop_outstanding(state: dict[str, Any], suggestion_id: str | None) -> None:
 _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "suggest": _apply_suggest,
     "observe": _apply_observe,
+    "progress": _apply_progress,
     "forget": _apply_forget,
     "retract": _apply_retract,
     "warm_start": _apply_warm_start,

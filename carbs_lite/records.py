@@ -18,6 +18,7 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
+from carbs_lite.curves import ProgressPoint, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
     LinearSpace,
@@ -80,22 +81,34 @@ def suggestion_id(count: int, tag: str) -> str:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A point to evaluate next; pass it (or its ``params``) back to ``observe``."""
+    """A point to evaluate next; pass it (or its ``params``) back to ``observe``.
+
+    ``progress`` holds the intermediate results of its running try, oldest first
+    (``Study.observe_progress``): its learning curve so far, moved into ``Observation.curve``
+    when it is observed.
+    """
 
     id: str
     params: dict[str, Any]
     diagnostics: Diagnostics
+    progress: tuple[ProgressPoint, ...] = ()
 
     def renumbered(self, count: int) -> Suggestion:
         """This suggestion with the id it gets as suggestion number ``count`` (its tag kept)."""
         return dataclasses.replace(self, id=suggestion_id(count, self.id.partition("-")[2]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}
+        """Plain JSON; ``progress`` only when there is some, so files without learning curves
+        stay as earlier versions wrote and read them."""
+        data = {"id": self.id, "params": self.params, "diagnostics": self.diagnostics.to_json()}
+        if self.progress:
+            data["progress"] = [p.to_json() for p in self.progress]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Suggestion:
-        return cls(data["id"], data["params"], Diagnostics.from_json(data["diagnostics"]))
+        progress = tuple(ProgressPoint.from_json(p) for p in data.get("progress", []))
+        return cls(data["id"], data["params"], Diagnostics.from_json(data["diagnostics"]), progress)
 
 
 @dataclass(frozen=True)
@@ -103,9 +116,13 @@ class Observation:
     """A finished evaluation; ``cost`` is finite and > 0, ``output`` NaN if it was not finite.
 
     ``diagnostics`` are those of the suggestion it answers (None for points the user chose);
-    ``extra`` holds JSON-ready user data such as a training curve. ``counts_as_try``: a point
-    the user chose that still uses one of the study's tries (an answered suggestion always
-    does; see ``StudyState.tries_used``).
+    ``extra`` holds JSON-ready user data. ``counts_as_try``: a point the user chose that still
+    uses one of the study's tries (an answered suggestion always does; see
+    ``StudyState.tries_used``). ``curve`` is the try's learning curve, its intermediate results
+    (``Study.observe_progress``) in step order; ``curves.learning_curve`` also reads the older
+    ``extra["curve"]`` lists. ``stopped`` is why the try was stopped early (``Study.stop``),
+    None if it ran to the end: a stopped try is a failure (``is_failure``) whose output and cost
+    are those of its last intermediate result.
     """
 
     params: dict[str, Any]
@@ -116,11 +133,19 @@ class Observation:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     diagnostics: Diagnostics | None = None
     counts_as_try: bool = False
+    curve: tuple[ProgressPoint, ...] = ()
+    stopped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON; ``curve`` and ``stopped`` only when set, so that a study without
+        learning curves reads as earlier versions wrote it."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["output"] = None if _is_nan(self.output) else self.output
         data["diagnostics"] = self.diagnostics.to_json() if self.diagnostics else None
+        data["curve"] = [p.to_json() for p in self.curve]
+        for name in ("curve", "stopped"):
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -129,6 +154,7 @@ class Observation:
         fields["output"] = math.nan if fields.get("output") is None else fields["output"]
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
+        fields["curve"] = tuple(ProgressPoint.from_json(p) for p in fields.get("curve", []))
         return cls(**fields)
 
 
@@ -213,7 +239,7 @@ class Metrics:
     """How a study names what it measures, for reports and the command line.
 
     ``output`` and ``cost`` name the two metrics (``*_unit`` their units), ``step`` the x axis
-    of learning curves (``Observation.extra["curve"]``). When ``cost_inverse`` is set, reports
+    of learning curves (``curves.learning_curve``). When ``cost_inverse`` is set, reports
     show 1 / cost under that name (e.g. "QPS" for a cost of 1/QPS). ``task`` names a preset in
     ``carbs_lite.tasks`` (e.g. "ads-arch") that adds its own report panels and CLI flags.
     """
@@ -225,6 +251,12 @@ class Metrics:
     cost_inverse: str | None = None
     step: str = "step"
     task: str | None = None
+
+    def cost_value(self, cost: float) -> str:
+        """A cost as shown to users: "cost 2.5", or "QPS 4000" under ``cost_inverse``."""
+        if self.cost_inverse:
+            return f"{self.cost_inverse} {1.0 / cost:.6g}"
+        return f"{self.cost} {cost:.6g}"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -250,7 +282,10 @@ class StudyData:
     """A study's history as arrays: n observations and m outstanding points in the basic space.
 
     ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
-    (larger is better, NaN for failures), ``outstanding`` (m, d).
+    (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
+    None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
+    in ``failed`` (no final output: out of the output model and the front) but not in
+    ``failures``.
     """
 
     inputs: np.ndarray
@@ -258,11 +293,18 @@ class StudyData:
     failed: np.ndarray
     goodness: np.ndarray
     outstanding: np.ndarray
+    unfinished: np.ndarray | None = None
 
     @property
     def successes(self) -> np.ndarray:
         """(n,) bool: the observations that did not fail."""
         return ~self.failed
+
+    @property
+    def failures(self) -> np.ndarray:
+        """(n,) bool: the runs the success model counts as failed, ``failed`` less the
+        ``unfinished`` ones: a try stopped early was judged not worth finishing, not broken."""
+        return self.failed if self.unfinished is None else self.failed & ~self.unfinished
 
     @property
     def taken(self) -> np.ndarray:
@@ -298,12 +340,14 @@ class StudyData:
         """As ``from_records``, with the observations' basic rows already computed."""
         dim = space.dim
         outputs = np.array([o.output for o in observations], dtype=float)
+        unfinished = np.array([stopped_unbroken(o) for o in observations], dtype=bool)
         return cls(
             inputs=np.array(inputs).reshape(-1, dim),
             cost=np.array([o.cost for o in observations], dtype=float),
             failed=np.array([o.is_failure for o in observations], dtype=bool),
             goodness=config.sign * outputs,
             outstanding=np.array(outstanding).reshape(-1, dim),
+            unfinished=unfinished if unfinished.any() else None,
         )
 
 

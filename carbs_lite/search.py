@@ -268,8 +268,9 @@ class Search:
         cost, log_cost_range = self.cost_model(data, rng, kept)
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
-        if data.failed[kept].any():
-            labels = torch.as_tensor(np.where(data.failed[kept], 1.0, -1.0), dtype=DTYPE)
+        failures = data.failures[kept]
+        if failures.any():
+            labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
             success = fit_gp(inputs, labels, rng=rng, **fit)
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))

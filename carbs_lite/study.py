@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from carbs_lite.config import TunerConfig
+from carbs_lite.early_stopping import StopDecision, stop_decision
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.pareto import front_points, study_front
 from carbs_lite.records import (
@@ -53,12 +54,38 @@ class Study(ABC):
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
         ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
-        outstanding suggestion with those params, if any). A point that answers no suggestion
-        uses none of the tries budget unless ``counts_as_try``. ``output`` and ``cost`` are
-        real numbers (not text or booleans); ``extra`` is JSON data, kept as it reads back
-        from a file. ValueError names a bad value, an unknown param, or a suggestion already
-        observed, TypeError the part of ``extra`` that is not JSON data; nothing is recorded
-        then.
+        outstanding suggestion with those params, if any); the suggestion's intermediate
+        results (``observe_progress``) become the observation's ``curve``. A point that answers
+        no suggestion uses none of the tries budget unless ``counts_as_try``. ``output`` and
+        ``cost`` are real numbers (not text or booleans); ``extra`` is JSON data, kept as it
+        reads back from a file. ValueError names a bad value, an unknown param, or a suggestion
+        already observed, TypeError the part of ``extra`` that is not JSON data; nothing is
+        recorded then.
+        """
+
+    @abstractmethod
+    def observe_progress(
+        self, suggestion: Suggestion | str, step: float, output: float, cost: float
+    ) -> Suggestion:
+        """Record an intermediate result of the running try of ``suggestion`` (or its id): its
+        ``output`` after ``step`` steps, with ``cost`` spent so far; returns the suggestion
+        with its ``progress`` so far. The points form the try's learning curve, kept with the
+        outstanding suggestion until ``observe`` (or ``stop``) moves it into the observation;
+        ``forget`` drops it. A non-finite output is kept as NaN (the run diverged).
+        ValueError naming the problem, with nothing recorded, for an unknown or already
+        observed suggestion, a step that is not a finite number above the previous one, or a
+        cost that is not finite and > 0 or is below the previous one.
+        """
+
+    @abstractmethod
+    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+        """Record the running try of ``suggestion`` (or its id) as stopped early for
+        ``reason``: an observation at its last intermediate result (output and cost), with
+        ``stopped = reason`` and the learning curve. It is a failure (``is_failure``): out of
+        the output model, the front and the best pick; the success model counts it as failed
+        only if that result was not finite (see ``carbs_lite.early_stopping``). ValueError
+        for an unknown or already observed suggestion, one with no intermediate result
+        (``forget`` it instead), or an empty reason.
         """
 
     @abstractmethod
@@ -113,6 +140,18 @@ class Study(ABC):
         """Suggestions handed out and not yet observed or forgotten."""
         return self.to_state().outstanding
 
+    def stop_decision(self, suggestion: Suggestion | str) -> StopDecision:
+        """Whether the running try of ``suggestion`` (or its id) should stop, and why, by the
+        rule of ``carbs_lite.early_stopping`` (never while ``Heuristics.early_stopping`` is
+        off); ValueError if it is not outstanding."""
+        state = self.to_state()
+        return stop_decision(state, outstanding_suggestion(state, suggestion))
+
+    def should_stop(self, suggestion: Suggestion | str) -> bool:
+        """``stop_decision(suggestion).stop``: stop the try, e.g. with
+        ``stop(suggestion, stop_decision(suggestion).reason)``."""
+        return self.stop_decision(suggestion).stop
+
     def best(self) -> Observation | None:
         """Best successful observation whose cost is below ``max_suggestion_cost`` (if set),
         retracted ones left out."""
@@ -139,6 +178,20 @@ class Study(ABC):
     def save(self, path: str | Path) -> None:
         """Write the state atomically as versioned JSON (``carbs_lite.state``)."""
         save_state(self.to_state(), path)
+
+
+def outstanding_suggestion(state: StudyState, suggestion: Suggestion | str) -> Suggestion:
+    """The outstanding suggestion of ``state`` with the id of ``suggestion`` (a ``Suggestion``
+    or an id), with its progress; ValueError naming it if it was observed or is unknown."""
+    wanted = suggestion.id if isinstance(suggestion, Suggestion) else suggestion
+    if not isinstance(wanted, str):
+        raise ValueError(f"expected a Suggestion or its id, got {type(suggestion).__name__}")
+    for pending in state.outstanding:
+        if pending.id == wanted:
+            return pending
+    if any(o.suggestion_id == wanted for o in state.observations):
+        raise ValueError(f"suggestion {wanted!r} was already observed")
+    raise ValueError(f"no outstanding suggestion with id {wanted!r}")
 
 
 def observe_results(study: Study, results: Iterable[Observation]) -> list[Observation]:

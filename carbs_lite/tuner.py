@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
+from carbs_lite.curves import ProgressPoint, check_progress, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
@@ -46,7 +47,7 @@ from carbs_lite.records import (
 )
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
-from carbs_lite.study import Study, best_params, observe_results
+from carbs_lite.study import Study, best_params, observe_results, outstanding_suggestion
 
 if TYPE_CHECKING:
     from carbs_lite.search import Proposal, Search
@@ -137,13 +138,16 @@ class Tuner(Study):
         extra: dict[str, Any] | None = None,
         counts_as_try: bool = False,
     ) -> Observation:
-        """Record a result (see ``Study.observe``)."""
+        """Record a result (see ``Study.observe``); a suggestion's learning curve so far
+        (``observe_progress``) becomes the observation's ``curve``."""
         with self._lock:
             params, suggestion = self._resolve(params_or_suggestion)
             output, cost = _as_float("output", output), _as_float("cost", cost)
             if not (math.isfinite(cost) and cost > 0):
                 raise ValueError(f"cost must be finite and > 0, got {cost}")
             extra = json_extra(extra)
+            if suggestion is not None:
+                suggestion = self._outstanding.get(suggestion.id, suggestion)
             failed = bool(is_failure) or not math.isfinite(output)
             observation = Observation(
                 params,
@@ -154,15 +158,64 @@ class Tuner(Study):
                 extra,
                 suggestion.diagnostics if suggestion else None,
                 bool(counts_as_try) and suggestion is None,
+                suggestion.progress if suggestion else (),
             )
-            self._observations.append(observation)
-            self._inputs.append(self.param_space.to_basic(params))
-            if suggestion:
-                self._outstanding.pop(suggestion.id, None)
-            self._adaptive_radius = adaptive_radius(
-                self._adaptive_radius, failed, not failed and self._last_joined_front()
+            return self._record(observation)
+
+    def observe_progress(
+        self, suggestion: Suggestion | str, step: float, output: float, cost: float
+    ) -> Suggestion:
+        """Record an intermediate result (see ``Study.observe_progress``)."""
+        with self._lock:
+            pending = outstanding_suggestion(self.to_state(), suggestion)
+            point = ProgressPoint(
+                _as_float("step", step), _as_float("output", output), _as_float("cost", cost)
             )
-            return observation
+            check_progress(pending, point)
+            if not math.isfinite(point.output):
+                point = dataclasses.replace(point, output=math.nan)
+            updated = dataclasses.replace(pending, progress=(*pending.progress, point))
+            self._outstanding[pending.id] = updated
+            return updated
+
+    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+        """Record a try as stopped early (see ``Study.stop``)."""
+        with self._lock:
+            pending = outstanding_suggestion(self.to_state(), suggestion)
+            if not pending.progress:
+                raise ValueError(
+                    f"suggestion {pending.id!r} has no intermediate result to stop at; "
+                    "forget it if it will never report one"
+                )
+            if not isinstance(reason, str) or not reason.strip():
+                raise ValueError("give the reason for stopping it")
+            last = pending.progress[-1]
+            observation = Observation(
+                self.param_space.validate(pending.params),
+                last.output,
+                last.cost,
+                True,
+                pending.id,
+                {},
+                pending.diagnostics,
+                curve=pending.progress,
+                stopped=reason,
+            )
+            return self._record(observation)
+
+    def _record(self, observation: Observation) -> Observation:
+        """Append ``observation``, close the suggestion it answers, update the radius."""
+        self._observations.append(observation)
+        self._inputs.append(self.param_space.to_basic(observation.params))
+        if observation.suggestion_id is not None:
+            self._outstanding.pop(observation.suggestion_id, None)
+        failed = observation.is_failure and not stopped_unbroken(observation)
+        self._adaptive_radius = adaptive_radius(
+            self._adaptive_radius,
+            failed,
+            not observation.is_failure and self._last_joined_front(),
+        )
+        return observation
 
     def forget(self, suggestion_id: str) -> None:
         """Drop an outstanding suggestion that will never be observed."""

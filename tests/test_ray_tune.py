@@ -57,12 +57,60 @@ def test_trials_map_to_suggestions_failures_and_costs():
 def test_errored_trial_keeps_its_latest_cost_and_its_curve():
     searcher = _searcher(cost_metric="flops")
     searcher.suggest("t")
-    searcher.on_trial_result("t", {"loss": 0.9, "flops": 1.0, "time_total_s": 5.0})
-    searcher.on_trial_result("t", {"loss": math.nan, "flops": 2.5, "time_total_s": 9.0})
+    searcher.on_trial_result(
+        "t", {"loss": 0.9, "flops": 1.0, "time_total_s": 5.0, "training_iteration": 1}
+    )
+    searcher.on_trial_result(
+        "t", {"loss": math.nan, "flops": 2.5, "time_total_s": 9.0, "training_iteration": 2}
+    )
     searcher.on_trial_complete("t", None, error=True)
     (observation,) = searcher.tuner.observations
     assert observation.is_failure and observation.cost == 2.5
-    assert observation.extra["curve"] == [0.9, None]
+    assert [(p.step, p.cost) for p in observation.curve] == [(1.0, 1.0), (2.0, 2.5)]
+    assert observation.curve[0].output == 0.9 and math.isnan(observation.curve[1].output)
+
+
+def test_results_with_a_step_are_progress_and_a_scheduler_stop_closes_the_curve():
+    searcher = _searcher(cost_metric="flops", step_metric="epoch")
+    searcher.suggest("t")
+    for epoch, loss in ((1, 0.9), (2, 0.7), (2, 0.7)):  # a repeated step is kept once
+        searcher.on_trial_result("t", {"loss": loss, "flops": float(epoch), "epoch": epoch})
+    searcher.on_trial_result("t", {"loss": 0.6, "flops": 3.0})  # no step: not progress
+    searcher.on_trial_result("t", {"flops": 4.0, "epoch": 4})  # no metric: not progress
+    (pending,) = searcher.tuner.outstanding
+    assert [(p.step, p.output, p.cost) for p in pending.progress] == [(1, 0.9, 1), (2, 0.7, 2)]
+    # a scheduler (ASHA, median stopping) stops the trial: Ray completes it with the result
+    # it stopped on, which the searcher did not see as an intermediate result
+    searcher.on_trial_complete("t", {"loss": 0.5, "flops": 5.0, "epoch": 5, "done": True})
+    (observation,) = searcher.tuner.observations
+    assert (observation.output, observation.cost, observation.is_failure) == (0.5, 5.0, False)
+    assert [p.step for p in observation.curve] == [1.0, 2.0] and not searcher.tuner.outstanding
+
+
+def test_the_stopper_stops_hopeless_trials_and_they_are_recorded_as_stopped():
+    import dataclasses
+
+    from carbs_lite import Heuristics
+
+    capped = dataclasses.replace(CONFIG, max_suggestion_cost=11.0)
+    searcher = CarbsSearch(
+        Tuner(PARAMS, capped, Heuristics(early_stopping=True)), metric="loss", cost_metric="flops"
+    )
+    stopper = searcher.stopper()
+    searcher.suggest("cheap")
+    searcher.suggest("dear")
+    result = {"loss": 0.5, "flops": 1.0, "training_iteration": 1}
+    assert not stopper("cheap", result)
+    searcher.on_trial_result("cheap", result)  # Ray passes on a result it did not stop on
+    assert not stopper("dear", {"loss": 0.5, "flops": 10.0, "training_iteration": 1})
+    assert stopper("dear", {"loss": 0.4, "flops": 12.0, "training_iteration": 2})
+    assert not stopper.stop_all()
+    searcher.on_trial_complete("dear", {"loss": 0.4, "flops": 12.0, "training_iteration": 2})
+    (observation,) = searcher.tuner.observations
+    assert observation.is_failure and "against cost 11" in observation.stopped
+    assert [p.step for p in observation.curve] == [1.0, 2.0]
+    (running,) = searcher.tuner.outstanding
+    assert len(running.progress) == 1
 
 
 def test_a_result_after_completion_is_ignored():

@@ -96,7 +96,8 @@ def test_page_is_self_contained_with_every_panel(arch_tuner, tmp_path):
     # the summary comes first, the settings last and collapsed
     assert page.index("Best feasible run: try 4") < page.index("Plotly.newPlot(")
     assert page.index("<details><summary>Settings") > page.rindex('class="plot"')
-    assert math.isnan(rs.curves_info(arch_tuner.to_state())[3][-1])  # the diverged day
+    curves = rs.curves_info(arch_tuner.to_state())
+    assert math.isnan(curves[2].outputs[-1]) and curves[2].status == "failed"  # diverged
 
 
 def test_thousand_observations_stay_small(params, thousand_observations, tmp_path):

@@ -6,6 +6,10 @@ carbs-lite init STUDY --space FILE ... --from OTHER   start from another study's
 carbs-lite suggest STUDY                       the next params (JSON) and their id
 carbs-lite observe STUDY ID --output X --cost Y      (or --failed; task presets add flags)
 carbs-lite observe STUDY --params JSON ...     a run the study did not suggest
+carbs-lite progress STUDY ID --step S --output X --cost C   an intermediate result
+                                               of a running try (task presets add flags)
+carbs-lite should-stop STUDY ID                would early stopping stop it? (yes/no, why)
+carbs-lite stop STUDY ID [--why TEXT]          record a running try as stopped early
 carbs-lite forget STUDY ID                     drop a suggestion that will never come back
 carbs-lite retract STUDY ID --why TEXT         take back a recorded result (kept, marked)
 carbs-lite status STUDY                        tries, the front, the best feasible
@@ -36,6 +40,7 @@ from carbs_lite.cli.commands import (
     cmd_suggest,
 )
 from carbs_lite.cli.common import CommandError, number, positive_float, positive_int
+from carbs_lite.cli.progress import add_progress_commands
 from carbs_lite.cli.proxy import add_proxy_command
 from carbs_lite.cli.status import cmd_status
 from carbs_lite.tasks import PRESETS, preset
@@ -138,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     init = _add_init_command(commands)
     observe = _add_study_commands(commands)
+    progress = add_progress_commands(commands)
     add_ablate_command(commands)
     add_proxy_command(commands)
     for name in PRESETS:
@@ -145,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         task.add_commands(commands, _add_switch_option)
         task.add_init_options(init)
         task.add_observe_options(observe)
+        task.add_observe_options(progress)
     return parser
 
 

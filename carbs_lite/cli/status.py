@@ -12,7 +12,7 @@ from carbs_lite.cli.common import cost_text, open_study, output_text, params_tex
 
 if TYPE_CHECKING:
     from carbs_lite.pareto import Group
-    from carbs_lite.records import Observation, StudyState
+    from carbs_lite.records import Observation, StudyState, Suggestion
 
 STRUCK = "\x1b[2;9m{}\x1b[0m"
 """Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
@@ -75,6 +75,9 @@ def _row(state: StudyState, number: int, observation: Observation, note: str) ->
         observation.is_failure, observation.cost, state.config.max_suggestion_cost
     )
     status = "failed" if observation.is_failure else ("ok" if feasible else "over the cap")
+    if observation.stopped is not None:
+        last = observation.curve[-1].step if observation.curve else math.nan
+        status, note = f"stopped @{last:g}", f"why: {observation.stopped}"
     if why is not None:
         status, note = "retracted", f"why: {why}"
     estimated = " (est.)" if observation.extra.get("cost_estimated") else ""
@@ -83,6 +86,20 @@ def _row(state: StudyState, number: int, observation: Observation, note: str) ->
     return (
         f"{number:3d}  {observation.suggestion_id or '(chosen)':14s} {output:>10s} {cost:>14s}  "
         f"{status:14s} {note:28s} {params_text(observation.params)}"
+    )
+
+
+def _pending_row(state: StudyState, suggestion: Suggestion) -> str:
+    """An outstanding try: "pending", or how far it has got (its last intermediate result)."""
+    output, cost, status = "pending", "", ""
+    if suggestion.progress:
+        last = suggestion.progress[-1]
+        output = "-" if math.isnan(last.output) else f"{last.output:.6g}"
+        cost = cost_text(state.metrics, last.cost).split("=", 1)[1]
+        status = f"running @{last.step:g}"
+    return (
+        f"  -  {suggestion.id:14s} {output:>10s} {cost:>14s}  {status:14s} {'':28s} "
+        f"{params_text(suggestion.params)}"
     )
 
 
@@ -109,15 +126,15 @@ def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
         row = _row(state, index + 1, observation, notes.get(index, ""))
         lines.append(STRUCK.format(row) if terminal and index in state.retracted else row)
     for s in state.outstanding:
-        lines.append(
-            f"  -  {s.id:14s} {'pending':>10s} {'':14s}  {'':14s} {'':28s} {params_text(s.params)}"
-        )
+        lines.append(_pending_row(state, s))
     if any(n.startswith("cheap bucket") for n in notes.values()):
         fraction = state.config.min_pareto_cost_fraction
         lines.append(
             f"cheap bucket: runs among the cheapest {fraction:.0%} of costs count as one cost on "
             "the front, so only the best of them is on it (TunerConfig.min_pareto_cost_fraction)"
         )
+    if any(s.progress for s in state.outstanding) or any(o.stopped for o in state.observations):
+        lines.append(f"@N: the last intermediate result, at {metrics.step} N")
     best = best_feasible(state.active_observations, state.config)
     shown = "none"
     if best is not None:

@@ -5,7 +5,15 @@ The search space is the given ``tuner``'s or, without one, the ``param_space`` p
 from ``config``, ``heuristics`` and ``seed``, its direction from ``mode``). Each trial is one
 suggestion. Trials still running stay outstanding in the tuner, so concurrent trials are spread
 apart; a finished trial is observed once; an errored trial, or one that did not report the
-metric, is observed as a failure, and its intermediate metric values go to ``extra["curve"]``.
+metric, is observed as a failure.
+
+Learning curves: each intermediate result that has the metric and a step
+(``result[step_metric]``, Ray's ``training_iteration`` by default) is recorded as progress of
+the trial's suggestion (``Study.observe_progress``, at the cost by the rule below), and the
+final observation closes the curve. A trial that Ray's scheduler stops (ASHA, median stopping)
+is observed at the result and cost it reached, which is what it achieved for that cost. To
+stop trials by carbs_lite's own rule (``Heuristics.early_stopping``), pass ``search.stopper()``
+as ``tune.RunConfig(stop=...)``: a trial it stops is recorded as stopped (``Study.stop``).
 
 ``points_to_evaluate`` are the first trials' configs: each is a suggestion the user chose
 (id "chosen-<trial id>", diagnostics source "chosen"), outstanding while its trial runs. With
@@ -35,7 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ray.tune import Stopper
 from ray.tune.search import Searcher
+from ray.tune.utils import flatten_dict
 
 from carbs_lite.config import Direction, TunerConfig
 from carbs_lite.heuristics import Heuristics
@@ -62,10 +72,10 @@ class _Trial:
     suggestion: Suggestion
     started: float
     """``time.time()`` when the trial was suggested."""
-    curve: list[float | None] = field(default_factory=list)
-    """The metric of each intermediate result (None where it was missing or not finite)."""
     latest: dict[str, float] = field(default_factory=dict)
     """Cost and time of the latest intermediate result."""
+    stop_reason: str | None = None
+    """Why ``CarbsSearch.stopper`` stopped the trial (None: it did not)."""
 
 
 class CarbsSearch(Searcher):
@@ -83,6 +93,7 @@ class CarbsSearch(Searcher):
         mode: str | None = None,
         cost_metric: str | None = None,
         *,
+        step_metric: str = "training_iteration",
         points_to_evaluate: list[dict[str, Any]] | None = None,
         evaluated_rewards: list[Any] | None = None,
         config: TunerConfig | None = None,
@@ -95,6 +106,7 @@ class CarbsSearch(Searcher):
         super().__init__(metric=metric, mode=_mode(tuner, mode) if tuner else mode)
         self.tuner = tuner
         self.cost_metric = cost_metric
+        self.step_metric = step_metric
         self._settings = (config, heuristics, seed)
         self._maps: dict[str, ParamMap] | None = None
         self._trials: dict[str, _Trial] = {}
@@ -144,25 +156,55 @@ class CarbsSearch(Searcher):
         return self._config(suggestion.params)
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        """Keep the metric (for the curve) and the cost of a running trial's result."""
+        """Keep the cost of a running trial's result, and record it as progress of its
+        suggestion if it has the metric and a step (see the module docstring)."""
         trial = self._trials.get(trial_id)
         if trial is None:
             return
-        trial.curve.append(_number(result.get(self.metric)))
         for key in (self.cost_metric, "time_total_s"):
             value = _number(result.get(key)) if key else None
             if value is not None:
                 trial.latest[key] = value
+        self._progress(trial, result)
+
+    def stopper(self) -> CarbsStopper:
+        """A Ray ``Stopper`` that stops a trial when the study's ``should_stop`` says so (only
+        with ``Heuristics.early_stopping``); pass it as ``tune.RunConfig(stop=...)``."""
+        return CarbsStopper(self)
+
+    def _progress(self, trial: _Trial, result: dict[str, Any]) -> None:
+        """Record ``result`` as progress of ``trial``'s suggestion: once per step (the stopper
+        and ``on_trial_result`` see the same result), skipped without the metric or a step."""
+        step, output = _number(result.get(self.step_metric)), result.get(self.metric)
+        if step is None or isinstance(output, bool) or not isinstance(output, int | float):
+            return
+        pending = next((s for s in self.tuner.outstanding if s.id == trial.suggestion.id), None)
+        if pending is None:
+            return
+        if pending.progress and step <= pending.progress[-1].step:
+            return
+        cost = self._cost(result, trial.started, pending.params)
+        try:
+            self.tuner.observe_progress(pending, step, float(output), cost)
+        except ValueError as error:
+            logger.warning(
+                "result of trial %s not kept as progress: %s", trial.suggestion.id, error
+            )
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        """Observe the trial's metric, or a failure if it errored or did not report it."""
+        """Observe the trial's metric, or a failure if it errored or did not report it; a
+        trial the ``stopper`` stopped is recorded as stopped. Its progress becomes the
+        observation's curve."""
         trial = self._trials.pop(trial_id, None)
         if trial is None:
             logger.warning("trial %s is not running in this searcher; ignoring it", trial_id)
             return
-        extra = {"trial_id": trial_id, **({"curve": trial.curve} if trial.curve else {})}
+        if trial.stop_reason is not None:
+            self.tuner.stop(trial.suggestion, trial.stop_reason)
+            return
+        extra = {"trial_id": trial_id}
         result = {**trial.latest, **(result or {})}
         found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
         self.tuner.observe(trial.suggestion, found.output, found.cost, found.is_failure, extra)
@@ -214,6 +256,7 @@ class CarbsSearch(Searcher):
             "metric": self.metric,
             "mode": self.mode,
             "cost_metric": self.cost_metric,
+            "step_metric": self.step_metric,
             "tuner": self.tuner.to_state().to_json() if self.tuner else None,
             "maps": {n: m.to_json() for n, m in self._maps.items()} if self._maps else None,
             "trials": {i: _trial_to_json(t) for i, t in self._trials.items()},
@@ -235,6 +278,7 @@ class CarbsSearch(Searcher):
         )
         self._metric, self._mode = data["metric"], data["mode"]
         self.cost_metric = data["cost_metric"]
+        self.step_metric = data.get("step_metric", "training_iteration")
         self._trials = {i: _trial_from_json(t) for i, t in data["trials"].items()}
         self._points, self._rewards = data["points"], data["rewards"]
 
@@ -352,7 +396,32 @@ def _trial_to_json(trial: _Trial) -> dict[str, Any]:
 
 
 def _trial_from_json(data: dict[str, Any]) -> _Trial:
-    return _Trial(**{**data, "suggestion": Suggestion.from_json(data["suggestion"])})
+    """A running trial from ``_trial_to_json``; the metric list ("curve") that checkpoints
+    of earlier versions kept is dropped (the curve is now the suggestion's progress)."""
+    fields = {k: v for k, v in data.items() if k != "curve"}
+    return _Trial(**{**fields, "suggestion": Suggestion.from_json(data["suggestion"])})
+
+
+class CarbsStopper(Stopper):
+    """Stops a trial when its study's ``should_stop`` says so (``CarbsSearch.stopper``): each
+    result is first recorded as progress, then the rule asked; ``CarbsSearch`` records a
+    stopped trial as stopped when Ray completes it."""
+
+    def __init__(self, search: CarbsSearch) -> None:
+        self.search = search
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        trial = self.search._trials.get(trial_id)
+        if trial is None or self.search.tuner is None:
+            return False
+        self.search._progress(trial, flatten_dict(result))
+        decision = self.search.tuner.stop_decision(trial.suggestion)
+        if decision.stop:
+            trial.stop_reason = decision.reason
+        return trial.stop_reason is not None
+
+    def stop_all(self) -> bool:
+        return False
 
 
 def _tuner_from_json(data: dict[str, Any]) -> Tuner:

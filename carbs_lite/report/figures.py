@@ -19,6 +19,7 @@ from carbs_lite.report.page import styled
 if TYPE_CHECKING:
     from carbs_lite.report.study import (
         BestSoFarInfo,
+        CurveInfo,
         DiagnosticsInfo,
         FrontInfo,
         PointsInfo,
@@ -341,13 +342,22 @@ def diagnostics_figure(info: DiagnosticsInfo, output: Axis, cost: Axis) -> go.Fi
     return styled(figure)
 
 
-def curves_figure(curves: dict[int, list[float]], output: Axis, step: str) -> go.Figure:
-    """Learning curves, one line per try that carries one."""
+CURVE_DASH = {"finished": "solid", "stopped": "dash", "failed": "dot", "running": "dashdot"}
+"""Line style of a learning curve by how its try ended (``CurveInfo.status``)."""
+
+
+def curves_figure(curves: list[CurveInfo], output: Axis, step: str) -> go.Figure:
+    """Learning curves, one line per try; its style and name say how the try ended."""
     figure = go.Figure()
-    for try_number, curve in curves.items():
+    for curve in curves:
+        label = curve.name if curve.status == "finished" else f"{curve.name} ({curve.status})"
         figure.add_trace(
             go.Scatter(
-                x=list(range(1, len(curve) + 1)), y=curve, mode="lines", name=f"try {try_number}"
+                x=curve.steps,
+                y=curve.outputs,
+                mode="lines",
+                name=label,
+                line={"dash": CURVE_DASH[curve.status]},
             )
         )
     figure.update_xaxes(title=step)

@@ -5,7 +5,10 @@ Axis titles and hovers use the study's ``Metrics``: its output and cost names an
 when ``Metrics.cost_inverse`` is set, the cost shown as its reciprocal under that name (e.g.
 QPS for a cost of 1/QPS). The page opens with a written summary; a task preset
 (``carbs_lite.tasks``) may add lines to it and panels of its own. Retracted runs are drawn
-greyed and left out of the front, the best pick and the curves.
+greyed and left out of the front, the best pick and the curves. The learning curves panel
+draws one line per try (``Study.observe_progress``, or the older ``extra["curve"]``), its x
+axis named by ``Metrics.step``; tries stopped early, failed or still running are drawn
+dashed, dotted or dash-dotted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
+from carbs_lite.curves import ProgressPoint, learning_curve
 from carbs_lite.pareto import study_front
 from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
 from carbs_lite.report import figures as fig
@@ -88,6 +92,11 @@ def _label(params: dict[str, Any]) -> str:
     )
 
 
+def _stopped_label(reason: str | None) -> str:
+    """Hover text of why a try was stopped early (escaped), or nothing."""
+    return "" if reason is None else f"<br>stopped early: {html.escape(reason)}"
+
+
 def _titled(name: str, unit: str) -> str:
     return f"{name} ({unit})" if unit else name
 
@@ -126,7 +135,7 @@ def points_info(state: StudyState) -> PointsInfo:
         costs=[o.cost for o in observations],
         outputs=[o.output for o in observations],
         failed=[o.is_failure for o in observations],
-        labels=[_label(o.params) for o in observations],
+        labels=[_label(o.params) + _stopped_label(o.stopped) for o in observations],
         best_index=best_index,
         cap=state.config.max_suggestion_cost,
         estimated=[bool(o.extra.get("cost_estimated")) for o in observations],
@@ -216,13 +225,34 @@ def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
     )
 
 
-def curves_info(state: StudyState) -> dict[int, list[float]]:
-    """Try number -> learning curve, for observations that carry ``extra["curve"]``."""
-    return {
-        i + 1: [math.nan if v is None else v for v in o.extra["curve"]]
-        for i, o in enumerate(state.observations)
-        if isinstance(o.extra.get("curve"), list) and i not in state.retracted
-    }
+class CurveInfo(NamedTuple):
+    """One try's learning curve (``learning_curve``): its name ("try 3", or the id of a try
+    still running), steps and outputs (NaN where it had no finite result), and how it ended:
+    "finished", "failed", "stopped" (early, ``Observation.stopped``) or "running"."""
+
+    name: str
+    steps: list[float]
+    outputs: list[float]
+    status: str
+
+
+def curves_info(state: StudyState) -> list[CurveInfo]:
+    """The learning curves of every try that has one, observed tries first (retracted ones
+    left out), then the running ones."""
+    curves = []
+    for i, o in enumerate(state.observations):
+        points = learning_curve(o)
+        if points and i not in state.retracted:
+            status = "stopped" if o.stopped else ("failed" if o.is_failure else "finished")
+            curves.append(_curve(f"try {i + 1}", points, status))
+    for s in state.outstanding:
+        if s.progress:
+            curves.append(_curve(s.id, list(s.progress), "running"))
+    return curves
+
+
+def _curve(name: str, points: list[ProgressPoint], status: str) -> CurveInfo:
+    return CurveInfo(name, [p.step for p in points], [p.output for p in points], status)
 
 
 def _value(metrics: Metrics, output: float, cost: float) -> str:
@@ -255,8 +285,10 @@ def summary_info(state: StudyState) -> SummaryInfo:
     over = sum(
         not o.is_failure and cap is not None and o.cost >= cap for o in state.active_observations
     )
+    stopped = sum(o.stopped is not None for o in state.active_observations)
+    early = f" ({stopped} of them stopped early)" if stopped else ""
     lines.append(
-        f"{len(observations)} runs recorded: {failed} failed, {over} over the cost cap, "
+        f"{len(observations)} runs recorded: {failed} failed{early}, {over} over the cost cap, "
         f"{len(state.retracted)} retracted."
     )
     task = preset(metrics.task)

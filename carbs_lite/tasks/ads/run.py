@@ -1,7 +1,9 @@
 """`carbs-lite run`: tune the built-in ads simulator, keeping the study on disk as it goes.
 
 The study is saved after every suggestion and every result, so a Ctrl-C loses at most the run
-in flight, and the same command (or ``--study PATH``) resumes: the interrupted suggestion is
+in flight, and ``--switch early_stopping=on`` stops runs whose curve shows they will not join
+the front (``carbs_lite.early_stopping``; the summary line says how many training days that
+saved), and the same command (or ``--study PATH``) resumes: the interrupted suggestion is
 trained first. A resumed run draws fresh simulator noise (the simulator is seeded per process).
 """
 
@@ -36,11 +38,14 @@ def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) ->
 
 def _format_try(result: Any) -> str:
     status = "ok" if result.feasible else ("diverged" if result.diverged else "qps too low")
+    if result.stopped:
+        status = f"stopped on day {result.days}"
     score = "-" if result.diverged else f"{result.score:+.5f}"
-    return (
+    line = (
         f"try {result.index + 1:2d}  ne={result.ne:.6f}  qps={result.qps:8.1f}  "
         f"score={score:>8s}  {status:11s}  arch={json.dumps(result.arch)}"
     )
+    return line + (f"\n        stopped: {result.stopped}" if result.stopped else "")
 
 
 def _study(args: argparse.Namespace) -> Any:
@@ -84,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"qps > {args.min_qps:g}; study kept in {args.study}"
     )
     try:
-        run_tries(
+        finished = run_tries(
             api,
             study,
             args.tries,
@@ -100,6 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    stopped = [t for t in finished if t.stopped]
+    if stopped:
+        saved = len(stopped) * args.days - sum(t.days for t in stopped)
+        print(f"{len(stopped)} run(s) stopped early, saving {saved} of their training days")
     best = study.best()
     if best is None:
         print("no feasible try")

@@ -4,6 +4,13 @@ In Pareto terms: performance = NE (minimized), cost = 1 / qps (serving cost per 
 cap = 1 / min_qps. Any object with ``train_model(training_days, arch, ignore_budget)`` returning
 ``(ne, qps, curve)`` and ``get_score(ne)`` works unchanged (the built-in simulator or a real
 service). A run whose NE is NaN (diverged) is a failure.
+
+Each run's daily NE curve reaches the study day by day (``Study.observe_progress``, step =
+training day, cost = 1/qps, which training does not change); with
+``Heuristics.early_stopping`` the study may stop it after any day (``Study.should_stop``), and
+the days it was not trained are GPU-days saved (``ArchTry.days``: a run's GPU-days grow in
+proportion to its days). The simulator, like a real service, trains a whole run per call; the
+stopped run's later days are then simply not used, as if the service had been stopped.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from typing import Any, Protocol
 from carbs_lite.arch import Arch, ArchSpace
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import Metrics, Observation, is_feasible
+from carbs_lite.records import Metrics, Observation, Suggestion, is_feasible
 from carbs_lite.spaces import Param
-from carbs_lite.study import Study
+from carbs_lite.study import Study, outstanding_suggestion
 from carbs_lite.tuner import Tuner
 
 BASELINE_ARCH: Arch = [[64, 64]]
@@ -46,7 +53,10 @@ class ModelService(Protocol):
 
 @dataclass(frozen=True)
 class ArchTry:
-    """One training run. ``feasible``: not diverged and qps above the floor (``is_feasible``)."""
+    """One training run. ``feasible``: not diverged, not stopped and qps above the floor
+    (``is_feasible``). ``days``: training days used, fewer than asked when the study stopped
+    it early (``stopped``, the reason; its ``ne`` and ``score`` are then those of its last day,
+    and ``curve`` holds the days trained)."""
 
     index: int
     arch: Arch
@@ -55,6 +65,8 @@ class ArchTry:
     score: float
     feasible: bool
     curve: list[float] = field(default_factory=list)
+    days: int = 0
+    stopped: str | None = None
 
     @property
     def diverged(self) -> bool:
@@ -72,6 +84,11 @@ class ArchTuningResult:
     def best(self) -> ArchTry | None:
         feasible = [t for t in self.tries if t.feasible]
         return max(feasible, key=lambda t: t.score) if feasible else None
+
+    @property
+    def days_trained(self) -> int:
+        """Training days used over every try (GPU-days grow in proportion within a try)."""
+        return sum(t.days for t in self.tries)
 
 
 def arch_tuner(
@@ -95,22 +112,41 @@ def arch_tuner(
     return Tuner([param], config, heuristics, seed=seed, metrics=METRICS, tries=tries)
 
 
-def observe_try(
-    study: Study, suggestion_or_arch: Any, ne: float, qps: float, curve: list[float] | None = None
-) -> Observation:
+def observe_try(study: Study, suggestion_or_arch: Any, ne: float, qps: float) -> Observation:
     """Record one run: output NE, cost 1/qps; NaN NE is a failure. Rejects qps <= 0 or NaN."""
-    qps = float(qps)
-    if not (math.isfinite(qps) and qps > 0):
-        raise ValueError(f"qps must be a finite number > 0, got {qps}")
+    cost = _serving_cost(qps)
     ne = float(ne)
     if math.isfinite(ne) and ne <= 0:
         raise ValueError(f"ne must be > 0 (or NaN for a diverged run), got {ne}")
-    extra: dict[str, Any] = {"qps": qps}
-    if curve is not None:
-        extra["curve"] = [None if math.isnan(v) else float(v) for v in curve]
     if not isinstance(suggestion_or_arch, dict) and not hasattr(suggestion_or_arch, "params"):
         suggestion_or_arch = {"arch": suggestion_or_arch}
-    return study.observe(suggestion_or_arch, ne, 1.0 / qps, extra=extra)
+    return study.observe(suggestion_or_arch, ne, cost, extra={"qps": float(qps)})
+
+
+def _serving_cost(qps: float) -> float:
+    """1/qps; ValueError unless qps is a finite number > 0."""
+    qps = float(qps)
+    if not (math.isfinite(qps) and qps > 0):
+        raise ValueError(f"qps must be a finite number > 0, got {qps}")
+    return 1.0 / qps
+
+
+def observe_training(
+    study: Study, suggestion: Suggestion, ne: float, qps: float, curve: list[float]
+) -> tuple[Observation, int]:
+    """Feed a run's daily ``curve`` to the study day by day at cost 1/qps, after the days
+    it already holds (a resumed run), and stop it on the first day ``should_stop`` says so;
+    else observe its final ``ne``. Returns the observation and the days trained."""
+    cost = _serving_cost(qps)
+    pending = outstanding_suggestion(study.to_state(), suggestion)
+    done = int(pending.progress[-1].step) if pending.progress else 0
+    for day in range(done + 1, len(curve) + 1):
+        value = curve[day - 1]
+        study.observe_progress(suggestion, day, math.nan if value is None else value, cost)
+        decision = study.stop_decision(suggestion)
+        if decision.stop:
+            return study.stop(suggestion, decision.reason), day
+    return observe_try(study, suggestion, ne, qps), len(curve)
 
 
 def run_tries(
@@ -123,6 +159,8 @@ def run_tries(
 ) -> list[ArchTry]:
     """Train the study's outstanding suggestions, then suggest -> train -> observe until it has
     used ``tries`` tries (``StudyState.tries_used``); returns the tries run here, in order.
+    Each run's curve goes in day by day (``observe_training``), so a study with
+    ``Heuristics.early_stopping`` may stop it early.
 
     ``checkpoint`` is called after every suggestion and every observation (e.g. to save the
     study), so that an interruption loses at most the run in flight.
@@ -140,17 +178,26 @@ def run_tries(
             return results
         arch = suggestion.params["arch"]
         ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
-        observation = observe_try(study, suggestion, ne, qps, curve)
+        observation, days = observe_training(study, suggestion, ne, qps, curve)
         if checkpoint is not None:
             checkpoint()
-        cap = study.config.max_suggestion_cost
-        feasible = is_feasible(observation.is_failure, observation.cost, cap)
-        score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
         index = len(state.observations)
-        result = ArchTry(index, arch, float(ne), float(qps), score, feasible, list(curve))
-        results.append(result)
+        results.append(_arch_try(api, study, index, observation, days, float(qps)))
         if on_try is not None:
-            on_try(result)
+            on_try(results[-1])
+
+
+def _arch_try(
+    api: ModelService, study: Study, index: int, observation: Observation, days: int, qps: float
+) -> ArchTry:
+    """The ``ArchTry`` of a recorded run (``index``, 0-based, among the observations)."""
+    ne = observation.output
+    cap = study.config.max_suggestion_cost
+    feasible = is_feasible(observation.is_failure, observation.cost, cap)
+    score = float(api.get_score(ne)) if not math.isnan(ne) else math.nan
+    curve = [p.output for p in observation.curve]
+    arch = observation.params["arch"]
+    return ArchTry(index, arch, ne, qps, score, feasible, curve, days, observation.stopped)
 
 
 def tune_arch(
@@ -163,7 +210,8 @@ def tune_arch(
     config: TunerConfig | None = None,
     on_try: Callable[[ArchTry], None] | None = None,
 ) -> ArchTuningResult:
-    """Run ``tries`` suggest -> train -> observe rounds; ``on_try`` sees each finished try."""
+    """Run ``tries`` suggest -> train -> observe rounds; ``on_try`` sees each finished try.
+    With ``Heuristics.early_stopping`` a run may be stopped after any day (``run_tries``)."""
     if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
         raise ValueError(f"tries must be a positive integer, got {tries!r}")
     tuner = arch_tuner(min_qps, seed, heuristics, config, tries=tries)
