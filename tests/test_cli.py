@@ -595,3 +595,17 @@ def test_proxy_refuses_to_write_its_report_over_a_study_or_into_no_folder(tmp_pa
     err = capsys.readouterr().err.splitlines()
     assert "is a study file" in err[0] and "does not exist" in err[1]
     assert study.read_text() == before
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    study = _space_study(tmp_path)
+    _suggest(study, capsys)
+    command = [sys.executable, "-m", "carbs_lite.cli", "status", str(study)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # as `| head` does once it has its lines: every write now fails
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert b"Traceback" not in errors and b"BrokenPipeError" not in errors
