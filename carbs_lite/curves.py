@@ -1,11 +1,14 @@
 """Learning curves: a try's intermediate results (``ProgressPoint``), the check that a new
-one may follow the last, and a finished try's curve as every reader sees it."""
+one may follow the last, a finished try's curve as every reader sees it, and the study's curve
+points as arrays (``CurvePoints``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from carbs_lite.records import Observation, Suggestion
@@ -85,3 +88,60 @@ def _finite_or_nan(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
     return float(value)
+
+
+@dataclass(frozen=True)
+class CurvePoints:
+    """The intermediate results of a study's tries as arrays of k points, in try and step order.
+
+    ``run`` (k,) int: the index of the point's try among the study's observations (rows of
+    ``StudyData``); ``progress`` (k,) in (0, 1]: the point's step over its full run's last
+    step; ``goodness`` (k,) = sign * output, finite; ``cost`` (k,) > 0: the cost spent so far.
+    """
+
+    run: np.ndarray
+    progress: np.ndarray
+    goodness: np.ndarray
+    cost: np.ndarray
+
+    def subset(self, rows: np.ndarray) -> CurvePoints:
+        """The points at indices ``rows`` (j,)."""
+        return CurvePoints(
+            self.run[rows], self.progress[rows], self.goodness[rows], self.cost[rows]
+        )
+
+
+def curve_points(observations: list[Observation], sign: float) -> CurvePoints | None:
+    """The points of ``observations``' learning curves that a model of finished runs may learn
+    from, None if there is none. A finished try (a success) gives every finite point before
+    its last one (the last stands for the try itself, already a row of its own), at progress
+    step / its last step. A try stopped early with a finite result (``stopped_unbroken``)
+    gives every finite point, at progress step / the median last step of the finished tries'
+    curves (capped at 1), or none while no finished try has a curve. Other failures give
+    none. A point without a cost (an ``extra["curve"]`` list) is given the try's final cost x
+    step / last step, the cost of training in proportion to the steps."""
+    curves = [learning_curve(o) for o in observations]
+    finished = [
+        c[-1].step for o, c in zip(observations, curves, strict=True) if c and not o.is_failure
+    ]
+    full_run = float(np.median(finished)) if finished else math.nan
+    rows: list[tuple[int, float, float, float]] = []
+    for index, (observation, curve) in enumerate(zip(observations, curves, strict=True)):
+        if not curve:
+            continue
+        last = curve[-1].step
+        if not observation.is_failure:
+            points, full = curve[:-1], last
+        elif stopped_unbroken(observation) and math.isfinite(full_run):
+            points, full = curve, full_run
+        else:
+            continue
+        for p in points:
+            if not math.isfinite(p.output) or full <= 0 or p.step <= 0:
+                continue
+            cost = p.cost if math.isfinite(p.cost) else observation.cost * p.step / last
+            rows.append((index, min(p.step / full, 1.0), sign * p.output, cost))
+    if not rows:
+        return None
+    run, progress, goodness, cost = (np.array(column) for column in zip(*rows, strict=True))
+    return CurvePoints(run.astype(int), progress, goodness, cost)

@@ -289,6 +289,19 @@ class Heuristics:
     worse at 10 tries, but that is one simulated task (ablations/RESULTS.md). Read in
     ``early_stopping.stop_decision``."""
 
+    curve_observations: bool = False
+    """The output and cost models also learn from the tries' learning curves
+    (``StudyData.curves``: a finished try's points before its last, a stopped try's points),
+    at most ``search.CURVE_POINTS_PER_TRY`` per try, each at its output and its cost so far,
+    with a progress input (step over the full run's steps; finished runs and every prediction
+    at 1), so a partial run informs the model of finished runs without posing as one. Curve
+    points never join the front, the success model or the best pick, and running tries'
+    progress is left out (outstanding points enter per ``outstanding_estimator``). As Protein
+    (PufferLib's CARBS derivative) observes downsampled points of each run's curve, there as
+    runs with their training-steps param set to the steps so far; CARBS observes finished runs
+    only. Only studies fed with ``Study.observe_progress`` (or ``extra["curve"]``) change. Off
+    by default: RESULTS.md. Read in ``search.Search.curve_rows``."""
+
     def __post_init__(self) -> None:
         """Accept plain values ("around_center", "off") and reject ones of the wrong kind."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -18,7 +18,7 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
-from carbs_lite.curves import ProgressPoint, stopped_unbroken
+from carbs_lite.curves import CurvePoints, ProgressPoint, curve_points, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
     LinearSpace,
@@ -285,7 +285,9 @@ class StudyData:
     (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
     None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
     in ``failed`` (no final output: out of the output model and the front) but not in
-    ``failures``.
+    ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
+    None for none; only the output and cost models may see them (``curve_observations``), never
+    the front or the best pick.
     """
 
     inputs: np.ndarray
@@ -294,6 +296,7 @@ class StudyData:
     goodness: np.ndarray
     outstanding: np.ndarray
     unfinished: np.ndarray | None = None
+    curves: CurvePoints | None = None
 
     @property
     def successes(self) -> np.ndarray:
@@ -348,6 +351,7 @@ class StudyData:
             goodness=config.sign * outputs,
             outstanding=np.array(outstanding).reshape(-1, dim),
             unfinished=unfinished if unfinished.any() else None,
+            curves=curve_points(observations, config.sign),
         )
 
 

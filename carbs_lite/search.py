@@ -24,6 +24,7 @@ import torch
 
 from carbs_lite import acquisition as acq
 from carbs_lite.config import TunerConfig
+from carbs_lite.curves import CurvePoints
 from carbs_lite.heuristics import CandidateRounding, CostMask, Heuristics, SearchRadius
 from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics, StudyData
@@ -34,8 +35,10 @@ from carbs_lite.surrogate import (
     ParetoFunction,
     QuantileTransform,
     Standardize,
+    Surrogate,
     fit_gp,
     fit_pareto_model,
+    fit_with_progress,
     fold_outstanding,
     output_transform,
 )
@@ -59,6 +62,11 @@ TRUST_REGION_RANGE = (2.0**-7, 1.0)
 fixed radius itself, not TuRBO's 2 x L_init: the ablations chose that radius as the best
 fixed one, so the region only grows back to it."""
 
+CURVE_POINTS_PER_TRY = 4
+"""Curve observations: at most this many points of a try's learning curve reach the output and
+cost models, evenly spaced over it, its first and latest included, so that the GPs grow at
+most this many rows per try (Protein likewise downsamples each run's curve)."""
+
 RANDOM_STEP_DRAWS = 64
 """Draws of a random step (fallback, around-center design), of which the first new one is kept."""
 RANDOM_STEP_WIDENINGS = 8
@@ -81,8 +89,8 @@ class Proposal:
 class FittedModels:
     """Everything fitted for one step."""
 
-    output: FittedGP
-    cost: FittedGP
+    output: Surrogate
+    cost: Surrogate
     success: FittedGP | None
     transform: QuantileTransform | Standardize
     pareto: ParetoFunction
@@ -245,12 +253,13 @@ class Search:
 
     def fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:
         """Output, cost, success and Pareto models for ``data`` (with a success, and with its
-        outstanding points folded into the output model)."""
+        outstanding points folded into the output model, and its curve points, per
+        ``curve_rows``, in the output and cost models)."""
         heuristics, features = self.heuristics, self.features
         ok = data.successes
-        fit = _fit_settings(self.config)
         front = search_front(data, self.config, heuristics)
         kept = self.conditioning(data, front, rng)
+        curve = self.curve_rows(data, kept)
         transform = output_transform(data.goodness[ok], heuristics.output_transform)
         inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
@@ -260,18 +269,26 @@ class Search:
             worst = float(target.min()) if len(target) else 0.0
             imputed = torch.full((len(kept_ok),), worst, dtype=DTYPE)
             imputed[torch.as_tensor(kept_ok)] = kept_target
-            output = fit_gp(inputs, imputed, rng=rng, **fit)
+            x, y = inputs, imputed
         else:
-            output = fit_gp(inputs[kept_ok], kept_target, rng=rng, **fit)
+            x, y = inputs[kept_ok], kept_target
+        partial = None
+        if curve is not None:
+            # the transform stays that of the finished runs, so their targets and the Pareto
+            # values do not move; a curve point worse than every finished run gets the worst
+            # one's value under QUANTILE
+            partial_x = torch.as_tensor(features(data.inputs[curve.run]), dtype=DTYPE)
+            partial = (partial_x, curve.progress, transform(curve.goodness))
+        output = _fit_surrogate(self.config, x, y, rng, partial)
         outstanding = torch.as_tensor(features(data.outstanding), dtype=DTYPE)
         fold_outstanding(output, outstanding, heuristics.outstanding_estimator, rng)
-        cost, log_cost_range = self.cost_model(data, rng, kept)
+        cost, log_cost_range = self.cost_model(data, rng, kept, curve)
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
         failures = data.failures[kept]
         if failures.any():
             labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
-            success = fit_gp(inputs, labels, rng=rng, **fit)
+            success = fit_gp(inputs, labels, rng=rng, **_fit_settings(self.config))
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))
         pareto = fit_pareto_model(
@@ -280,15 +297,54 @@ class Search:
         return FittedModels(output, cost, success, transform, pareto, log_cost_range, front)
 
     def cost_model(
-        self, data: StudyData, rng: np.random.Generator, kept: slice | np.ndarray = ALL
-    ) -> tuple[FittedGP, tuple[float, float]]:
+        self,
+        data: StudyData,
+        rng: np.random.Generator,
+        kept: slice | np.ndarray = ALL,
+        curve: CurvePoints | None = None,
+    ) -> tuple[Surrogate, tuple[float, float]]:
         """GP of scaled log cost (``scale_log_cost``) over the ``kept`` runs of ``data`` on
-        their ``cost_features``, and the log-cost range observed over every run."""
+        their ``cost_features`` and, if given, the ``curve`` points at their cost so far; and
+        the log-cost range observed over every run (curve points left out)."""
         log_cost = np.log(data.cost)
         log_cost_range = (float(log_cost.min()), float(log_cost.max()))
         inputs = torch.as_tensor(self.cost_features(data.inputs[kept]), dtype=DTYPE)
         target = torch.as_tensor(scale_log_cost(log_cost[kept], log_cost_range), dtype=DTYPE)
-        return fit_gp(inputs, target, rng=rng, **_fit_settings(self.config)), log_cost_range
+        partial = None
+        if curve is not None:
+            partial_x = torch.as_tensor(self.cost_features(data.inputs[curve.run]), dtype=DTYPE)
+            partial = (
+                partial_x,
+                curve.progress,
+                scale_log_cost(np.log(curve.cost), log_cost_range),
+            )
+        return _fit_surrogate(self.config, inputs, target, rng, partial), log_cost_range
+
+    def curve_rows(self, data: StudyData, kept: slice | np.ndarray) -> CurvePoints | None:
+        """The learning-curve points (``StudyData.curves``) the output and cost models also
+        learn from, with ``curve_observations`` on: of each ``kept`` run, at most
+        ``CURVE_POINTS_PER_TRY`` evenly spaced over its curve, and in all at most
+        ``max_condition_points`` less the kept runs (evenly thinned). None when off or when
+        there is no point."""
+        points = data.curves
+        if not self.heuristics.curve_observations or points is None:
+            return None
+        in_kept = np.zeros(len(data.cost), dtype=bool)
+        in_kept[kept] = True
+        chosen = []
+        for run in np.unique(points.run[in_kept[points.run]]):
+            rows = np.flatnonzero(points.run == run)
+            count = min(CURVE_POINTS_PER_TRY, len(rows))
+            chosen.append(
+                rows[np.unique(np.round(np.linspace(0, len(rows) - 1, count)).astype(int))]
+            )
+        budget = self.config.max_condition_points - int(in_kept.sum())
+        if not chosen or budget <= 0:
+            return None
+        chosen = np.concatenate(chosen)
+        if len(chosen) > budget:
+            chosen = chosen[np.round(np.linspace(0, len(chosen) - 1, budget)).astype(int)]
+        return points.subset(chosen)
 
     def conditioning(
         self, data: StudyData, front: list[Group], rng: np.random.Generator
@@ -311,7 +367,7 @@ class Search:
         return np.sort(np.concatenate([nearest, sample]))
 
     def under_cap(
-        self, cost: FittedGP, log_cost_range: tuple[float, float], rows: np.ndarray
+        self, cost: Surrogate, log_cost_range: tuple[float, float], rows: np.ndarray
     ) -> np.ndarray:
         """Basic rows (n, d) whose cost is below ``max_suggestion_cost`` with probability
         >= ``cost_cap_confidence`` under the cost GP, as a bool mask (n,); all True with no cap."""
@@ -349,7 +405,7 @@ class Search:
         return np.array(rows)
 
     def radius(
-        self, adaptive: float, data: StudyData, output_model: FittedGP | None = None
+        self, adaptive: float, data: StudyData, output_model: Surrogate | None = None
     ) -> np.ndarray:
         """Per-dimension search radius (d,): FIXED ``initial_search_radius``; ADAPTIVE the
         tracked ``adaptive`` radius (``adaptive_radius``); LENGTHSCALE the fixed radius times
@@ -374,7 +430,7 @@ class Search:
         centers: np.ndarray,
         adaptive: float,
         data: StudyData,
-        output_model: FittedGP | None = None,
+        output_model: Surrogate | None = None,
     ) -> np.ndarray:
         """Per-center, per-dimension sampling std (m, d): the radius, never below an integer's
         step (``Space.min_step_in_basic``)."""
@@ -565,6 +621,29 @@ def first_new(rows: np.ndarray, data: StudyData, config: TunerConfig) -> np.ndar
 def _fit_settings(config: TunerConfig) -> dict[str, int]:
     """``fit_gp`` keyword arguments from the config."""
     return {"iterations": config.fit_iterations, "max_fit_points": config.max_fit_points}
+
+
+def _fit_surrogate(
+    config: TunerConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    rng: np.random.Generator,
+    partial: tuple[torch.Tensor, np.ndarray, np.ndarray] | None = None,
+) -> Surrogate:
+    """``fit_gp`` on rows (n, d) and targets (n,); with ``partial`` (rows (k, d), progress (k,),
+    targets (k,)) of curve points, ``fit_with_progress``, a model of finished runs."""
+    if partial is None:
+        return fit_gp(x, y, rng=rng, **_fit_settings(config))
+    partial_x, progress, partial_y = partial
+    return fit_with_progress(
+        x,
+        y,
+        partial_x,
+        torch.as_tensor(progress, dtype=DTYPE),
+        torch.as_tensor(partial_y, dtype=DTYPE),
+        rng=rng,
+        **_fit_settings(config),
+    )
 
 
 def _scaled_cap(config: TunerConfig, log_cost_range: tuple[float, float]) -> float | None:

@@ -174,6 +174,59 @@ class FittedGP:
         return np.broadcast_to(scale, (self.model.X.shape[1],)).copy()
 
 
+class AtFullProgress:
+    """A GP fit on rows with a trailing progress column (``fit_with_progress``) that predicts
+    and conditions at progress 1, a finished run: the model of finished runs, having learned
+    from partial ones. ``lengthscale`` (d,) leaves out the progress column's."""
+
+    def __init__(self, model: FittedGP) -> None:
+        self.model = model
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``FittedGP.predict`` of rows (m, d) at progress 1."""
+        return self.model.predict(with_progress(x, torch.ones(len(x), dtype=x.dtype)))
+
+    def condition_on(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """``FittedGP.condition_on`` of rows (n, d) at progress 1."""
+        self.model.condition_on(with_progress(x, torch.ones(len(x), dtype=x.dtype)), y)
+
+    @property
+    def lengthscale(self) -> np.ndarray:
+        return self.model.lengthscale[:-1]
+
+
+Surrogate = FittedGP | AtFullProgress
+"""A fitted GP of finished runs, with or without partial runs in its data."""
+
+
+def with_progress(x: torch.Tensor, progress: torch.Tensor) -> torch.Tensor:
+    """Rows (n, d) with their progress (n,) appended as a last column: (n, d + 1)."""
+    return torch.cat([x, progress.to(x.dtype).reshape(-1, 1)], dim=1)
+
+
+def fit_with_progress(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    partial_x: torch.Tensor,
+    partial_progress: torch.Tensor,
+    partial_y: torch.Tensor,
+    iterations: int = 20,
+    max_fit_points: int = 128,
+    rng: np.random.Generator | None = None,
+) -> AtFullProgress:
+    """``fit_gp`` on finished rows (n, d) with targets (n,) at progress 1 and partial rows
+    (k, d) at their progress (k,) in (0, 1] with targets (k,), wrapped to predict finished
+    runs. The progress input is the fidelity of multi-fidelity BO; Protein (PufferLib) gets
+    the same effect by observing a partial run with its training-steps param set to the steps
+    so far."""
+    finished = with_progress(x, torch.ones(len(x), dtype=x.dtype))
+    rows = torch.cat([finished, with_progress(partial_x, partial_progress)])
+    targets = torch.cat([y, partial_y])
+    return AtFullProgress(
+        fit_gp(rows, targets, iterations=iterations, max_fit_points=max_fit_points, rng=rng)
+    )
+
+
 def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
     ones = torch.ones(dim, dtype=DTYPE)
     if kind == "rbf":
@@ -301,7 +354,7 @@ def _fit_gp(
 
 
 def fold_outstanding(
-    model: FittedGP,
+    model: Surrogate,
     outstanding: torch.Tensor,
     estimator: OutstandingEstimator,
     rng: np.random.Generator,

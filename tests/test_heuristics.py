@@ -101,6 +101,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
     assert h.output_transform is OutputTransform.QUANTILE
     assert not h.front_under_cap
+    assert not h.curve_observations  # as CARBS; RESULTS.md
     assert h.cost_mask is CostMask.HARD
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
@@ -715,3 +716,16 @@ def test_search_radius_trust_region_shrinks_while_tries_fail_to_improve(params):
     fixed = _variant(tuner, search_radius=SearchRadius.FIXED)
     assert _search(fixed).radius(0.6, _data(fixed)).tolist() == pytest.approx([0.6, 0.6])
     assert _search(tuner).radius(0.6, _data(tuner)).tolist() == pytest.approx([0.15, 0.15])
+
+
+def test_curve_observations_change_the_search_only_of_studies_with_curves(params):
+    def suggestion(curves: bool, on: bool) -> dict:
+        tuner = _tuner(params, steps=0, curve_observations=on)
+        for width in (16, 32, 64, 128, 256, 48):
+            loss = 1.0 / math.sqrt(width) + (math.log10(width / 6400) + 2.0) ** 2
+            extra = {"curve": [2.0 * loss, 1.2 * loss, loss]} if curves else None
+            tuner.observe({"lr": width / 6400, "width": width}, loss, width / 100.0, extra=extra)
+        return tuner.suggest().params
+
+    assert suggestion(False, True) == suggestion(False, False)
+    assert suggestion(True, True) != suggestion(True, False)

@@ -1,9 +1,11 @@
 """Ablation runs: variants x problems x seeds in a process pool, resumable, with paired stats.
 
 A *variant* sets one field of ``Heuristics`` or ``TunerConfig`` away from the defaults (the
-baseline); the fields and their alternatives are TOML files shipped in ``specs/``. Each run tunes one problem for a number of tries (suggestions are made two at a
-time, as two workers would) and records the best-so-far normalized regret after every try;
-a run is scored by the area under that curve (its mean over tries, lower is better).
+baseline); the fields and their alternatives are TOML files shipped in ``specs/``. Each run
+tunes one problem for a number of tries (suggestions are made two at a time, as two workers
+would), feeds each evaluation's learning curve (``Evaluation.curve``) to the study point by
+point before observing it, and records the best-so-far normalized regret after every try; a
+run is scored by the area under that curve (its mean over tries, lower is better).
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ def run_one(
         batch = [tuner.suggest() for _ in range(min(WORKERS_PER_RUN, tries - len(rows)))]
         for suggestion in batch:
             evaluation = problem.evaluate(suggestion.params, rng)
+            for point in evaluation.curve:
+                tuner.observe_progress(suggestion, point.step, point.output, point.cost)
             tuner.observe(suggestion, evaluation.output, evaluation.cost, evaluation.is_failure)
             spent += evaluation.cost
             feasible = problem.is_feasible(evaluation)

@@ -9,8 +9,8 @@ sample seen):
     cost = 6 P N epochs / 1e9,  P = 64 w + (depth - 1) w^2 + 10 w + depth w + 10,  N = 1,200
 
 Output: validation cross-entropy after the last epoch of one run whose initialisation and batch
-order are seeded from ``rng``; ``extra["curve"]`` holds it after every epoch. A non-finite loss
-is a failure. ``true_output`` is the mean of that metric over ``TRUE_SEEDS`` (memoized).
+order are seeded from ``rng``; the evaluation's ``curve`` holds it after every epoch at the
+GFLOPs spent so far (``extra["curve"]`` the losses alone). A non-finite loss is a failure. ``true_output`` is the mean of that metric over ``TRUE_SEEDS`` (memoized).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.config import Direction
+from carbs_lite.curves import ProgressPoint
 from carbs_lite.spaces import LinearSpace, LogSpace, Param, ParamSpace
 
 CENTER = {"lr": 1e-3, "width": 64, "depth": 1, "epochs": 10, "weight_decay": 1e-2}
@@ -147,6 +148,11 @@ class DigitsMLPProblem(Problem):
         values = self._validated(params)
         curve = train(**values, seed=int(rng.integers(2**31)))
         cost = training_gflops(values["width"], values["depth"], values["epochs"])
+        per_epoch = cost / values["epochs"]
+        points = tuple(
+            ProgressPoint(float(epoch), loss, per_epoch * epoch)
+            for epoch, loss in enumerate(curve, 1)
+        )
         if not math.isfinite(curve[-1]):
-            return Evaluation(math.nan, cost, True, math.nan, {"curve": curve})
-        return Evaluation(curve[-1], cost, False, true_loss(**values), {"curve": curve})
+            return Evaluation(math.nan, cost, True, math.nan, {"curve": curve}, points)
+        return Evaluation(curve[-1], cost, False, true_loss(**values), {"curve": curve}, points)

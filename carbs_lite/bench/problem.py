@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from carbs_lite.config import Direction
+from carbs_lite.curves import ProgressPoint
 from carbs_lite.records import is_feasible
 from carbs_lite.spaces import Param
 
@@ -18,7 +19,9 @@ from carbs_lite.spaces import Param
 class Evaluation:
     """One run: the observed (possibly noisy) output and cost, and the noiseless true output.
 
-    ``true_output`` is what regret is measured on; it is NaN when the run failed.
+    ``true_output`` is what regret is measured on; it is NaN when the run failed. ``curve``:
+    the run's learning curve, its intermediate results in step order, each with the cost
+    spent so far (what ``Study.observe_progress`` takes; empty when the problem has none).
     """
 
     output: float
@@ -26,6 +29,7 @@ class Evaluation:
     is_failure: bool = False
     true_output: float = math.nan
     extra: dict[str, Any] = field(default_factory=dict)
+    curve: tuple[ProgressPoint, ...] = ()
 
 
 class Problem(ABC):

@@ -1,7 +1,7 @@
 """The ads-architecture task as a benchmark ``Problem`` on the built-in simulator.
 
 Output = NE (minimized, NaN when the run diverged), cost = 1 / qps, cap = 1 / MIN_QPS, 60-day
-runs. ``optimum`` is the ceiling of a long local search on the default config (0.0365 in score
+runs whose daily NE curve is the evaluation's ``curve`` (step = day, cost = 1 / qps). ``optimum`` is the ceiling of a long local search on the default config (0.0365 in score
 units) converted to NE; for other configs it is estimated by the best of a fixed random sample
 of archs and their local refinements, so regret there is relative to a strong reference.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.config import Direction
+from carbs_lite.curves import ProgressPoint
 from carbs_lite.spaces import Param
 from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI
 from carbs_lite.tasks.ads.tuning import BASELINE_ARCH
@@ -52,7 +53,13 @@ class AdsArchProblem(Problem):
         ne, qps, curve = ModelPerformanceAPI(config).train_model(DAYS, params["arch"], True)
         true_ne = self.truth.true_metrics(params["arch"], DAYS).ne
         failed = math.isnan(ne)
-        return Evaluation(ne, 1.0 / qps, failed, math.nan if failed else true_ne, {"qps": qps})
+        # the cost so far is 1/qps every day, as tune_arch reports it: training does not move it
+        points = tuple(
+            ProgressPoint(float(day), math.nan if v is None else float(v), 1.0 / qps)
+            for day, v in enumerate(curve, 1)
+        )
+        true = math.nan if failed else true_ne
+        return Evaluation(ne, 1.0 / qps, failed, true, {"qps": qps}, points)
 
 
 def estimate_best_ne(truth: ModelPerformanceAPI, max_cost: float, samples: int = 3000) -> float:
