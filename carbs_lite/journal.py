@@ -25,8 +25,10 @@ the in-memory study makes next, so a journal used by one process at a time repla
 ``Tuner``. If records arrived, the suggestion (fitted without them) is appended as the next
 suggestion number, unless its params equal those of a suggestion or observation that arrived
 meanwhile (two workers that fit the same state draw the same point): then it is made again
-on the new state, and after ``OPTIMISTIC_ATTEMPTS`` such tries under the lock, where it
-always succeeds. Ids stay unique because each is numbered under the lock.
+on the new state, from a random stream of this process's own (``Tuner.suggest(stream)``), so
+that the workers that fitted the same state do not all draw one point again and retry in
+turn; after ``OPTIMISTIC_ATTEMPTS`` such tries it is made under the lock, where it always
+succeeds. Ids stay unique because each is numbered under the lock.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ OPTIMISTIC_ATTEMPTS = 3
 class InMemoryStudy(Protocol):
     """What the journal needs of the in-memory study it replays into (``carbs_lite.Tuner``)."""
 
-    def suggest(self) -> Suggestion: ...
+    def suggest(self, stream: int = 0) -> Suggestion: ...
 
     def observe(self, *args: Any, **kwargs: Any) -> Observation: ...
 
@@ -152,9 +154,13 @@ class JournalStudy(Study):
         """The next point, chosen with every process's observations and outstanding points
         as of when its models were fitted (see the module docstring)."""
         self._check_writable()
-        for _ in range(OPTIMISTIC_ATTEMPTS):
+        for attempt in range(OPTIMISTIC_ATTEMPTS):
             snapshot = self._snapshot()
-            suggestion = snapshot.study.suggest()  # the model fits, with no lock held
+            # a retry means a worker that fitted the same state took this point; the others
+            # that did would all draw the next one alike too, so each retries on a stream of
+            # its own
+            stream = 0 if attempt == 0 else int.from_bytes(os.urandom(7), "big") + 1
+            suggestion = snapshot.study.suggest(stream)  # the model fits, with no lock held
             committed = self._commit_suggestion(snapshot, suggestion)
             if committed is not None:
                 return committed

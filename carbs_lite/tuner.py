@@ -115,10 +115,18 @@ class Tuner(Study):
         with self._lock:
             return list(self._outstanding.values())
 
-    def suggest(self) -> Suggestion:
-        """The next point to evaluate; it stays outstanding until observed or forgotten."""
+    def suggest(self, stream: int = 0) -> Suggestion:
+        """The next point to evaluate; it stays outstanding until observed or forgotten.
+
+        ``stream`` (an int >= 0) picks the random stream of this suggestion number: 0, the
+        default, is the study's own, so that equal studies make equal suggestions. A journal
+        shared by processes asks for another one when the point it drew was taken meanwhile
+        by a process that fitted the same state (``carbs_lite.journal``)."""
+        if not isinstance(stream, int) or stream < 0:
+            raise ValueError(f"stream must be an int >= 0, got {stream!r}")
         with self._lock, torch_threads(self.config.torch_threads):
-            rng = np.random.default_rng([self.seed, self._suggestion_count])
+            entropy = [self.seed, self._suggestion_count] + ([stream] if stream else [])
+            rng = np.random.default_rng(entropy)
             proposal = self._propose(rng)
             params = self.param_space.from_basic(proposal.x)
             tag = rng.bytes(3).hex()

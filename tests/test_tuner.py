@@ -172,6 +172,18 @@ def test_same_seed_same_suggestions(params, minimize):
     assert [o.params for o in third.observations] != [o.params for o in first.observations]
 
 
+def test_another_random_stream_gives_another_point_reproducibly(params, minimize):
+    study = run(Tuner(params, minimize, seed=7), 6)
+    state = study.to_state()
+    own = Tuner.from_state(state).suggest()
+    assert Tuner.from_state(state).suggest(stream=0).params == own.params
+    other = Tuner.from_state(state).suggest(stream=12345)
+    assert other.params != own.params
+    assert Tuner.from_state(state).suggest(stream=12345).params == other.params
+    with pytest.raises(ValueError, match="stream must be an int >= 0"):
+        Tuner.from_state(state).suggest(stream=-1)
+
+
 def test_cost_cap_keeps_searched_suggestions_under_predicted_cap(params):
     config = TunerConfig(direction="minimize", max_suggestion_cost=1.0, num_candidates_per_dim=50)
     tuner = run(Tuner(params, config, seed=9), 12)
