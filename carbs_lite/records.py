@@ -8,6 +8,7 @@ is everything needed to continue a study, and its JSON form is the study file's 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -286,8 +287,9 @@ class StudyData:
     None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
     in ``failed`` (no final output: out of the output model and the front) but not in
     ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
-    None for none; only the output and cost models may see them (``curve_observations``), never
-    the front or the best pick.
+    None for none, read from ``records`` (the observations, with the study's ``sign``) when
+    first asked for, since only a search with ``curve_observations`` on needs them; only the
+    output and cost models may see them, never the front or the best pick.
     """
 
     inputs: np.ndarray
@@ -296,7 +298,13 @@ class StudyData:
     goodness: np.ndarray
     outstanding: np.ndarray
     unfinished: np.ndarray | None = None
-    curves: CurvePoints | None = None
+    records: tuple[Observation, ...] = dataclasses.field(default=(), repr=False, compare=False)
+    sign: float = 1.0
+
+    @functools.cached_property
+    def curves(self) -> CurvePoints | None:
+        """The learning-curve points of ``records`` (see the class docstring)."""
+        return curve_points(list(self.records), self.sign)
 
     @property
     def successes(self) -> np.ndarray:
@@ -351,7 +359,8 @@ class StudyData:
             goodness=config.sign * outputs,
             outstanding=np.array(outstanding).reshape(-1, dim),
             unfinished=unfinished if unfinished.any() else None,
-            curves=curve_points(observations, config.sign),
+            records=tuple(observations),
+            sign=config.sign,
         )
 
 
