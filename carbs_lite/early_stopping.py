@@ -44,9 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from carbs_lite.curves import ProgressPoint, learning_curve
-from carbs_lite.pareto import study_front
-from carbs_lite.records import Observation, StudyData, StudyState, Suggestion
-from carbs_lite.spaces import ParamSpace
+from carbs_lite.pareto import state_front
+from carbs_lite.records import Observation, StudyState, Suggestion
 
 
 @dataclass(frozen=True)
@@ -135,8 +134,5 @@ def _gain_after(observation: Observation, last: ProgressPoint, sign: float) -> f
 def front_goodness(state: StudyState, cost: float) -> float | None:
     """The best goodness (sign * output) on the study's front among its points that cost at
     most ``cost``; None if none does. Retracted and failed (so also stopped) runs are out."""
-    observations = state.active_observations
-    data = StudyData.from_records(ParamSpace(state.params), state.config, observations, [])
-    groups = study_front(data, state.config, state.heuristics)
-    cheap = [g.mean_goodness for g in groups if g.cost <= cost]
+    cheap = [g.mean_goodness for g in state_front(state) if g.cost <= cost]
     return max(cheap) if cheap else None

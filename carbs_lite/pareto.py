@@ -14,7 +14,8 @@ import numpy as np
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import ParetoPoint, StudyData
+from carbs_lite.records import ParetoPoint, StudyData, StudyState
+from carbs_lite.spaces import ParamSpace
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,15 @@ def study_front(
         groups = [g for g in groups if g.cost < cap] or groups
     fraction = config.min_pareto_cost_fraction if heuristics.low_cost_bucketing else 0.0
     return pareto_front(groups, fraction, heuristics.conservative_pareto)
+
+
+def state_front(state: StudyState) -> list[Group]:
+    """``study_front`` of a study's observations that are not retracted
+    (``StudyState.active_observations``); ``members`` index the successes among them."""
+    data = StudyData.from_records(
+        ParamSpace(state.params), state.config, state.active_observations, []
+    )
+    return study_front(data, state.config, state.heuristics)
 
 
 def search_front(data: StudyData, config: TunerConfig, heuristics: Heuristics) -> list[Group]:

@@ -14,12 +14,11 @@ from typing import Any
 from carbs_lite.config import TunerConfig
 from carbs_lite.early_stopping import StopDecision, stop_decision
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.pareto import front_points, study_front
+from carbs_lite.pareto import front_points, state_front
 from carbs_lite.records import (
     Metrics,
     Observation,
     ParetoPoint,
-    StudyData,
     StudyState,
     Suggestion,
     best_feasible,
@@ -162,12 +161,8 @@ class Study(ABC):
         """The current front, cheapest first (mean output and cost per distinct input), over
         the observations that are not retracted."""
         state = self.to_state()
-        observations = state.active_observations
-        space = ParamSpace(state.params)
-        data = StudyData.from_records(space, state.config, observations, [])
-        groups = study_front(data, state.config, state.heuristics)
-        successes = [o.params for o in observations if not o.is_failure]
-        return front_points(groups, successes, state.config)
+        successes = [o.params for o in state.active_observations if not o.is_failure]
+        return front_points(state_front(state), successes, state.config)
 
     def report(self, path: str | Path) -> Path:
         """Write a self-contained HTML study report (plotly); returns its path."""
