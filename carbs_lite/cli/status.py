@@ -12,7 +12,7 @@ from carbs_lite.cli.common import cost_text, open_study, output_text, params_tex
 
 if TYPE_CHECKING:
     from carbs_lite.pareto import Group
-    from carbs_lite.records import Observation, StudyState, Suggestion
+    from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
 
 STRUCK = "\x1b[2;9m{}\x1b[0m"
 """Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
@@ -81,12 +81,9 @@ def _row(state: StudyState, number: int, observation: Observation, note: str) ->
     if why is not None:
         status, note = "retracted", f"why: {why}"
     estimated = " (est.)" if observation.extra.get("cost_estimated") else ""
-    output = "-" if math.isnan(observation.output) else f"{observation.output:.6g}"
-    cost = cost_text(metrics, observation.cost).split("=", 1)[1] + estimated
-    return (
-        f"{number:3d}  {observation.suggestion_id or '(chosen)':14s} {output:>10s} {cost:>14s}  "
-        f"{status:14s} {note:28s} {params_text(observation.params)}"
-    )
+    output, cost = _cells(metrics, observation.output, observation.cost)
+    ident = observation.suggestion_id or "(chosen)"
+    return _line(f"{number:3d}", ident, output, cost + estimated, status, note, observation.params)
 
 
 def _pending_row(state: StudyState, suggestion: Suggestion) -> str:
@@ -94,12 +91,24 @@ def _pending_row(state: StudyState, suggestion: Suggestion) -> str:
     output, cost, status = "pending", "", ""
     if suggestion.progress:
         last = suggestion.progress[-1]
-        output = "-" if math.isnan(last.output) else f"{last.output:.6g}"
-        cost = cost_text(state.metrics, last.cost).split("=", 1)[1]
+        output, cost = _cells(state.metrics, last.output, last.cost)
         status = f"running @{last.step:g}"
+    return _line("  -", suggestion.id, output, cost, status, "", suggestion.params)
+
+
+def _cells(metrics: Metrics, output: float, cost: float) -> tuple[str, str]:
+    """An output ("-" for NaN) and a cost (in the study's terms) as the table shows them."""
+    shown = "-" if math.isnan(output) else f"{output:.6g}"
+    return shown, cost_text(metrics, cost).split("=", 1)[1]
+
+
+def _line(
+    number: str, ident: str, output: str, cost: str, status: str, note: str, params: dict
+) -> str:
+    """One row of the table, in its columns."""
     return (
-        f"  -  {suggestion.id:14s} {output:>10s} {cost:>14s}  {status:14s} {'':28s} "
-        f"{params_text(suggestion.params)}"
+        f"{number}  {ident:14s} {output:>10s} {cost:>14s}  {status:14s} {note:28s} "
+        f"{params_text(params)}"
     )
 
 
