@@ -184,11 +184,11 @@ class AtFullProgress:
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``FittedGP.predict`` of rows (m, d) at progress 1."""
-        return self.model.predict(with_progress(x, torch.ones(len(x), dtype=x.dtype)))
+        return self.model.predict(at_full_progress(x))
 
     def condition_on(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """``FittedGP.condition_on`` of rows (n, d) at progress 1."""
-        self.model.condition_on(with_progress(x, torch.ones(len(x), dtype=x.dtype)), y)
+        self.model.condition_on(at_full_progress(x), y)
 
     @property
     def lengthscale(self) -> np.ndarray:
@@ -202,6 +202,11 @@ Surrogate = FittedGP | AtFullProgress
 def with_progress(x: torch.Tensor, progress: torch.Tensor) -> torch.Tensor:
     """Rows (n, d) with their progress (n,) appended as a last column: (n, d + 1)."""
     return torch.cat([x, progress.to(x.dtype).reshape(-1, 1)], dim=1)
+
+
+def at_full_progress(x: torch.Tensor) -> torch.Tensor:
+    """Rows (n, d) of finished runs, progress 1 appended: (n, d + 1)."""
+    return with_progress(x, torch.ones(len(x), dtype=x.dtype))
 
 
 def fit_with_progress(
@@ -219,7 +224,7 @@ def fit_with_progress(
     runs. The progress input is the fidelity of multi-fidelity BO; Protein (PufferLib) gets
     the same effect by observing a partial run with its training-steps param set to the steps
     so far."""
-    finished = with_progress(x, torch.ones(len(x), dtype=x.dtype))
+    finished = at_full_progress(x)
     rows = torch.cat([finished, with_progress(partial_x, partial_progress)])
     targets = torch.cat([y, partial_y])
     return AtFullProgress(
