@@ -10,7 +10,8 @@ sample seen):
 
 Output: validation cross-entropy after the last epoch of one run whose initialisation and batch
 order are seeded from ``rng``; the evaluation's ``curve`` holds it after every epoch at the
-GFLOPs spent so far (``extra["curve"]`` the losses alone). A non-finite loss is a failure. ``true_output`` is the mean of that metric over ``TRUE_SEEDS`` (memoized).
+GFLOPs spent so far (``extra["curve"]`` the losses alone). A non-finite loss is a failure.
+``true_output`` is the mean of that metric over ``TRUE_SEEDS`` (memoized).
 """
 
 from __future__ import annotations

@@ -137,8 +137,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         state = study.to_state()
         _check_budget(state, args.force)
         suggestion = study.suggest()
-        after = study.to_state()
-        used = after.tries_used
+        used = study.to_state().tries_used
         if state.tries is not None and used > state.tries and not args.force:
             # another process took the last try while this one fitted (a journal suggests
             # without holding the lock): give this suggestion back

@@ -1,7 +1,8 @@
 """The ads-architecture task as a benchmark ``Problem`` on the built-in simulator.
 
 Output = NE (minimized, NaN when the run diverged), cost = 1 / qps, cap = 1 / MIN_QPS, 60-day
-runs whose daily NE curve is the evaluation's ``curve`` (step = day, cost = 1 / qps). ``optimum`` is the ceiling of a long local search on the default config (0.0365 in score
+runs whose daily NE curve is the evaluation's ``curve`` (step = day, cost = 1 / qps).
+``optimum`` is the ceiling of a long local search on the default config (0.0365 in score
 units) converted to NE; for other configs it is estimated by the best of a fixed random sample
 of archs and their local refinements, so regret there is relative to a strong reference.
 """
