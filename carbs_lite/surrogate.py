@@ -262,8 +262,14 @@ def _factorize(cov: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 def _cholesky_or_none(cov: torch.Tensor, jitter: float) -> torch.Tensor | None:
     """Cholesky factor of cov + jitter I, or None if it fails or is not finite."""
-    tril, info = torch.linalg.cholesky_ex(cov + jitter * torch.eye(cov.shape[0], dtype=cov.dtype))
-    return tril if not info.any() and torch.isfinite(tril).all() else None
+    # the jitter goes onto the diagonal in place, as pyro's GPRegression adds it: the same
+    # numbers as adding jitter * I, without building and adding an n x n identity
+    shifted = cov.clone()
+    shifted.diagonal().add_(jitter)
+    tril, info = torch.linalg.cholesky_ex(shifted)
+    # row i of the factor enters its diagonal entry as sqrt(a_ii - sum_k l_ik^2), so a
+    # non-finite entry anywhere shows on the diagonal: an O(n) check, not O(n^2)
+    return tril if not info.any() and torch.isfinite(tril.diagonal()).all() else None
 
 
 def _stationary_part(kernel: gp.kernels.Kernel) -> gp.kernels.Isotropy:
