@@ -75,7 +75,9 @@ class InMemoryStudy(Protocol):
 
     def observe_progress(self, *args: Any) -> Suggestion: ...
 
-    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation: ...
+    def stop(
+        self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
+    ) -> Observation: ...
 
     def forget(self, suggestion_id: str) -> None: ...
 
@@ -203,12 +205,14 @@ class JournalStudy(Study):
 
         return self._write("progress", action)
 
-    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+    def stop(
+        self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
+    ) -> Observation:
         """Record a try as stopped early (see ``Study.stop``), as an ``observe`` record."""
         self._check_writable()
 
         def action(study: InMemoryStudy) -> tuple[Observation, dict[str, Any]]:
-            observation = study.stop(suggestion, reason)
+            observation = study.stop(suggestion, reason, extra)
             return observation, {"observation": observation.to_json()}
 
         return self._write("observe", action)

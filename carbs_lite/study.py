@@ -77,14 +77,17 @@ class Study(ABC):
         """
 
     @abstractmethod
-    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+    def stop(
+        self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
+    ) -> Observation:
         """Record the running try of ``suggestion`` (or its id) as stopped early for
         ``reason``: an observation at its last intermediate result (output and cost), with
-        ``stopped = reason`` and the learning curve. It is a failure (``is_failure``): out of
-        the output model, the front and the best pick; the success model counts it as failed
-        only if that result was not finite (see ``carbs_lite.early_stopping``). ValueError
-        for an unknown or already observed suggestion, one with no intermediate result
-        (``forget`` it instead), or an empty reason.
+        ``stopped = reason``, the learning curve and ``extra`` (JSON data, as in ``observe``).
+        It is a failure (``is_failure``): out of the output model, the front and the best
+        pick; the success model counts it as failed only if that result was not finite (see
+        ``carbs_lite.early_stopping``). ValueError for an unknown or already observed
+        suggestion, one with no intermediate result (``forget`` it instead), or an empty
+        reason; TypeError for ``extra`` that is not JSON data.
         """
 
     @abstractmethod
@@ -107,7 +110,9 @@ class Study(ABC):
 
         Each result is an ``Observation`` (params, output, cost, is_failure, extra) and is
         observed in order as ``observe(params, output, cost, is_failure, extra)`` would: it
-        uses no tries, unless it answers an outstanding suggestion with the same params. With ``recenter`` the search center then moves to the best feasible
+        uses no tries, unless it answers an outstanding suggestion with the same params. Its
+        learning curve (``curve``) and the reason it was stopped early (``stopped``) stay with
+        it, so a stopped try stays one. With ``recenter`` the search center then moves to the best feasible
         result (``set_search_center``). All or nothing: TypeError or ValueError naming the
         first bad result by its index, or ValueError if ``recenter`` and no result is
         feasible (``best``'s rule); nothing is recorded then.
@@ -187,24 +192,6 @@ def outstanding_suggestion(state: StudyState, suggestion: Suggestion | str) -> S
     if any(o.suggestion_id == wanted for o in state.observations):
         raise ValueError(f"suggestion {wanted!r} was already observed")
     raise ValueError(f"no outstanding suggestion with id {wanted!r}")
-
-
-def observe_results(study: Study, results: Iterable[Observation]) -> list[Observation]:
-    """``study.observe`` each of ``results`` (see ``Study.warm_start``); an error names the
-    index of the result that caused it (results before it are recorded)."""
-    recorded = []
-    for index, result in enumerate(results):
-        if not isinstance(result, Observation):
-            raise TypeError(f"result {index}: expected an Observation, got {type(result).__name__}")
-        try:
-            recorded.append(
-                study.observe(
-                    result.params, result.output, result.cost, result.is_failure, result.extra
-                )
-            )
-        except ValueError as error:
-            raise ValueError(f"result {index}: {error}") from None
-    return recorded
 
 
 def best_params(results: list[Observation], config: TunerConfig) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
-from carbs_lite.curves import ProgressPoint, check_progress, stopped_unbroken
+from carbs_lite.curves import ProgressPoint, check_progress, checked_curve, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
@@ -47,7 +47,7 @@ from carbs_lite.records import (
 )
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
-from carbs_lite.study import Study, best_params, observe_results, outstanding_suggestion
+from carbs_lite.study import Study, best_params, outstanding_suggestion
 
 if TYPE_CHECKING:
     from carbs_lite.search import Proposal, Search
@@ -149,6 +149,22 @@ class Tuner(Study):
         """Record a result (see ``Study.observe``); a suggestion's learning curve so far
         (``observe_progress``) becomes the observation's ``curve``."""
         with self._lock:
+            observation = self._observation(
+                params_or_suggestion, output, cost, is_failure, extra, counts_as_try
+            )
+            return self._record(observation)
+
+    def _observation(
+        self,
+        params_or_suggestion: dict[str, Any] | Suggestion,
+        output: float,
+        cost: float,
+        is_failure: bool,
+        extra: dict[str, Any] | None,
+        counts_as_try: bool,
+    ) -> Observation:
+        """The observation ``observe`` would record, checked, not yet recorded."""
+        with self._lock:
             params, suggestion = self._resolve(params_or_suggestion)
             output, cost = _as_float("output", output), _as_float("cost", cost)
             if not (math.isfinite(cost) and cost > 0):
@@ -168,7 +184,7 @@ class Tuner(Study):
                 bool(counts_as_try) and suggestion is None,
                 suggestion.progress if suggestion else (),
             )
-            return self._record(observation)
+            return observation
 
     def observe_progress(
         self, suggestion: Suggestion | str, step: float, output: float, cost: float
@@ -186,7 +202,9 @@ class Tuner(Study):
             self._outstanding[pending.id] = updated
             return updated
 
-    def stop(self, suggestion: Suggestion | str, reason: str) -> Observation:
+    def stop(
+        self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
+    ) -> Observation:
         """Record a try as stopped early (see ``Study.stop``)."""
         with self._lock:
             pending = outstanding_suggestion(self.to_state(), suggestion)
@@ -197,6 +215,7 @@ class Tuner(Study):
                 )
             if not isinstance(reason, str) or not reason.strip():
                 raise ValueError("give the reason for stopping it")
+            extra = json_extra(extra)
             last = pending.progress[-1]
             observation = Observation(
                 self.param_space.validate(pending.params),
@@ -204,7 +223,7 @@ class Tuner(Study):
                 last.cost,
                 True,
                 pending.id,
-                {},
+                extra,
                 pending.diagnostics,
                 curve=pending.progress,
                 stopped=reason,
@@ -253,12 +272,42 @@ class Tuner(Study):
         results = list(results)
         with self._lock:
             # a dry run on a copy finds a bad result before this study records anything
-            trial = observe_results(Tuner.from_state(self.to_state()), results)
+            trial = Tuner.from_state(self.to_state())._record_results(results)
             center = best_params(trial, self.config) if recenter else None
-            recorded = observe_results(self, results)
+            recorded = self._record_results(results)
             if center is not None:
                 self.set_search_center(center)
             return recorded
+
+    def _record_results(self, results: list[Observation]) -> list[Observation]:
+        """Record each of ``results`` as ``observe`` would, keeping its learning curve and
+        stop reason; an error names the index of the result that caused it (results before
+        it are recorded)."""
+        recorded = []
+        for index, result in enumerate(results):
+            where = f"result {index}"
+            if not isinstance(result, Observation):
+                raise TypeError(f"{where}: expected an Observation, got {type(result).__name__}")
+            try:
+                observation = self._observation(
+                    result.params,
+                    result.output,
+                    result.cost,
+                    result.is_failure,
+                    result.extra,
+                    False,
+                )
+            except ValueError as error:
+                raise ValueError(f"{where}: {error}") from None
+            curve = checked_curve(result.curve, where) if result.curve else observation.curve
+            if result.stopped is not None:
+                if not isinstance(result.stopped, str) or not result.stopped.strip():
+                    raise ValueError(f"{where}: stopped must be the reason it was stopped (a text)")
+                if not result.is_failure:
+                    raise ValueError(f"{where}: a try stopped early is a failure (is_failure=True)")
+            copied = dataclasses.replace(observation, curve=curve, stopped=result.stopped)
+            recorded.append(self._record(copied))
+        return recorded
 
     def set_search_center(self, params: dict[str, Any]) -> None:
         """Move the search center to ``params`` (see ``Study.set_search_center``)."""

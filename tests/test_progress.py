@@ -214,6 +214,25 @@ def test_a_stopped_try_is_a_failure_with_its_reason_and_curve():
         tuner.stop(running, "again")
 
 
+def test_stop_keeps_extra_and_the_journal_replays_it(tmp_path):
+    tuner = _tuner()
+    running = tuner.suggest()
+    tuner.observe_progress(running, 1, 0.9, 0.5)
+    with pytest.raises(TypeError, match="extra"):
+        tuner.stop(running, "too slow", extra={"gpu": object()})
+    assert tuner.outstanding  # nothing recorded by the refused call
+    observation = tuner.stop(running, "too slow", extra={"gpu": "a100", "days": (1, 2)})
+    assert observation.extra == {"gpu": "a100", "days": [1, 2]}
+
+    path = tmp_path / "study.journal"
+    with Tuner.open(path, PARAMS, FAST, seed=3) as journal:
+        suggestion = journal.suggest()
+        journal.observe_progress(suggestion, 1, 0.9, 0.5)
+        journal.stop(suggestion, "too slow", extra={"node": 7})
+    (replayed,) = Tuner.load(path).observations
+    assert replayed.extra == {"node": 7} and replayed.stopped == "too slow"
+
+
 def test_learning_curve_reads_curves_and_older_extra_curves():
     tuner = _tuner()
     tuner.observe({"x": 0.1}, 0.3, 1.0, extra={"curve": [0.1, None, 0.3]})

@@ -150,3 +150,44 @@ def test_cli_init_from_copies_results_and_recenters(tmp_path, capsys):
     assert code == 2 and len(err.splitlines()) == 1
     assert "its params differ from the new study's (x)" in err
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_stopped_tries_and_learning_curves_carry_over():
+    from carbs_lite.curves import ProgressPoint
+
+    source = Tuner(ISSUE_PARAMS, MINIMIZE, seed=0)
+    finished, stopped = source.suggest(), source.suggest()
+    source.observe_progress(finished, 1, 2.0, 0.5)
+    source.observe(finished, 1.5, 1.0)
+    source.observe_progress(stopped, 1, 4.0, 0.5)
+    source.stop(stopped, "hopeless")
+
+    copy = Tuner(ISSUE_PARAMS, MINIMIZE, seed=1)
+    recorded = copy.warm_start(source.observations, recenter=False)
+    assert [o.stopped for o in recorded] == [None, "hopeless"]
+    assert [o.curve for o in recorded] == [o.curve for o in source.observations]
+    assert recorded[1].is_failure and copy.best().output == 1.5
+
+    point = ProgressPoint(1.0, 2.0, 1.0)
+    bad = {
+        "does not come after": Observation({"x": 1}, 1.0, 1.0, curve=(point, point)),
+        "not a ProgressPoint": Observation({"x": 1}, 1.0, 1.0, curve=(1.0,)),
+        "is a failure": Observation({"x": 1}, 1.0, 1.0, curve=(point,), stopped="slow"),
+        "reason it was stopped": Observation({"x": 1}, 1.0, 1.0, True, stopped=""),
+    }
+    for message, result in bad.items():
+        with pytest.raises((TypeError, ValueError), match=f"result 1: .*{message}"):
+            copy.warm_start([ISSUE_RESULTS[0], result], recenter=False)
+    assert len(copy.observations) == 2  # nothing from the refused batches
+
+
+def test_a_journal_warm_start_keeps_stopped_tries(tmp_path):
+    source = Tuner(ISSUE_PARAMS, MINIMIZE, seed=0)
+    running = source.suggest()
+    source.observe_progress(running, 1, 4.0, 0.5)
+    source.stop(running, "hopeless")
+    path = tmp_path / "study.journal"
+    with Tuner.open(path, ISSUE_PARAMS, MINIMIZE) as journal:
+        journal.warm_start(source.observations, recenter=False)
+    (replayed,) = Tuner.load(path).observations
+    assert replayed.stopped == "hopeless" and replayed.curve == source.observations[0].curve
