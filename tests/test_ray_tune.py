@@ -108,6 +108,7 @@ def test_the_stopper_stops_hopeless_trials_and_they_are_recorded_as_stopped():
     searcher.on_trial_complete("dear", {"loss": 0.4, "flops": 12.0, "training_iteration": 2})
     (observation,) = searcher.tuner.observations
     assert observation.is_failure and "against cost 11" in observation.stopped
+    assert observation.extra == {"trial_id": "dear"}
     assert [p.step for p in observation.curve] == [1.0, 2.0]
     (running,) = searcher.tuner.outstanding
     assert len(running.progress) == 1
@@ -313,14 +314,24 @@ def test_repeater_runs_each_suggestion_several_times_and_observes_the_mean():
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
-    """One real experiment of Ray's InvalidValuesTest: a param_space in Tune's syntax with
-    constants, metric values inf, -inf and NaN above report = 2, a ConcurrencyLimiter."""
+def ray_session():
+    """One local Ray session for the module's real experiments."""
     env = {"RAY_DEDUP_LOGS": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AIR_NEW_OUTPUT": "0"}
     patch = pytest.MonkeyPatch()
     for key, value in env.items():
         patch.setenv(key, value)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        patch.undo()
+
+
+@pytest.fixture(scope="module")
+def experiment(ray_session, tmp_path_factory):
+    """One real experiment of Ray's InvalidValuesTest: a param_space in Tune's syntax with
+    constants, metric values inf, -inf and NaN above report = 2, a ConcurrencyLimiter."""
     storage = tmp_path_factory.mktemp("ray")
 
     def invalid_objective(config: dict) -> None:  # local, so Ray workers get it by value
@@ -344,11 +355,7 @@ def experiment(tmp_path_factory):
         ),
         run_config=tune.RunConfig(storage_path=str(storage), name="carbs", verbose=0),
     )
-    try:
-        yield searcher, tuner.fit(), storage / "carbs"
-    finally:
-        ray.shutdown()
-        patch.undo()
+    return searcher, tuner.fit(), storage / "carbs"
 
 
 class _RecordingSearch(CarbsSearch):
@@ -431,3 +438,40 @@ def test_add_evaluated_trials_warm_starts_from_an_earlier_experiment(experiment)
         assert searcher.suggest("1")["report"] <= 5.0
     with pytest.raises(TypeError, match="ResultGrid, an ExperimentAnalysis"):
         searcher.add_evaluated_trials({"report": 1.0}, "_metric")
+
+
+def test_real_experiment_with_the_stopper_stops_diverging_trials(ray_session, tmp_path):
+    from carbs_lite import Heuristics
+
+    def diverging_objective(config: dict) -> None:  # local, so Ray workers get it by value
+        for day in range(1, 4):
+            time.sleep(0.05)
+            loss = math.nan if config["report"] > 3 else config["report"] / day
+            tune.report({"loss": loss, "cost": float(day)})
+
+    study = Tuner(
+        [Param("report", LinearSpace(min=0.0, max=5.0), 4.5)],
+        TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5),
+        Heuristics(early_stopping=True),
+        seed=2,
+    )
+    searcher = CarbsSearch(study, metric="loss", cost_metric="cost")
+    results = tune.Tuner(
+        tune.with_resources(diverging_objective, {"cpu": 0.5}),
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=2), num_samples=6
+        ),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path), name="stops", stop=searcher.stopper(), verbose=0
+        ),
+    ).fit()
+    assert len(results) == 6 and not results.errors
+    observations = searcher.tuner.observations
+    assert len(observations) == 6 and observations[0].params == {"report": 4.5}
+    for observation in observations:
+        diverging = observation.params["report"] > 3
+        assert (observation.stopped is not None) == diverging
+        assert len(observation.curve) == (1 if diverging else 3)  # stopped at its first NaN
+        assert observation.extra["trial_id"] in {r.metrics["trial_id"] for r in results}
+    assert "diverged" in observations[0].stopped
+    assert {o.stopped is None for o in observations} == {True, False}  # both kinds ran

@@ -201,10 +201,10 @@ class CarbsSearch(Searcher):
         if trial is None:
             logger.warning("trial %s is not running in this searcher; ignoring it", trial_id)
             return
-        if trial.stop_reason is not None:
-            self.tuner.stop(trial.suggestion, trial.stop_reason)
-            return
         extra = {"trial_id": trial_id}
+        if trial.stop_reason is not None:
+            self.tuner.stop(trial.suggestion, trial.stop_reason, extra)
+            return
         result = {**trial.latest, **(result or {})}
         found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
         self.tuner.observe(trial.suggestion, found.output, found.cost, found.is_failure, extra)
