@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carbs_lite.pareto import Group, group_by_input, isotonic_increasing, pareto_front, running_best
+from carbs_lite.pareto import (
+    Group,
+    group_by_input,
+    isotonic_increasing,
+    pareto_front,
+    running_best,
+    sorted_quantile,
+)
 
 FAST = settings(max_examples=100, deadline=None)
 
@@ -193,6 +200,17 @@ def test_running_best_gives_tied_costs_the_best_of_the_tie():
     sorted_cost, best = running_best(cost, goodness)
     assert sorted_cost.tolist() == [1.0, 1.0, 2.0, 2.0]
     assert best.tolist() == [5.0, 5.0, 7.0, 7.0]
+
+
+@FAST
+@given(
+    st.lists(st.floats(1e-300, 1e300), min_size=1, max_size=40),
+    st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])),
+)
+def test_sorted_quantile_is_numpys_default_quantile_to_the_bit(values, q):
+    # the front's bucketing threshold; golden traces depend on every bit of it
+    ascending = sorted(values)
+    assert sorted_quantile(ascending, q) == float(np.quantile(ascending, q))
 
 
 @FAST
