@@ -253,11 +253,18 @@ class Metrics:
     step: str = "step"
     task: str | None = None
 
+    @property
+    def cost_name(self) -> str:
+        """The name costs are shown under: ``cost_inverse`` if set, else ``cost``."""
+        return self.cost_inverse or self.cost
+
+    def shown_cost(self, cost: float) -> float:
+        """A cost (> 0) as users read it: itself, or 1 / cost under ``cost_inverse``."""
+        return 1.0 / cost if self.cost_inverse else cost
+
     def cost_value(self, cost: float) -> str:
-        """A cost as shown to users: "cost 2.5", or "QPS 4000" under ``cost_inverse``."""
-        if self.cost_inverse:
-            return f"{self.cost_inverse} {1.0 / cost:.6g}"
-        return f"{self.cost} {cost:.6g}"
+        """A cost as shown in text: "cost 2.5", or "QPS 4000" under ``cost_inverse``."""
+        return f"{self.cost_name} {self.shown_cost(cost):.6g}"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -191,7 +191,7 @@ class Tuner(Study):
     ) -> Suggestion:
         """Record an intermediate result (see ``Study.observe_progress``)."""
         with self._lock:
-            pending = outstanding_suggestion(self.to_state(), suggestion)
+            pending = self._pending(suggestion)
             point = ProgressPoint(
                 _as_float("step", step), _as_float("output", output), _as_float("cost", cost)
             )
@@ -207,7 +207,7 @@ class Tuner(Study):
     ) -> Observation:
         """Record a try as stopped early (see ``Study.stop``)."""
         with self._lock:
-            pending = outstanding_suggestion(self.to_state(), suggestion)
+            pending = self._pending(suggestion)
             if not pending.progress:
                 raise ValueError(
                     f"suggestion {pending.id!r} has no intermediate result to stop at; "
@@ -229,6 +229,15 @@ class Tuner(Study):
                 stopped=reason,
             )
             return self._record(observation)
+
+    def _pending(self, suggestion: Suggestion | str) -> Suggestion:
+        """The outstanding suggestion with the id of ``suggestion`` (or that id), with its
+        progress; ``outstanding_suggestion``'s ValueError if it is not outstanding."""
+        wanted = suggestion.id if isinstance(suggestion, Suggestion) else suggestion
+        if isinstance(wanted, str) and wanted in self._outstanding:
+            return self._outstanding[wanted]
+        # the state is copied only to name the error (unknown or already observed)
+        return outstanding_suggestion(self.to_state(), suggestion)
 
     def _record(self, observation: Observation) -> Observation:
         """Append ``observation``, close the suggestion it answers, update the radius."""

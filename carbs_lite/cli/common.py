@@ -120,9 +120,7 @@ def output_text(metrics: Metrics, output: float) -> str:
 
 def cost_text(metrics: Metrics, cost: float) -> str:
     """``NAME=value`` of a cost, shown as its reciprocal under ``Metrics.cost_inverse``."""
-    if metrics.cost_inverse:
-        return f"{metrics.cost_inverse}={1.0 / cost:.6g}"
-    return f"{metrics.cost}={cost:.6g}"
+    return f"{metrics.cost_name}={metrics.shown_cost(cost):.6g}"
 
 
 def params_text(params: dict[str, Any]) -> str:

@@ -99,7 +99,7 @@ def _pending_row(state: StudyState, suggestion: Suggestion) -> str:
 def _cells(metrics: Metrics, output: float, cost: float) -> tuple[str, str]:
     """An output ("-" for NaN) and a cost (in the study's terms) as the table shows them."""
     shown = "-" if math.isnan(output) else f"{output:.6g}"
-    return shown, cost_text(metrics, cost).split("=", 1)[1]
+    return shown, f"{metrics.shown_cost(cost):.6g}"
 
 
 def _line(
@@ -117,7 +117,7 @@ def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
     from carbs_lite.records import best_feasible
 
     metrics = state.metrics
-    cost_name = metrics.cost_inverse or metrics.cost
+    cost_name = metrics.cost_name
     direction = state.config.direction.value
     cap = state.config.max_suggestion_cost
     feasible = ""

@@ -256,8 +256,7 @@ def _curve(name: str, points: list[ProgressPoint], status: str) -> CurveInfo:
 
 
 def _value(metrics: Metrics, output: float, cost: float) -> str:
-    shown = 1.0 / cost if metrics.cost_inverse else cost
-    return f"{metrics.output} {output:.6g}, {metrics.cost_inverse or metrics.cost} {shown:.6g}"
+    return f"{metrics.output} {output:.6g}, {metrics.cost_value(cost)}"
 
 
 def summary_info(state: StudyState) -> SummaryInfo:
