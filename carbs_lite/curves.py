@@ -43,25 +43,12 @@ def check_progress(suggestion: Suggestion, point: ProgressPoint) -> None:
     ``suggestion``: a step that is not finite or not above the last one, a cost that is not
     finite and > 0 or is below the last one."""
     last = suggestion.progress[-1] if suggestion.progress else None
-    _check_next(f"suggestion {suggestion.id!r}", last, point)
+    check_next_point(f"suggestion {suggestion.id!r}", last, point)
 
 
-def checked_curve(curve: Any, where: str) -> tuple[ProgressPoint, ...]:
-    """``curve`` (a sequence of ``ProgressPoint``) as a tuple, each point a valid next one
-    after those before it (``check_progress``'s rule); TypeError or ValueError starting with
-    ``where`` otherwise."""
-    if not isinstance(curve, list | tuple):
-        raise TypeError(f"{where}: curve must be a tuple of ProgressPoint, got {curve!r}")
-    last = None
-    for point in curve:
-        if not isinstance(point, ProgressPoint):
-            raise TypeError(f"{where}: curve holds {point!r}, not a ProgressPoint")
-        _check_next(where, last, point)
-        last = point
-    return tuple(curve)
-
-
-def _check_next(where: str, last: ProgressPoint | None, point: ProgressPoint) -> None:
+def check_next_point(where: str, last: ProgressPoint | None, point: ProgressPoint) -> None:
+    """``check_progress``'s rule for ``point`` after ``last`` (None: the first point), its
+    ValueErrors starting with ``where``."""
     if not math.isfinite(point.step):
         raise ValueError(f"{where}: step must be a finite number, got {point.step}")
     if not (math.isfinite(point.cost) and point.cost > 0):

@@ -77,6 +77,18 @@ def sorted_quantile(ascending: list[float], q: float) -> float:
     return float(b - (b - a) * (1 - weight) if weight >= 0.5 else a + (b - a) * weight)
 
 
+def bucket_threshold(groups: list[Group], fraction: float) -> float:
+    """The cost at or below which groups are bucketed: the ``fraction`` quantile of their
+    costs (``sorted_quantile``)."""
+    return sorted_quantile(sorted(g.cost for g in groups), fraction)
+
+
+def bucketing_fraction(config: TunerConfig, heuristics: Heuristics) -> float:
+    """The quantile of group costs bucketed together: ``config.min_pareto_cost_fraction``, or
+    0 (only the cheapest cost) with ``heuristics.low_cost_bucketing`` off."""
+    return config.min_pareto_cost_fraction if heuristics.low_cost_bucketing else 0.0
+
+
 def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool) -> list[Group]:
     """Groups on the cost/goodness front, cheapest first, goodness strictly increasing.
 
@@ -88,7 +100,7 @@ def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool
     if not groups:
         return []
     by_cost = sorted(groups, key=lambda g: (g.cost, -g.mean_goodness))
-    threshold = sorted_quantile([g.cost for g in by_cost], bucket_fraction)
+    threshold = bucket_threshold(by_cost, bucket_fraction)
     bucket = [g for g in by_cost if g.cost <= threshold]
     front = [max(bucket, key=lambda g: g.mean_goodness)]
     for group in by_cost[len(bucket) :]:
@@ -110,7 +122,7 @@ def study_front(
     groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
     if cap is not None:
         groups = [g for g in groups if g.cost < cap] or groups
-    fraction = config.min_pareto_cost_fraction if heuristics.low_cost_bucketing else 0.0
+    fraction = bucketing_fraction(config, heuristics)
     return pareto_front(groups, fraction, heuristics.conservative_pareto)
 
 

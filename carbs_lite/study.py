@@ -111,8 +111,10 @@ class Study(ABC):
         Each result is an ``Observation`` (params, output, cost, is_failure, extra) and is
         observed in order as ``observe(params, output, cost, is_failure, extra)`` would: it
         uses no tries, unless it answers an outstanding suggestion with the same params. Its
-        learning curve (``curve``) and the reason it was stopped early (``stopped``) stay with
-        it, so a stopped try stays one. With ``recenter`` the search center then moves to the best feasible
+        learning curve (``curve``, each point checked and converted as ``observe_progress``
+        would) and the reason it was stopped early (``stopped``) stay with it, so a stopped
+        try stays one; a stopped result must be what ``stop`` records, a failure at its curve's
+        last point. With ``recenter`` the search center then moves to the best feasible
         result (``set_search_center``). All or nothing: TypeError or ValueError naming the
         first bad result by its index, or ValueError if ``recenter`` and no result is
         feasible (``best``'s rule); nothing is recorded then.

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
-from carbs_lite.curves import ProgressPoint, check_progress, checked_curve, stopped_unbroken
+from carbs_lite.curves import ProgressPoint, check_next_point, check_progress, stopped_unbroken
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
@@ -192,12 +192,8 @@ class Tuner(Study):
         """Record an intermediate result (see ``Study.observe_progress``)."""
         with self._lock:
             pending = self._pending(suggestion)
-            point = ProgressPoint(
-                _as_float("step", step), _as_float("output", output), _as_float("cost", cost)
-            )
+            point = _progress_point(step, output, cost)
             check_progress(pending, point)
-            if not math.isfinite(point.output):
-                point = dataclasses.replace(point, output=math.nan)
             updated = dataclasses.replace(pending, progress=(*pending.progress, point))
             self._outstanding[pending.id] = updated
             return updated
@@ -289,34 +285,43 @@ class Tuner(Study):
             return recorded
 
     def _record_results(self, results: list[Observation]) -> list[Observation]:
-        """Record each of ``results`` as ``observe`` would, keeping its learning curve and
-        stop reason; an error names the index of the result that caused it (results before
-        it are recorded)."""
+        """Record each of ``results`` (``_copied_result``); an error names the index of the
+        result that caused it (results before it are recorded)."""
         recorded = []
         for index, result in enumerate(results):
-            where = f"result {index}"
-            if not isinstance(result, Observation):
-                raise TypeError(f"{where}: expected an Observation, got {type(result).__name__}")
             try:
-                observation = self._observation(
-                    result.params,
-                    result.output,
-                    result.cost,
-                    result.is_failure,
-                    result.extra,
-                    False,
-                )
-            except ValueError as error:
-                raise ValueError(f"{where}: {error}") from None
-            curve = checked_curve(result.curve, where) if result.curve else observation.curve
-            if result.stopped is not None:
-                if not isinstance(result.stopped, str) or not result.stopped.strip():
-                    raise ValueError(f"{where}: stopped must be the reason it was stopped (a text)")
-                if not result.is_failure:
-                    raise ValueError(f"{where}: a try stopped early is a failure (is_failure=True)")
-            copied = dataclasses.replace(observation, curve=curve, stopped=result.stopped)
+                copied = self._copied_result(result)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"result {index}: {error}") from None
             recorded.append(self._record(copied))
         return recorded
+
+    def _copied_result(self, result: Any) -> Observation:
+        """``result`` as ``observe`` would record it, keeping its learning curve (each point
+        checked and converted as ``observe_progress`` would) and its stop reason, which needs
+        what ``stop`` gives: a failure at its curve's last point. Not recorded yet."""
+        if not isinstance(result, Observation):
+            raise TypeError(f"expected an Observation, got {type(result).__name__}")
+        observation = self._observation(
+            result.params, result.output, result.cost, result.is_failure, result.extra, False
+        )
+        curve = _checked_curve(result.curve) or observation.curve
+        if result.stopped is None:
+            return dataclasses.replace(observation, curve=curve)
+        if not isinstance(result.stopped, str) or not result.stopped.strip():
+            raise ValueError("stopped must be the reason it was stopped (a text)")
+        if not result.is_failure:
+            raise ValueError("a try stopped early is a failure (is_failure=True)")
+        last = curve[-1] if curve else None
+        if last is None or (last.cost, _nan_key(last.output)) != (
+            observation.cost,
+            _nan_key(observation.output),
+        ):
+            raise ValueError(
+                "a try stopped early has the output and cost of its learning curve's last "
+                "point, as stop() records it"
+            )
+        return dataclasses.replace(observation, curve=curve, stopped=str(result.stopped))
 
     def set_search_center(self, params: dict[str, Any]) -> None:
         """Move the search center to ``params`` (see ``Study.set_search_center``)."""
@@ -479,6 +484,36 @@ def _check_cost(cost: Any, where: str) -> None:
     """``StateFileError`` naming the record unless ``cost`` is a finite number > 0."""
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost < math.inf:
         raise StateFileError(f"{where}: cost must be a finite number > 0, got {cost!r}")
+
+
+def _progress_point(step: Any, output: Any, cost: Any) -> ProgressPoint:
+    """An intermediate result as recorded: floats (``_as_float``), a non-finite output as NaN."""
+    output = _as_float("output", output)
+    return ProgressPoint(
+        _as_float("step", step),
+        output if math.isfinite(output) else math.nan,
+        _as_float("cost", cost),
+    )
+
+
+def _checked_curve(curve: Any) -> tuple[ProgressPoint, ...]:
+    """A learning curve (a sequence of ``ProgressPoint``) as ``observe_progress`` would have
+    recorded it point by point; TypeError or ValueError naming what it refuses."""
+    if not isinstance(curve, list | tuple):
+        raise TypeError(f"curve must be a tuple of ProgressPoint, got {type_name(curve)}")
+    points: list[ProgressPoint] = []
+    for point in curve:
+        if not isinstance(point, ProgressPoint):
+            raise TypeError(f"curve holds {reprlib.repr(point)}, not a ProgressPoint")
+        checked = _progress_point(point.step, point.output, point.cost)
+        check_next_point("curve", points[-1] if points else None, checked)
+        points.append(checked)
+    return tuple(points)
+
+
+def _nan_key(value: float) -> float | None:
+    """``value`` with NaN as None, so that two NaNs compare equal."""
+    return None if math.isnan(value) else value
 
 
 def _as_float(name: str, value: Any) -> float:

@@ -529,7 +529,7 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "pyro", "plot
 
 
 def test_status_says_why_a_cheap_run_is_not_on_the_front(tmp_path, capsys):
-    from carbs_lite import LinearSpace, Param, TunerConfig
+    from carbs_lite import Heuristics, LinearSpace, Param, TunerConfig
 
     tuner = Tuner([Param("x", LinearSpace(min=0.0, max=20.0), 1.0)], TunerConfig("minimize"))
     tuner.observe({"x": 1.0}, 0.5, 1.0)  # nothing cheaper beats it, but it is bucketed
@@ -545,6 +545,21 @@ def test_status_says_why_a_cheap_run_is_not_on_the_front(tmp_path, capsys):
     assert re.search(r"\n\s+2 .* cheap bucket: #3 is its best", out)
     assert re.search(r"\n\s+3 .* front ", out) and re.search(r"\n\s+11 .* beaten by #3", out)
     assert "runs among the cheapest 20% of costs count as one cost" in out
+
+    # with the bucketing switch off nothing is bucketed: a cheap single run that is neither
+    # on the front nor beaten is so because of the conservative rule, not a bucket
+    space = [Param("x", LinearSpace(min=0.0, max=20.0), 1.0)]
+    plain = Tuner(space, TunerConfig("minimize"), Heuristics(low_cost_bucketing=False))
+    plain.observe({"x": 1.0}, 0.5, 1.0)
+    plain.observe({"x": 1.0}, 0.3, 1.0)  # x = 1: mean 0.4, best 0.3
+    plain.observe({"x": 2.0}, 0.35, 2.0)  # one run: must beat 0.3, not 0.4
+    for k in range(10, 15):
+        plain.observe({"x": float(k)}, 0.9, float(k))
+    plain.save(tmp_path / "u.json")
+    assert main(["status", str(tmp_path / "u.json")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\n\s+3 .* one run, not above #1's best", out)
+    assert "cheap bucket" not in out
 
 
 def test_proxy_check_on_the_ads_simulator_prints_a_table_a_recommendation_and_a_report(

@@ -3,8 +3,11 @@ journal records that carry them, and `carbs-lite init --from`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
+import numpy as np
 import pytest
 
 from carbs_lite import LinearSpace, Observation, Param, Tuner, TunerConfig
@@ -152,7 +155,7 @@ def test_cli_init_from_copies_results_and_recenters(tmp_path, capsys):
     assert not (tmp_path / "bad.json").exists()
 
 
-def test_stopped_tries_and_learning_curves_carry_over():
+def test_stopped_tries_and_learning_curves_carry_over(tmp_path):
     from carbs_lite.curves import ProgressPoint
 
     source = Tuner(ISSUE_PARAMS, MINIMIZE, seed=0)
@@ -172,13 +175,26 @@ def test_stopped_tries_and_learning_curves_carry_over():
     bad = {
         "does not come after": Observation({"x": 1}, 1.0, 1.0, curve=(point, point)),
         "not a ProgressPoint": Observation({"x": 1}, 1.0, 1.0, curve=(1.0,)),
-        "is a failure": Observation({"x": 1}, 1.0, 1.0, curve=(point,), stopped="slow"),
-        "reason it was stopped": Observation({"x": 1}, 1.0, 1.0, True, stopped=""),
+        "output must be a real number": Observation(
+            {"x": 1}, 1.0, 1.0, curve=(ProgressPoint(1.0, None, 1.0),)
+        ),
+        "is a failure": Observation({"x": 1}, 2.0, 1.0, curve=(point,), stopped="slow"),
+        "reason it was stopped": Observation({"x": 1}, 2.0, 1.0, True, curve=(point,), stopped=""),
+        "last point": Observation({"x": 1}, 2.0, 1.0, True, stopped="no curve"),
+        "extra.* not JSON data": Observation({"x": 1}, 1.0, 1.0, extra={"a": {1, 2}}),
     }
     for message, result in bad.items():
         with pytest.raises((TypeError, ValueError), match=f"result 1: .*{message}"):
             copy.warm_start([ISSUE_RESULTS[0], result], recenter=False)
     assert len(copy.observations) == 2  # nothing from the refused batches
+
+    # points convert as observe_progress converts them: floats, a non-finite output as NaN
+    odd = (ProgressPoint(np.int64(1), np.float32(0.5), 1), ProgressPoint(2.0, np.inf, 2.0))
+    (kept,) = copy.warm_start([Observation({"x": 1}, 1.0, 2.0, curve=odd)], recenter=False)
+    assert [type(v) for v in dataclasses.astuple(kept.curve[0])] == [float] * 3
+    assert math.isnan(kept.curve[1].output)
+    copy.save(tmp_path / "study.json")
+    assert Tuner.load(tmp_path / "study.json").observations[-1].curve == kept.curve
 
 
 def test_a_journal_warm_start_keeps_stopped_tries(tmp_path):

@@ -24,9 +24,7 @@ def front_notes(state: StudyState) -> dict[int, str]:
     bucket: #k is its best" (the cheapest costs are bucketed together and only their best is
     on the front), or "one run, not above #k's best" (a single run must beat a front point's
     best run, not its mean)."""
-    import numpy as np
-
-    from carbs_lite.pareto import group_by_input, study_front
+    from carbs_lite.pareto import bucket_threshold, bucketing_fraction, group_by_input, study_front
     from carbs_lite.records import StudyData
     from carbs_lite.spaces import ParamSpace
 
@@ -39,7 +37,7 @@ def front_notes(state: StudyState) -> dict[int, str]:
     if not groups:
         return {}
     front = study_front(data, state.config, state.heuristics)
-    threshold = float(np.quantile([g.cost for g in groups], state.config.min_pareto_cost_fraction))
+    threshold = bucket_threshold(groups, bucketing_fraction(state.config, state.heuristics))
 
     def number(group: Group) -> int:
         return successes[group.members[0]] + 1
