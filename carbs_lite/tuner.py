@@ -292,7 +292,8 @@ class Tuner(Study):
             try:
                 copied = self._copied_result(result)
             except (TypeError, ValueError) as error:
-                raise type(error)(f"result {index}: {error}") from None
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(f"result {index}: {error}") from None
             recorded.append(self._record(copied))
         return recorded
 
@@ -488,12 +489,12 @@ def _check_cost(cost: Any, where: str) -> None:
 
 def _progress_point(step: Any, output: Any, cost: Any) -> ProgressPoint:
     """An intermediate result as recorded: floats (``_as_float``), a non-finite output as NaN."""
-    output = _as_float("output", output)
-    return ProgressPoint(
+    step, output, cost = (
         _as_float("step", step),
-        output if math.isfinite(output) else math.nan,
+        _as_float("output", output),
         _as_float("cost", cost),
     )
+    return ProgressPoint(step, output if math.isfinite(output) else math.nan, cost)
 
 
 def _checked_curve(curve: Any) -> tuple[ProgressPoint, ...]:
