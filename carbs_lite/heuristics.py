@@ -209,7 +209,8 @@ class Heuristics:
 
     low_cost_bucketing: bool = True
     """Bucket the cheapest ``TunerConfig.min_pareto_cost_fraction`` of costs (only the best of
-    them is on the front); False puts every group on its own. Read in ``pareto.study_front``."""
+    them is on the front); False puts every group on its own. Read in
+    ``pareto.bucketing_fraction``."""
 
     cost_mask: CostMask = CostMask.HARD
     """HARD: factor 1[P(cost < max_suggestion_cost) >= ``TunerConfig.cost_cap_confidence``]
