@@ -120,8 +120,9 @@ def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
     cap = state.config.max_suggestion_cost
     feasible = ""
     if cap is not None:
-        limit = f"{metrics.cost_inverse} above {1 / cap:.6g}" if metrics.cost_inverse else None
-        feasible = f"; a run counts when {limit or f'{metrics.cost} is below {cap:.6g}'}"
+        # below the cap in cost is above it in the reciprocal
+        side = "above" if metrics.cost_inverse else "is below"
+        feasible = f"; a run counts when {cost_name} {side} {metrics.shown_cost(cap):.6g}"
     lines = [
         f"{metrics.output} ({direction}d) against {cost_name}{feasible}",
         tries_text(state),

@@ -110,9 +110,8 @@ def output_axis(state: StudyState) -> Axis:
 
 def cost_axis(metrics: Metrics) -> Axis:
     """The cost's axis: the cost itself, or its reciprocal under ``Metrics.cost_inverse``."""
-    if metrics.cost_inverse:
-        return Axis(metrics.cost_inverse, lambda c: [1.0 / v for v in c], True)
-    return Axis(_titled(metrics.cost, metrics.cost_unit), lambda c: list(c), True)
+    title = metrics.cost_name if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
+    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True)
 
 
 def cost_span(points: PointsInfo, cost: Axis) -> tuple[float, float] | None:
