@@ -5,9 +5,8 @@
         [--fit-points 64] [--condition-points 500]
 
 For each problem and seed, a study starts from ``--observations`` runs at uniform random
-points of the basic space (rounded, evaluated with the problem's noise), restored from a state
-as a journal or a saved study is; then ``--steps`` search steps are suggested and observed.
-The figure is the normalized regret of the best feasible true output among those steps
+points of the basic space (``suggest_scale.random_study``, evaluated with the problem's noise);
+then ``--steps`` search steps are suggested and observed. The figure is the normalized regret of the best feasible true output among those steps
 (0 = optimum, 1 = the search center). Both settings of a seed start from the same runs and draw
 the same evaluation noise. Default: ``TunerConfig`` as shipped (hyperparameters fit on
 ``max_fit_points`` runs, GPs conditioned on ``max_condition_points``); the alternative: the
@@ -23,26 +22,17 @@ import statistics
 import numpy as np
 import torch
 from scipy.stats import wilcoxon
+from suggest_scale import random_study
 
-from carbs_lite import Tuner, TunerConfig
+from carbs_lite import TunerConfig
 from carbs_lite.bench.problem import Problem
 from carbs_lite.bench.suite import make_problem
-from carbs_lite.records import Observation
 
 
 def regret_after(problem: Problem, config: TunerConfig, seed: int, count: int, steps: int) -> float:
     """Normalized regret of the best feasible of ``steps`` search steps taken after ``count``
     random runs (1.0 if none of the steps was feasible)."""
-    empty = Tuner(problem.params(), config, seed=seed)
-    space = empty.param_space
-    rng = np.random.default_rng([seed, count])
-    lower, upper = space.basic_bounds(pad_integers=False)
-    runs = []
-    for row in space.round_basic(rng.uniform(lower, upper, (count, len(lower)))):
-        params = space.from_basic(row)
-        evaluation = problem.evaluate(params, rng)
-        runs.append(Observation(params, evaluation.output, evaluation.cost, evaluation.is_failure))
-    tuner = Tuner.from_state(dataclasses.replace(empty.to_state(), observations=runs))
+    tuner = random_study(problem, config, count, seed, np.random.default_rng([seed, count]))
     noise = np.random.default_rng([seed, 7919])
     sign = 1.0 if problem.direction.value == "minimize" else -1.0
     best = None

@@ -27,10 +27,28 @@ import torch
 from suggest_latency import median_suggest_seconds
 
 from carbs_lite import Tuner, TunerConfig
+from carbs_lite.bench.problem import Problem
 from carbs_lite.bench.synthetic import QuadraticCostProblem
 from carbs_lite.records import Observation
 
 PROBLEM = QuadraticCostProblem(dim=9)
+
+
+def random_study(
+    problem: Problem, config: TunerConfig, count: int, seed: int, rng: np.random.Generator
+) -> Tuner:
+    """A study (seed ``seed``) of ``count`` runs at uniform random points of the basic space,
+    drawn and then evaluated with ``rng``. It is restored from a state, as a journal or a saved
+    study is: ``observe()`` one at a time would rescan the front on every call and dominate
+    the set-up, which is not what the benchmarks measure."""
+    empty = Tuner(problem.params(), config, seed=seed)
+    lower, upper = empty.param_space.basic_bounds(pad_integers=False)
+    runs = []
+    for row in rng.uniform(lower, upper, (count, len(lower))):
+        params = empty.param_space.from_basic(row)
+        evaluation = problem.evaluate(params, rng)
+        runs.append(Observation(params, evaluation.output, evaluation.cost, evaluation.is_failure))
+    return Tuner.from_state(dataclasses.replace(empty.to_state(), observations=runs))
 
 
 def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
@@ -44,17 +62,7 @@ def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
         resample_frequency=0,
         max_condition_points=limit,
     )
-    empty = Tuner(PROBLEM.params(), config, seed=0)
-    rng = np.random.default_rng(0)
-    lower, upper = empty.param_space.basic_bounds(pad_integers=False)
-    observations = []
-    for row in rng.uniform(lower, upper, (count, len(lower))):
-        params = empty.param_space.from_basic(row)
-        evaluation = PROBLEM.evaluate(params, rng)
-        observations.append(Observation(params, evaluation.output, evaluation.cost))
-    # restored from a state, as a journal or a saved study is: observe() one at a time would
-    # rescan the front on every call and dominate the set-up, not what is measured
-    tuner = Tuner.from_state(dataclasses.replace(empty.to_state(), observations=observations))
+    tuner = random_study(PROBLEM, config, count, 0, np.random.default_rng(0))
     tuner.forget(tuner.suggest().id)
     seconds = median_suggest_seconds(tuner, repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
