@@ -94,6 +94,11 @@ class Suggestion:
     diagnostics: Diagnostics
     progress: tuple[ProgressPoint, ...] = ()
 
+    def copy(self) -> Suggestion:
+        """This suggestion with its own ``params``: the caller may change the copy's dict
+        (e.g. add fixed settings) without changing what the study recorded."""
+        return dataclasses.replace(self, params=json_copy(self.params))
+
     def renumbered(self, count: int) -> Suggestion:
         """This suggestion with the id it gets as suggestion number ``count`` (its tag kept)."""
         return dataclasses.replace(self, id=suggestion_id(count, self.id.partition("-")[2]))
@@ -137,6 +142,10 @@ class Observation:
     curve: tuple[ProgressPoint, ...] = ()
     stopped: str | None = None
 
+    def copy(self) -> Observation:
+        """This observation with its own ``params`` and ``extra`` (see ``Suggestion.copy``)."""
+        return dataclasses.replace(self, params=json_copy(self.params), extra=json_copy(self.extra))
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; ``curve`` and ``stopped`` only when set, so that a study without
         learning curves reads as earlier versions wrote it."""
@@ -171,6 +180,15 @@ def json_extra(extra: Any) -> dict[str, Any]:
     if problem:
         raise TypeError(problem)
     return json.loads(json.dumps(extra))
+
+
+def json_copy(value: Any) -> Any:
+    """A copy of JSON data (dicts, lists, tuples of scalars) that shares no container with it."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(json_copy(item) for item in value)
+    return value
 
 
 def _non_json(value: Any, where: str, containers: set[int]) -> str | None:

@@ -5,6 +5,7 @@
     min = 1e-5
     max = 1e-1
     center = 1e-3         # optional: the first suggestion; default the middle in basic space
+                          # (required when a bound is open: log min = 0, logit 0 or 1)
 
     [width]
     kind = "linear"
@@ -117,14 +118,21 @@ KINDS: dict[str, tuple[Callable[[str, dict[str, Any]], Space], tuple[str, ...]]]
 """kind -> (builder from the param's fields, the fields it takes besides kind and center)."""
 
 
-def _default_center(space: Space) -> Any:
+def _default_center(name: str, space: Space) -> Any:
     """The middle of the space in basic coordinates (its first suggestion by default); the
-    first choice of a categorical param."""
+    first choice of a categorical param. ``SpaceFileError`` if a bound is open (a log
+    param's min = 0, a logit param's 0 or 1): the space then has no middle."""
     if isinstance(space, ArchSpace):
         return [[space.min_size]]
     if isinstance(space, CategoricalSpace):
         return space.choices[0]
     low, high = space.basic_bounds(pad_integers=False)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise SpaceFileError(
+            f"param {name!r}: field 'center' is missing; with min = {space.min} and "
+            f"max = {space.max} the space is unbounded in basic space, so it has no middle to "
+            "start from: give a center (or bounds inside the transform's domain)"
+        )
     return space.from_basic((np.asarray(low) + np.asarray(high)) / 2)
 
 
@@ -133,6 +141,8 @@ def param_from_table(name: str, table: Any) -> Param:
     if not isinstance(table, dict):
         raise SpaceFileError(f"param {name!r}: expected a table ([{name}]), got {table!r}")
     kind = table.get("kind")
+    if kind is None:
+        raise SpaceFileError(f"param {name!r}: field 'kind' is missing; one of {list(KINDS)}")
     if kind not in KINDS:
         raise SpaceFileError(f"param {name!r}: field 'kind': {kind!r} is not one of {list(KINDS)}")
     build, known = KINDS[kind]
@@ -140,7 +150,8 @@ def param_from_table(name: str, table: Any) -> Param:
     unknown = sorted(set(fields) - set(known))
     if unknown:
         raise SpaceFileError(
-            f"param {name!r}: unknown field {unknown[0]!r}; a {kind} param takes {list(known)}"
+            f"param {name!r}: unknown field {unknown[0]!r}; a {kind} param takes "
+            f"{[*known, 'center']}"
         )
     try:
         space = build(name, fields)
@@ -148,7 +159,7 @@ def param_from_table(name: str, table: Any) -> Param:
         raise
     except (TypeError, ValueError) as error:
         raise SpaceFileError(f"param {name!r}: {_field_of(fields, str(error))}{error}") from None
-    center = table.get("center", _default_center(space))
+    center = table["center"] if "center" in table else _default_center(name, space)
     try:
         return Param(name, space, space.validate(center))
     except ValueError as error:

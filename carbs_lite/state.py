@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from carbs_lite.records import StateFileError, StudyState
+from carbs_lite.journal_file import FORMAT as JOURNAL_FORMAT
+from carbs_lite.records import STATE_FORMAT, StateFileError, StudyState
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,27 @@ def write_json_atomically(data: Any, path: str | Path) -> None:
     write_bytes_atomically(json.dumps(data, indent=1).encode(), path)
 
 
+def study_file_format(path: str | Path) -> str | None:
+    """``STATE_FORMAT`` or ``JOURNAL_FORMAT`` if the file at ``path`` holds a carbs_lite study
+    (judged by the first format tag in its first 4 KiB: a journal's header holds a snapshot's
+    tag after its own), else None (also when it cannot be read)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return None
+    found = {
+        head.find(f'"format": "{name}"'.encode()): name for name in (STATE_FORMAT, JOURNAL_FORMAT)
+    }
+    found.pop(-1, None)
+    return found[min(found)] if found else None
+
+
 def save_state(state: StudyState, path: str | Path) -> None:
-    """Atomically write ``state`` to ``path``."""
+    """Atomically write ``state`` to ``path``; ValueError if ``path`` holds a journal, whose
+    live handles would go on appending to the replaced file and lose their records."""
+    if study_file_format(path) == JOURNAL_FORMAT:
+        raise ValueError(f"{path} is a study journal (Tuner.open); save to another path")
     write_json_atomically(state.to_json(), path)
 
 

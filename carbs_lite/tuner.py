@@ -105,15 +105,15 @@ class Tuner(Study):
 
     @property
     def observations(self) -> list[Observation]:
-        """Every observation so far, oldest first (a copy)."""
+        """Every observation so far, oldest first (copies: see ``Observation.copy``)."""
         with self._lock:
-            return list(self._observations)
+            return [o.copy() for o in self._observations]
 
     @property
     def outstanding(self) -> list[Suggestion]:
-        """Suggestions handed out and not yet observed or forgotten."""
+        """Suggestions handed out and not yet observed or forgotten (copies)."""
         with self._lock:
-            return list(self._outstanding.values())
+            return [s.copy() for s in self._outstanding.values()]
 
     def suggest(self, stream: int = 0) -> Suggestion:
         """The next point to evaluate; it stays outstanding until observed or forgotten.
@@ -135,7 +135,7 @@ class Tuner(Study):
             )
             self._outstanding[suggestion.id] = suggestion
             self._suggestion_count += 1
-            return suggestion
+            return suggestion.copy()
 
     def observe(
         self,
@@ -152,7 +152,7 @@ class Tuner(Study):
             observation = self._observation(
                 params_or_suggestion, output, cost, is_failure, extra, counts_as_try
             )
-            return self._record(observation)
+            return self._record(observation).copy()
 
     def _observation(
         self,
@@ -196,7 +196,7 @@ class Tuner(Study):
             check_progress(pending, point)
             updated = dataclasses.replace(pending, progress=(*pending.progress, point))
             self._outstanding[pending.id] = updated
-            return updated
+            return updated.copy()
 
     def stop(
         self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
@@ -224,7 +224,7 @@ class Tuner(Study):
                 curve=pending.progress,
                 stopped=reason,
             )
-            return self._record(observation)
+            return self._record(observation).copy()
 
     def _pending(self, suggestion: Suggestion | str) -> Suggestion:
         """The outstanding suggestion with the id of ``suggestion`` (or that id), with its
@@ -331,15 +331,16 @@ class Tuner(Study):
             self.__dict__.pop("_search", None)  # the search is built around the center
 
     def to_state(self) -> StudyState:
-        """Everything needed to continue the study; ``from_state`` restores it."""
+        """Everything needed to continue the study; ``from_state`` restores it. Its
+        observations and suggestions are copies (``Observation.copy``)."""
         with self._lock:
             return StudyState(
                 params=list(self.param_space.params),
                 config=self.config,
                 heuristics=self.heuristics,
                 seed=self.seed,
-                observations=list(self._observations),
-                outstanding=list(self._outstanding.values()),
+                observations=[o.copy() for o in self._observations],
+                outstanding=[s.copy() for s in self._outstanding.values()],
                 suggestion_count=self._suggestion_count,
                 resample_count=self._resample_count,
                 search_radius=self._adaptive_radius,
@@ -410,8 +411,13 @@ class Tuner(Study):
     def _resolve(
         self, item: dict[str, Any] | Suggestion
     ) -> tuple[dict[str, Any], Suggestion | None]:
-        """Canonical params and the suggestion they answer, if any."""
+        """Canonical params and the suggestion they answer, if any. An outstanding suggestion
+        answers with the params this study recorded for it, whatever became of the caller's
+        copy (``Suggestion.copy``)."""
         if isinstance(item, Suggestion):
+            if item.id in self._outstanding:
+                pending = self._outstanding[item.id]
+                return pending.params, pending
             if any(o.suggestion_id == item.id for o in self._observations):
                 raise ValueError(f"suggestion {item.id!r} was already observed")
             return self.param_space.validate(item.params), item

@@ -78,7 +78,7 @@ def test_suggest_prints_params_as_json_and_one_json_line(tmp_path, capsys):
     assert json.loads(re.search(r"params: (.+)", out).group(1)) == {"lr": 0.001, "width": 512}
     assert main(["suggest", str(study), "--json"]) == 0
     line = json.loads(capsys.readouterr().out)
-    assert set(line) == {"id", "params", "try", "tries"} and line["try"] == 2
+    assert set(line) == {"id", "params", "tries_used", "tries"} and line["tries_used"] == 2
 
 
 def test_space_file_and_metric_names(tmp_path, capsys):
@@ -109,6 +109,9 @@ def test_space_file_and_metric_names(tmp_path, capsys):
         ('[lr]\nkind = "log"\nmin = 1\nmax = 9\ncenter = 20', "param 'lr': field 'center'"),
         ('[lr]\nkind = "log"\nmin = -1\nmax = 9', "param 'lr': field 'min'"),
         ('[lr]\nkind = "log"\nmax = 9', "param 'lr': field 'min' is missing"),
+        ('[lr]\nkind = "log"\nmin = 0\nmax = 9', "param 'lr': field 'center' is missing"),
+        ('[p]\nkind = "logit"\nmin = 0\nmax = 1', "param 'p': field 'center' is missing"),
+        ("[p]\nmin = 0\nmax = 1", "param 'p': field 'kind' is missing"),
         ('[n]\nkind = "linear"\nmin = 1\nmax = 9\nrounding = 0', "param 'n': field 'rounding'"),
         ("lr = [", "not valid TOML"),
     ],
@@ -405,6 +408,7 @@ def test_a_bad_study_path_is_one_line_exit_2(tmp_path, capsys, make, message, co
         (["ablate", "--seeds", "0"], "--seeds: 0 must be at least 1"),
         (["init", "s.json"], "one of the arguments --space --problem is required"),
         (["observe", "s.json", "x", "--cost", "-1"], "--cost: -1 must be a finite number > 0"),
+        (["observe", "s.json", "x", "--output", "inf"], "--output: inf is not a finite number"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(capsys, argv, message):
@@ -502,7 +506,7 @@ def test_every_command_works_on_a_study_made_from_python(tmp_path, capsys, journ
     second, _ = _suggest(study, capsys)
     # another task's flags do not apply to this study
     assert main(["observe", str(study), second, "--ne", "0.8", "--qps", "10"]) == 2
-    assert "give either --output (with --cost) or --failed" in capsys.readouterr().err
+    assert "--ne, --qps: only for ads-arch studies" in capsys.readouterr().err
 
 
 def test_help_status_and_observe_import_no_torch_pyro_or_plotly(tmp_path, capsys):
@@ -624,3 +628,44 @@ def test_a_reader_that_goes_away_gets_no_traceback(tmp_path, capsys):
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 141
     assert b"Traceback" not in errors and b"BrokenPipeError" not in errors
+
+
+def test_init_into_a_missing_folder_is_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "space.toml").write_text(SPACE)
+    for journal in ([], ["--journal"]):
+        argv = [
+            "init",
+            str(tmp_path / "nowhere" / "s.json"),
+            "--space",
+            str(tmp_path / "space.toml"),
+        ]
+        assert main([*argv, "--direction", "minimize", *journal]) == 2
+        err = capsys.readouterr().err
+        assert "cannot write" in err and "No such file or directory" in err
+        assert err.count("\n") == 1
+
+
+def test_a_tasks_own_flags_are_refused_on_a_study_of_another_task(tmp_path, capsys):
+    # --ne on a generic study, or --min-qps with --space, used to be silently ignored
+    study = _space_study(tmp_path)
+    ident, _ = _suggest(study, capsys)
+    argv = ["observe", str(study), ident, "--output", "0.3", "--cost", "3", "--ne", "0.8"]
+    assert main(argv) == 2
+    assert "--ne: only for ads-arch studies" in capsys.readouterr().err
+    assert Tuner.load(study).observations == []
+    space = ["--space", str(tmp_path / "space.toml"), "--direction", "minimize"]
+    assert main(["init", str(tmp_path / "new.json"), *space, "--min-qps", "100"]) == 2
+    assert "--min-qps: only for ads-arch studies" in capsys.readouterr().err
+    assert (
+        main(["init", str(tmp_path / "ads.json"), "--problem", "ads-arch", "--min-qps", "100"]) == 0
+    )
+    assert Tuner.load(tmp_path / "ads.json").config.max_suggestion_cost == 1 / 100
+
+
+def test_retracting_twice_names_the_try_as_status_numbers_it(tmp_path, capsys):
+    study = _space_study(tmp_path)
+    ident, _ = _suggest(study, capsys)
+    assert main(["observe", str(study), ident, "--output", "0.3", "--cost", "3"]) == 0
+    assert main(["retract", str(study), "#1", "--why", "typo"]) == 0
+    assert main(["retract", str(study), "#1", "--why", "again"]) == 2
+    assert "try #1 is already retracted (typo)" in capsys.readouterr().err

@@ -123,3 +123,28 @@ def test_a_save_removes_the_temp_files_of_dead_saves_only(tmp_path, params):
         Tuner(params).save(path)
     left = {p.name for p in tmp_path.iterdir()}
     assert left == {"study.json", young.name, live.name, *(p.name for p in others)}
+
+
+def test_a_report_or_a_save_never_replaces_a_journal(tmp_path, params):
+    # a snapshot saved over a journal left its live handles appending to the replaced file
+    path = tmp_path / "study.jsonl"
+    worker = Tuner.open(path, params)
+    worker.observe(worker.suggest(), 1.0, 1.0)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="journal"):
+        Tuner.load(path).save(path)
+    with pytest.raises(ValueError, match="holds a carbs_lite study"):
+        worker.report(path)
+    assert path.read_bytes() == before
+    worker.observe(worker.suggest(), 2.0, 1.0)
+    assert len(Tuner.load(path).observations) == 2
+
+
+def test_a_report_never_replaces_a_saved_study(tmp_path, params):
+    tuner = run(Tuner(params), 2)
+    path = tmp_path / "study.json"
+    tuner.save(path)
+    with pytest.raises(ValueError, match="holds a carbs_lite study"):
+        tuner.report(path)
+    assert len(Tuner.load(path).observations) == 2
+    tuner.save(path)  # saving over its own snapshot stays the normal way to checkpoint

@@ -220,3 +220,23 @@ def test_parallel_workers_in_the_random_phase_get_different_points(design, count
     )
     values = [tuner.suggest().params["n"] for _ in range(count)]
     assert len(set(values)) == count  # around the center: std 1, so 5 values within +-2
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_dicts_handed_out_are_the_callers_to_change(tmp_path, params, journal):
+    # adding fixed settings to a suggestion's params used to make every later suggest() and
+    # the saved file fail: the study shared its own dicts with the caller
+    tuner = Tuner.open(tmp_path / "j.jsonl", params) if journal else Tuner(params)
+    suggestion = tuner.suggest()
+    recorded = dict(suggestion.params)
+    suggestion.params["batch_size"] = 32
+    observation = tuner.observe(suggestion, 1.0, 1.0, extra={"note": "a"})
+    observation.params["other"] = 1
+    observation.extra["note"] = {1, 2}
+    tuner.observations[0].params.clear()
+    tuner.best().params["x"] = 0
+    tuner.observe(tuner.suggest(), 2.0, 1.0)
+    tuner.save(tmp_path / "copy.json")
+    restored = Tuner.load(tmp_path / "copy.json").observations
+    assert restored[0].params == recorded
+    assert restored[0].extra == {"note": "a"}

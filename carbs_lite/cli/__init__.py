@@ -40,7 +40,7 @@ from carbs_lite.cli.commands import (
     cmd_retract,
     cmd_suggest,
 )
-from carbs_lite.cli.common import CommandError, number, positive_float, positive_int
+from carbs_lite.cli.common import CommandError, finite_number, positive_float, positive_int
 from carbs_lite.cli.progress import add_progress_commands
 from carbs_lite.cli.proxy import add_proxy_command
 from carbs_lite.cli.status import cmd_status
@@ -111,7 +111,7 @@ def _add_study_commands(commands: argparse._SubParsersAction) -> argparse.Argume
     observe.add_argument("id", nargs="?", help="the suggestion's id (or give --params)")
     observe.add_argument("--params", metavar="JSON", help="params of a run it did not suggest")
     observe.add_argument("--counts", action="store_true", help="a --params run uses a try")
-    observe.add_argument("--output", type=number, help="the observed output")
+    observe.add_argument("--output", type=finite_number, help="the observed output")
     observe.add_argument("--cost", type=positive_float, help="the run's cost (> 0)")
     observe.add_argument("--failed", action="store_true", help="the run diverged or crashed")
     observe.set_defaults(func=cmd_observe)
@@ -147,12 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     progress = add_progress_commands(commands)
     add_ablate_command(commands)
     add_proxy_command(commands)
+    task_options: dict[str, dict[str, list[argparse.Action]]] = {"init": {}, "observe": {}}
     for name in PRESETS:
         task = preset(name)
         task.add_commands(commands, _add_switch_option)
-        task.add_init_options(init)
-        task.add_observe_options(observe)
+        task_options["init"][name] = task.add_init_options(init)
+        task_options["observe"][name] = task.add_observe_options(observe)
         task.add_observe_options(progress)
+    # a task's flags on a study of another task are refused, not silently ignored
+    init.set_defaults(task_options=task_options["init"])
+    observe.set_defaults(task_options=task_options["observe"])
+    progress.set_defaults(task_options=task_options["observe"])
     return parser
 
 

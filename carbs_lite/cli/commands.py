@@ -16,6 +16,7 @@ from carbs_lite.cli.common import (
     open_study,
     output_text,
     params_text,
+    refuse_other_tasks_options,
     tries_text,
 )
 from carbs_lite.tasks import preset
@@ -72,6 +73,7 @@ def _generic_study(args: argparse.Namespace) -> Tuner:
 
 
 def _new_study(args: argparse.Namespace) -> Tuner:
+    refuse_other_tasks_options(args, args.problem)
     if args.problem is None:
         return _generic_study(args)
     given = [f"--{n.replace('_', '-')}" for n in GENERIC_INIT_OPTIONS if getattr(args, n)]
@@ -94,11 +96,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise CommandError(f"{path} exists; pass --force to replace it")
     study = _new_study(args)
     copied = _copy_from(args.from_study, study) if args.from_study else ""
-    if args.journal:
-        path.unlink(missing_ok=True)
-        create_journal(path, study.to_state(), Tuner).close()
-    else:
-        study.save(path)
+    try:
+        if args.journal:
+            path.unlink(missing_ok=True)
+            create_journal(path, study.to_state(), Tuner).close()
+        else:
+            study.save(path)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
     state = study.to_state()
     kind = args.problem or "generic"
     names = ", ".join(p.name for p in state.params)
@@ -147,11 +152,13 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 f"meanwhile ({tries_text(study.to_state())}); pass --force to suggest past it"
             )
     if args.json:
-        line = {"id": suggestion.id, "params": suggestion.params, "try": used}
+        line = {"id": suggestion.id, "params": suggestion.params, "tries_used": used}
         print(json.dumps({**line, "tries": state.tries}))
     else:
         budget = f" of {state.tries}" if state.tries is not None else ""
-        print(f"id:     {suggestion.id}   (try {used}{budget})")
+        # "tries used", not "try N": run numbers (#N in status and retract) also count runs
+        # recorded outside the budget, such as a baseline
+        print(f"id:     {suggestion.id}   (tries used: {used}{budget}, this one included)")
         print(f"params: {params_text(suggestion.params)}")
     return 0
 
@@ -197,6 +204,7 @@ def _values(
 ) -> tuple[float, float, dict[str, Any]]:
     """(output, cost, extra) from the task's flags or the generic ones; a failure without a
     cost gets the suggestion's predicted cost, marked ``extra["cost_estimated"]``."""
+    refuse_other_tasks_options(args, study.metrics.task)
     task = preset(study.metrics.task)
     values = task.observed(args, study) if task is not None else None
     if values is None:
@@ -271,7 +279,10 @@ def observation_index(state: StudyState, ref: str) -> int:
 def cmd_retract(args: argparse.Namespace) -> int:
     """Take back a recorded result; it stays in the file, marked with the reason."""
     with open_study(args.study, write=True) as study:
-        index = observation_index(study.to_state(), args.ref)
+        state = study.to_state()
+        index = observation_index(state, args.ref)
+        if index in state.retracted:
+            raise CommandError(f"try #{index + 1} is already retracted ({state.retracted[index]})")
         try:
             study.retract(index, args.why)
         except ValueError as error:

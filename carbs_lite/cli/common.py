@@ -49,6 +49,28 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def finite_number(text: str) -> float:
+    """An argparse type: a finite float (a run whose output is not one is ``--failed``)."""
+    value = number(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a finite number; record a run that failed with --failed"
+        )
+    return value
+
+
+def refuse_other_tasks_options(args: argparse.Namespace, task: str | None) -> None:
+    """``CommandError`` if a task preset's own option was given for a study of another task
+    (``task``; None for a generic study): it would otherwise be silently ignored."""
+    for name, actions in getattr(args, "task_options", {}).items():
+        given = [a.option_strings[0] for a in actions if getattr(args, a.dest) is not None]
+        if name != task and given:
+            raise CommandError(
+                f"{', '.join(given)}: only for {name} studies (init --problem {name}); "
+                "this study takes the generic options"
+            )
+
+
 def _check_path(path: str) -> None:
     where = Path(path)
     if not where.exists():
@@ -102,15 +124,9 @@ def _file_error(path: str, error: Exception) -> str:
 
 def is_study_file(path: Path) -> bool:
     """Whether ``path`` holds a carbs_lite study (snapshot or journal), judged by its start."""
-    from carbs_lite.journal import FORMAT as JOURNAL_FORMAT
-    from carbs_lite.records import STATE_FORMAT
+    from carbs_lite.state import study_file_format
 
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(4096)
-    except OSError:
-        return False
-    return any(f'"format": "{name}"'.encode() in head for name in (STATE_FORMAT, JOURNAL_FORMAT))
+    return study_file_format(path) is not None
 
 
 def output_text(metrics: Metrics, output: float) -> str:

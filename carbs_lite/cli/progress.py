@@ -12,6 +12,7 @@ from carbs_lite.cli.common import (
     open_study,
     output_text,
     positive_float,
+    refuse_other_tasks_options,
     tries_text,
 )
 from carbs_lite.tasks import preset
@@ -54,6 +55,7 @@ def add_progress_commands(commands: argparse._SubParsersAction) -> argparse.Argu
 
 def _point(args: argparse.Namespace, study: Study) -> tuple[float, float]:
     """(output, cost) from the task preset's own flags, or the generic ones."""
+    refuse_other_tasks_options(args, study.metrics.task)
     task = preset(study.metrics.task)
     values = task.observed(args, study) if task is not None else None
     if values is not None:

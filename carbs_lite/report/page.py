@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from carbs_lite.state import write_bytes_atomically
+from carbs_lite.state import study_file_format, write_bytes_atomically
 
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 12}
 PANEL_HEIGHT = 420
@@ -104,7 +104,10 @@ def write_page(
     settings_html: str = "",
 ) -> Path:
     """Write ``intro_html``, the ``figures`` (section title, figure) and ``settings_html`` as
-    one offline page, atomically (temp file + rename); returns the path."""
+    one offline page, atomically (temp file + rename); returns the path. ValueError if
+    ``path`` holds a study (``state.study_file_format``): a report never replaces one."""
+    if study_file_format(path) is not None:
+        raise ValueError(f"{path} holds a carbs_lite study; write the report to another path")
     sections, calls = [], []
     for index, (section, figure) in enumerate(figures):
         sections.append(f'<h2>{html.escape(section)}</h2><div id="plot{index}" class="plot"></div>')

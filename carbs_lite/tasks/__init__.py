@@ -30,6 +30,12 @@ class TaskPreset(Protocol):
     def summary_lines(self, state: StudyState) -> list[str]:
         """Extra lines for the report's written summary (e.g. a task's own score)."""
 
+    def add_init_options(self, parser: argparse.ArgumentParser) -> list[argparse.Action]:
+        """The task's own options of `carbs-lite init --problem` (each None unless given)."""
+
+    def add_observe_options(self, parser: argparse.ArgumentParser) -> list[argparse.Action]:
+        """The task's own flags of `observe` and `progress` (each None unless given)."""
+
     def add_proxy_options(self, parser: argparse.ArgumentParser) -> None:
         """The task's own options of `carbs-lite proxy`."""
 

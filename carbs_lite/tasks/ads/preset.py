@@ -37,10 +37,14 @@ def add_commands(commands: argparse._SubParsersAction, switch_option: Any) -> No
     add_run_command(commands, switch_option)
 
 
-def add_init_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--min-qps", type=positive_float, default=3500.0, help="ads-arch: the QPS floor"
-    )
+DEFAULT_MIN_QPS = 3500.0
+"""The ads team's serving floor (shared/ads_simulator.md)."""
+
+
+def add_init_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """`init --problem ads-arch`'s own options (the actions added)."""
+    help_text = f"ads-arch: the QPS floor (default {DEFAULT_MIN_QPS:g})"
+    return [parser.add_argument("--min-qps", type=positive_float, help=help_text)]
 
 
 def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
@@ -49,7 +53,8 @@ def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
     from carbs_lite.tasks.ads.tuning import arch_tuner
 
     tries = args.tries or DEFAULT_TRIES
-    return arch_tuner(min_qps=args.min_qps, seed=args.seed, heuristics=heuristics, tries=tries)
+    min_qps = DEFAULT_MIN_QPS if args.min_qps is None else args.min_qps
+    return arch_tuner(min_qps=min_qps, seed=args.seed, heuristics=heuristics, tries=tries)
 
 
 def add_proxy_options(parser: argparse.ArgumentParser) -> None:
@@ -79,9 +84,12 @@ def proxy_problem(args: argparse.Namespace) -> FidelityProblem:
     )
 
 
-def add_observe_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ne", type=positive_float, help="ads-arch: normalized entropy (> 0)")
-    parser.add_argument("--qps", type=positive_float, help="ads-arch: serving QPS (> 0)")
+def add_observe_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """`observe`'s and `progress`'s ads-arch flags (the actions added)."""
+    return [
+        parser.add_argument("--ne", type=positive_float, help="ads-arch: normalized entropy (> 0)"),
+        parser.add_argument("--qps", type=positive_float, help="ads-arch: serving QPS (> 0)"),
+    ]
 
 
 def observed(
