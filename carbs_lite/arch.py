@@ -41,6 +41,7 @@ depend on; with a handful of runs a GP learns a cost from two inputs far better 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,13 @@ class ArchSpace(Space):
                 "ArchSpace: min_size and max_size must be multiples of rounding_factor"
             )
         for name in ("count_scale", "width_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"ArchSpace: {name} must be > 0")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"ArchSpace: {name} must be a number, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"ArchSpace: {name} must be finite and > 0, got {value!r}")
+            plain = int(value) if isinstance(value, numbers.Integral) else float(value)
+            object.__setattr__(self, name, plain)
 
     @property
     def dim(self) -> int:

@@ -26,6 +26,7 @@ categorical param mostly through its fallback steps.
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,10 @@ def _key(value: Any) -> tuple[str, Any] | None:
         return ("bool", bool(value))
     if isinstance(value, str):
         return ("str", value)
-    if isinstance(value, int | float | np.integer | np.floating) and math.isfinite(value):
+    if isinstance(value, int | np.integer):
+        # beyond 2^53 two integers can share a float: refused rather than merged
+        return ("number", float(value)) if abs(int(value)) <= 2**53 else None
+    if isinstance(value, float | np.floating) and math.isfinite(value):
         return ("number", float(value))
     return None
 
@@ -75,8 +79,8 @@ class CategoricalSpace(Space):
             key = _key(choice)
             if key is None:
                 raise ValueError(
-                    "CategoricalSpace: each choice must be a string, a finite number or a "
-                    f"boolean, got {choice!r}"
+                    "CategoricalSpace: each choice must be a string, a finite number (an "
+                    f"integer within +-2**53) or a boolean, got {reprlib.repr(choice)}"
                 )
             if key in keys:
                 raise ValueError(f"CategoricalSpace: choice {choice!r} appears twice")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import reprlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -83,6 +85,7 @@ class TunerConfig:
                 raise ValueError(
                     f"direction must be 'maximize' or 'minimize', got {self.direction!r}"
                 ) from None
+        self._check_types()
         positive_ints = (
             "num_candidates_per_dim",
             "max_fit_points",
@@ -116,8 +119,37 @@ class TunerConfig:
                 f"{self.early_stopping_probability}"
             )
         cap = self.max_suggestion_cost
-        if cap is not None and not (math.isfinite(cap) and cap > 0):
+        if cap is not None and not cap > 0:
             raise ValueError(f"TunerConfig.max_suggestion_cost must be finite and > 0, got {cap}")
+        if not self.duplicate_tolerance >= 0:
+            raise ValueError(
+                f"TunerConfig.duplicate_tolerance must be >= 0, got {self.duplicate_tolerance}"
+            )
+
+    def _check_types(self) -> None:
+        """Integer fields hold integers (numpy's included, stored as int) and the others
+        finite real numbers (stored as float), so that a study saves and loads to the same
+        values; TypeError naming a field of the wrong type, ValueError for a non-finite one."""
+        for field in dataclasses.fields(self):
+            name, value = field.name, getattr(self, field.name)
+            if name == "direction" or (name == "max_suggestion_cost" and value is None):
+                continue
+            if isinstance(field.default, int):
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                    raise TypeError(f"TunerConfig.{name} must be an integer, got {value!r}")
+                object.__setattr__(self, name, int(value))
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"TunerConfig.{name} must be a number, got {value!r}")
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"TunerConfig.{name} must be finite, got {reprlib.repr(getattr(self, name))}"
+                )
+            object.__setattr__(self, name, value)
 
     @property
     def sign(self) -> float:

@@ -65,6 +65,19 @@ def check_next_point(where: str, last: ProgressPoint | None, point: ProgressPoin
             )
 
 
+def check_final_cost(curve: tuple[ProgressPoint, ...], cost: float) -> None:
+    """ValueError if a try's final ``cost`` is below what its learning ``curve`` had already
+    spent: costs are the spend so far, so they cannot decrease."""
+    # a relative 1e-9 of slack: a simulator that sums per-step costs may end a hair below
+    # its own running total through float rounding
+    if curve and cost < curve[-1].cost * (1.0 - 1e-9):
+        last = curve[-1]
+        raise ValueError(
+            f"cost {cost:g} is below the {last.cost:g} its learning curve had spent by step "
+            f"{last.step:g}; give the whole run's cost, which cannot decrease"
+        )
+
+
 def stopped_unbroken(observation: Observation) -> bool:
     """Whether ``observation`` is a try stopped early (``Observation.stopped``) whose last
     result was finite: a failure for the front, the best pick and the output model, but not

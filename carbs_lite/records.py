@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,14 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
-from carbs_lite.curves import CurvePoints, ProgressPoint, curve_points, stopped_unbroken
+from carbs_lite.curves import (
+    CurvePoints,
+    ProgressPoint,
+    check_final_cost,
+    check_next_point,
+    curve_points,
+    stopped_unbroken,
+)
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
     LinearSpace,
@@ -113,7 +121,11 @@ class Suggestion:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Suggestion:
-        progress = tuple(ProgressPoint.from_json(p) for p in data.get("progress", []))
+        """Parse ``to_json`` output; ValueError for a field of the wrong type or a learning
+        curve ``Study.observe_progress`` would have refused."""
+        progress = _curve_from_json(data.get("progress", []), f"suggestion {data['id']!r}")
+        _expect(data["id"], str, "suggestion id")
+        _expect(data["params"], dict, f"suggestion {data['id']!r}: params")
         return cls(data["id"], data["params"], Diagnostics.from_json(data["diagnostics"]), progress)
 
 
@@ -160,12 +172,45 @@ class Observation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Observation:
+        """Parse ``to_json`` output; ValueError for a field of the wrong type, a null output
+        that is not a failure, or a learning curve ``observe_progress`` would have refused."""
         fields = dict(data)
-        fields["output"] = math.nan if fields.get("output") is None else fields["output"]
+        where = f"observation of suggestion {fields.get('suggestion_id')!r}"
+        output = fields.get("output")
+        if output is not None:
+            _expect(output, int | float, f"{where}: output")
+        elif not fields.get("is_failure"):
+            raise ValueError(f"{where}: a null output is a failure, but is_failure is not true")
+        fields["output"] = math.nan if output is None else output
+        _expect(fields["params"], dict, f"{where}: params")
+        for name, kind in (("is_failure", bool), ("counts_as_try", bool), ("extra", dict)):
+            if name in fields:
+                _expect(fields[name], kind, f"{where}: {name}")
+        for name in ("suggestion_id", "stopped"):
+            if fields.get(name) is not None:
+                _expect(fields[name], str, f"{where}: {name}")
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
-        fields["curve"] = tuple(ProgressPoint.from_json(p) for p in fields.get("curve", []))
+        fields["curve"] = _curve_from_json(fields.get("curve", []), where)
+        check_final_cost(fields["curve"], fields["cost"])
         return cls(**fields)
+
+
+def _expect(value: Any, kind: type | Any, what: str) -> None:
+    """TypeError naming ``what`` unless ``value`` is a ``kind`` (a bool is not a number)."""
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise TypeError(f"{what} has the wrong type: {reprlib.repr(value)}")
+
+
+def _curve_from_json(points: Any, where: str) -> tuple[ProgressPoint, ...]:
+    """A learning curve read from a file, each point checked as ``observe_progress`` would."""
+    _expect(points, list, f"{where}: learning curve")
+    curve: list[ProgressPoint] = []
+    for data in points:
+        point = ProgressPoint.from_json(data)
+        check_next_point(f"{where}: learning curve", curve[-1] if curve else None, point)
+        curve.append(point)
+    return tuple(curve)
 
 
 def json_extra(extra: Any) -> dict[str, Any]:
@@ -271,6 +316,19 @@ class Metrics:
     step: str = "step"
     task: str | None = None
 
+    def __post_init__(self) -> None:
+        """ValueError for a field that is not text (``task`` and ``cost_inverse`` may be None)
+        or a ``task`` that names no preset, at construction, not when a report is drawn."""
+        from carbs_lite.tasks import PRESETS
+
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            optional = field.name in ("task", "cost_inverse")
+            if not (isinstance(value, str) or (optional and value is None)):
+                raise ValueError(f"Metrics.{field.name} must be text, got {value!r}")
+        if self.task is not None and self.task not in PRESETS:
+            raise ValueError(f"Metrics.task: unknown task {self.task!r}; known: {sorted(PRESETS)}")
+
     @property
     def cost_name(self) -> str:
         """The name costs are shown under: ``cost_inverse`` if set, else ``cost``."""
@@ -289,17 +347,13 @@ class Metrics:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Metrics:
-        """Parse ``to_json`` output; ValueError for unknown or non-text fields."""
+        """Parse ``to_json`` output; ValueError for unknown or non-text fields (or task)."""
         if not isinstance(data, dict):
             raise ValueError(f"metrics must be an object, got {data!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown Metrics fields: {unknown}; known: {sorted(known)}")
-        for name, value in data.items():
-            optional = name in ("task", "cost_inverse")
-            if not (isinstance(value, str) or (optional and value is None)):
-                raise ValueError(f"Metrics.{name} must be text, got {value!r}")
         return cls(**data)
 
 
@@ -463,12 +517,12 @@ class StudyState:
                 params=params_from_json(data["params"]),
                 config=TunerConfig.from_json(data["config"]),
                 heuristics=Heuristics.from_json(data["heuristics"]),
-                seed=int(data["seed"]),
+                seed=_count(data["seed"], "seed"),
                 observations=[Observation.from_json(r) for r in data["observations"]],
-                outstanding=[Suggestion.from_json(r) for r in data["outstanding"]],
-                suggestion_count=int(data["suggestion_count"]),
-                resample_count=int(data["resample_count"]),
-                search_radius=float(data["search_radius"]),
+                outstanding=_outstanding_from_json(data["outstanding"]),
+                suggestion_count=_count(data["suggestion_count"], "suggestion_count"),
+                resample_count=_count(data["resample_count"], "resample_count"),
+                search_radius=_radius(data["search_radius"]),
                 metrics=Metrics.from_json(data.get("metrics", {})),
                 tries=_budget(data.get("tries")),
                 retracted=retractions_from_json(data.get("retracted", []), data["observations"]),
@@ -476,6 +530,31 @@ class StudyState:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise StateFileError(f"corrupted tuner state: {error!r}") from None
+
+
+def _count(value: Any, name: str) -> int:
+    """A counter read from a file: an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {reprlib.repr(value)}")
+    return value
+
+
+def _radius(value: Any) -> float:
+    """The adaptive search radius read from a file: a finite number > 0."""
+    _expect(value, int | float, "search_radius")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"search_radius must be finite and > 0, got {value!r}")
+    return float(value)
+
+
+def _outstanding_from_json(records: list[Any]) -> list[Suggestion]:
+    """Outstanding suggestions read from a file; ValueError if two share an id."""
+    outstanding = [Suggestion.from_json(r) for r in records]
+    ids = [s.id for s in outstanding]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"outstanding suggestion {repeated[0]!r} appears twice")
+    return outstanding
 
 
 def _budget(value: Any) -> int | None:

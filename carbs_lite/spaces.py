@@ -143,6 +143,7 @@ class ScalarSpace(Space):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ValueError(f"{name}: {field} must be a real number, got {value!r}")
+            object.__setattr__(self, field, _plain_number(name, field, value, self.is_integer))
         if not isinstance(self.is_integer, bool):
             raise ValueError(f"{name}: is_integer must be True or False, got {self.is_integer!r}")
         if isinstance(self.rounding_factor, bool) or not isinstance(self.rounding_factor, int):
@@ -259,6 +260,24 @@ class ScalarSpace(Space):
         down_value = np.maximum(value - self.rounding_factor, self._domain()[0] + 1e-12)
         down = np.abs(self._forward(value) - self._forward(down_value))
         return np.fmin(up, down)
+
+
+def _plain_number(space: str, field: str, value: numbers.Real, integer: bool) -> int | float:
+    """A bound or scale as a Python int (integral values, numpy's included) or float (the
+    rest), as a study file stores it; ValueError if it is beyond a float's range, or, in an
+    integer space, beyond 2^53, where floats skip integers and values would silently change."""
+    try:
+        as_float = float(value)
+    except OverflowError:
+        raise ValueError(f"{space}: {field} {reprlib.repr(value)} is too large") from None
+    if not isinstance(value, numbers.Integral):
+        return as_float
+    if integer and abs(value) > 2**53:
+        raise ValueError(
+            f"{space}: {field} {value} is beyond 2**53, where floats skip integers: an integer "
+            "space holds its values exactly only inside +-2**53"
+        )
+    return int(value)
 
 
 def _integer_inside(value: float, lo: float, hi: float, factor: int) -> float:

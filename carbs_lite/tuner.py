@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
-from carbs_lite.curves import ProgressPoint, check_next_point, check_progress, stopped_unbroken
+from carbs_lite.curves import (
+    ProgressPoint,
+    check_final_cost,
+    check_next_point,
+    check_progress,
+    stopped_unbroken,
+)
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
 from carbs_lite.pareto import study_front
@@ -87,6 +94,17 @@ class Tuner(Study):
         bad_type = isinstance(tries, bool) or not isinstance(tries, int)
         if tries is not None and (bad_type or tries < 1):
             raise ValueError(f"tries must be an integer >= 1 or None, got {tries!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        for name, value, kind in (
+            ("config", config, TunerConfig),
+            ("heuristics", heuristics, Heuristics),
+            ("metrics", metrics, Metrics),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(
+                    f"{name} must be a {kind.__name__} or None, got {type(value).__name__}"
+                )
         self.param_space = ParamSpace(params)
         self.config = config or TunerConfig()
         self.heuristics = heuristics or Heuristics()
@@ -184,6 +202,7 @@ class Tuner(Study):
                 bool(counts_as_try) and suggestion is None,
                 suggestion.progress if suggestion else (),
             )
+            check_final_cost(observation.curve, observation.cost)
             return observation
 
     def observe_progress(
@@ -307,6 +326,7 @@ class Tuner(Study):
             result.params, result.output, result.cost, result.is_failure, result.extra, False
         )
         curve = _checked_curve(result.curve) or observation.curve
+        check_final_cost(curve, observation.cost)
         if result.stopped is None:
             return dataclasses.replace(observation, curve=curve)
         if not isinstance(result.stopped, str) or not result.stopped.strip():

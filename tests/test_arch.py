@@ -237,8 +237,8 @@ def test_sizes_must_be_multiples_of_the_rounding_factor():
         ({"min_size": True}, "min_size must be an integer"),
         ({"min_size": 256, "max_size": 128}, "min_size 256 > max_size 128"),
         ({"rounding_factor": 48}, "multiples of rounding_factor"),
-        ({"width_scale": 0.0}, "width_scale must be > 0"),
-        ({"count_scale": -1.0}, "count_scale must be > 0"),
+        ({"width_scale": 0.0}, "width_scale must be finite and > 0"),
+        ({"count_scale": -1.0}, "count_scale must be finite and > 0"),
     ],
 )
 def test_bad_space_settings_are_rejected(kwargs, message):

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
-from carbs_lite import LinearSpace, LogSpace, Param, PowerOfTwoSpace, Tuner, TunerConfig
+from carbs_lite import (
+    ArchSpace,
+    CategoricalSpace,
+    LinearSpace,
+    LogSpace,
+    Metrics,
+    Param,
+    PowerOfTwoSpace,
+    StateFileError,
+    Tuner,
+    TunerConfig,
+)
 
 FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5)
 POINT = {"lr": 1e-3, "width": 32}
@@ -93,6 +108,18 @@ def test_extra_is_kept_as_it_reads_back(study, tmp_path):
             r"LinearSpace\(min=1, max=9, .*rounding_factor=10\) holds no value",
         ),
         (lambda: LogSpace(min=0, max=0.5, is_integer=True), r"lies in \[0, 0.5\] above 0.0"),
+        (lambda: LinearSpace(min=0, max=10**400), "max 1000.*000 is too large"),
+        (lambda: PowerOfTwoSpace(max=2**1100), "max .* is too large"),
+        (
+            lambda: LinearSpace(min=0, max=2**60, is_integer=True),
+            r"max 1152921504606846976 is beyond 2\*\*53",
+        ),
+        (lambda: CategoricalSpace([10**400, 1]), r"an integer within \+-2\*\*53"),
+        (lambda: CategoricalSpace([2**53, 2**53 + 1]), r"got 9007199254740993"),
+        (lambda: ArchSpace(count_scale=math.inf), "count_scale must be finite and > 0"),
+        (lambda: ArchSpace(width_scale="1"), "width_scale must be a number, got '1'"),
+        (lambda: Metrics(output=5), "Metrics.output must be text, got 5"),
+        (lambda: Metrics(task="bogus"), "unknown task 'bogus'"),
     ],
 )
 def test_spaces_that_cannot_work_are_refused_at_construction(build, message):
@@ -125,3 +152,107 @@ def test_extreme_spaces_that_are_accepted_also_suggest(space, center):
         suggestion = tuner.suggest()
         assert space.validate(suggestion.params["a"]) == suggestion.params["a"]
         tuner.observe(suggestion, float(step % 3), 1.0)
+
+
+def test_numpy_and_fraction_bounds_are_stored_as_plain_numbers(tmp_path):
+    # a numpy int64 bound used to be accepted and then fail every save()
+    space = LinearSpace(min=1, max=np.int64(64), is_integer=True)
+    assert type(space.max) is int and space.max == 64
+    assert type(LinearSpace(min=0, max=Fraction(1, 2)).max) is float
+    tuner = Tuner([Param("n", space, 8)], FAST)
+    tuner.observe(tuner.suggest(), 1.0, 1.0)
+    tuner.save(tmp_path / "s.json")
+    assert Tuner.load(tmp_path / "s.json").observations == tuner.observations
+
+
+@pytest.mark.parametrize(
+    "settings, error, message",
+    [
+        ({"num_random_samples": 2.5}, TypeError, "num_random_samples must be an integer"),
+        ({"torch_threads": 1.5}, TypeError, "torch_threads must be an integer"),
+        ({"fit_iterations": "5"}, TypeError, "fit_iterations must be an integer, got '5'"),
+        ({"max_suggestion_cost": "10"}, TypeError, "max_suggestion_cost must be a number"),
+        ({"initial_search_radius": math.inf}, ValueError, "initial_search_radius must be finite"),
+        ({"exploration_bias": math.nan}, ValueError, "exploration_bias must be finite"),
+        ({"duplicate_tolerance": -1}, ValueError, "duplicate_tolerance must be >= 0"),
+        ({"max_suggestion_cost": 10**400}, ValueError, "max_suggestion_cost must be finite"),
+    ],
+)
+def test_config_fields_of_the_wrong_type_or_not_finite_are_refused(settings, error, message):
+    with pytest.raises(error, match=message):
+        TunerConfig(**settings)
+
+
+def test_config_keeps_numpy_numbers_as_plain_ones():
+    config = TunerConfig(num_random_samples=np.int64(3), max_suggestion_cost=np.float32(2))
+    assert type(config.num_random_samples) is int and type(config.max_suggestion_cost) is float
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
+        ({"seed": 1.7}, ValueError, "seed must be an integer >= 0, got 1.7"),
+        ({"seed": "5"}, ValueError, "seed must be an integer >= 0, got '5'"),
+        ({"config": {"direction": "minimize"}}, TypeError, "config must be a TunerConfig"),
+        ({"metrics": "NE"}, TypeError, "metrics must be a Metrics or None, got str"),
+    ],
+)
+def test_tuner_arguments_of_the_wrong_type_are_refused(params, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Tuner(params, **kwargs)
+
+
+def test_a_final_cost_below_the_cost_its_curve_spent_is_refused(params):
+    tuner = Tuner(params, FAST)
+    suggestion = tuner.suggest()
+    tuner.observe_progress(suggestion, 1, 0.5, 2.0)
+    with pytest.raises(ValueError, match="cost 0.1 is below the 2 its learning curve had spent"):
+        tuner.observe(suggestion, 0.3, 0.1)
+    assert tuner.observations == [] and len(tuner.outstanding) == 1
+
+
+def _edited(base: dict, path: tuple, value) -> dict:
+    data = json.loads(json.dumps(base))
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("observations", 0, "output"), "abc", "output has the wrong type"),
+        (("observations", 0, "extra"), [1], "extra has the wrong type"),
+        (("observations", 0, "is_failure"), "false", "is_failure has the wrong type"),
+        (("observations", 0, "output"), None, "a null output is a failure"),
+        (("observations", 0, "curve", 0, "cost"), 0, "cost must be finite and > 0"),
+        (("seed",), -3, "seed must be an integer >= 0"),
+        (("suggestion_count",), -5, "suggestion_count must be an integer >= 0"),
+        (("search_radius",), -1, "search_radius must be finite and > 0"),
+    ],
+)
+def test_a_hand_edited_study_file_is_refused_at_load(tmp_path, params, path, value, message):
+    # each of these used to load and fail only later, in suggest() or save()
+    tuner = Tuner(params, FAST)
+    suggestion = tuner.suggest()
+    tuner.observe_progress(suggestion, 1, 0.5, 1.0)
+    tuner.observe(suggestion, 1.0, 2.0)
+    tuner.suggest()
+    tuner.save(tmp_path / "base.json")
+    base = json.loads((tmp_path / "base.json").read_text())
+    (tmp_path / "edited.json").write_text(json.dumps(_edited(base, path, value)))
+    with pytest.raises(StateFileError, match=message):
+        Tuner.load(tmp_path / "edited.json")
+
+
+def test_two_outstanding_suggestions_with_one_id_are_refused_at_load(tmp_path, params):
+    tuner = Tuner(params, FAST)
+    tuner.suggest()
+    data = tuner.to_state().to_json()
+    data["outstanding"].append(data["outstanding"][0])
+    (tmp_path / "s.json").write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match="appears twice"):
+        Tuner.load(tmp_path / "s.json")
