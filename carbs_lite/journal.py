@@ -53,7 +53,7 @@ from carbs_lite.journal_file import (
     header_state,
     parse_records,
 )
-from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
+from carbs_lite.records import Metrics, Observation, StudyState, Suggestion, suggestion_key
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import locked_temp, new_file_mode, remove_stale_temps
 from carbs_lite.study import Study
@@ -79,7 +79,7 @@ class InMemoryStudy(Protocol):
         self, suggestion: Suggestion | str, reason: str, extra: dict[str, Any] | None = None
     ) -> Observation: ...
 
-    def forget(self, suggestion_id: str) -> None: ...
+    def forget(self, suggestion: Suggestion | str) -> None: ...
 
     def retract(self, index: int, why: str) -> None: ...
 
@@ -175,7 +175,7 @@ class JournalStudy(Study):
 
     def observe(
         self,
-        params_or_suggestion: dict[str, Any] | Suggestion,
+        params_or_suggestion: dict[str, Any] | Suggestion | str,
         output: float,
         cost: float,
         is_failure: bool = False,
@@ -217,13 +217,15 @@ class JournalStudy(Study):
 
         return self._write("observe", action)
 
-    def forget(self, suggestion_id: str) -> None:
-        """Drop an outstanding suggestion, possibly made by another process."""
+    def forget(self, suggestion: Suggestion | str) -> None:
+        """Drop an outstanding suggestion (or the one with that id), possibly made by another
+        process."""
         self._check_writable()
+        wanted = suggestion_key(suggestion)
 
         def action(study: InMemoryStudy) -> tuple[None, dict[str, Any]]:
-            study.forget(suggestion_id)
-            return None, {"id": suggestion_id}
+            study.forget(wanted)
+            return None, {"id": wanted}
 
         self._write("forget", action)
 

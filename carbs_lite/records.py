@@ -88,6 +88,14 @@ def suggestion_id(count: int, tag: str) -> str:
     return f"{count:05d}-{tag}"
 
 
+def suggestion_key(suggestion: Any) -> str:
+    """The id of ``suggestion`` (a ``Suggestion`` or its id); ValueError for anything else."""
+    wanted = suggestion.id if isinstance(suggestion, Suggestion) else suggestion
+    if not isinstance(wanted, str):
+        raise ValueError(f"expected a Suggestion or its id, got {type_name(suggestion)}")
+    return wanted
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A point to evaluate next; pass it (or its ``params``) back to ``observe``.
@@ -216,12 +224,15 @@ def _curve_from_json(points: Any, where: str) -> tuple[ProgressPoint, ...]:
 def json_extra(extra: Any) -> dict[str, Any]:
     """``extra`` (a dict, or None for {}) as it reads back from a study file: tuples become
     lists and numpy floats floats. TypeError naming the first part that is not JSON data
-    (dicts with string keys, lists, tuples, strings, numbers, booleans, None)."""
+    (dicts with string keys, lists, tuples, strings, finite numbers, booleans, None)."""
     if extra is None:
         return {}
     if not isinstance(extra, dict):
         raise TypeError(f"extra must be a dict, got {type(extra).__name__}")
-    problem = _non_json(extra, "extra", set())
+    try:
+        problem = _non_json(extra, "extra", set())
+    except RecursionError:
+        problem = "extra is nested too deeply to write"
     if problem:
         raise TypeError(problem)
     return json.loads(json.dumps(extra))
@@ -238,6 +249,11 @@ def json_copy(value: Any) -> Any:
 
 def _non_json(value: Any, where: str, containers: set[int]) -> str | None:
     """What makes ``value`` (at ``where``) not JSON data, or None if it is JSON data."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}: JSON has no NaN or infinity; record None instead"
+    if isinstance(value, int) and value.bit_length() > 14_000:
+        # Python writes ints of at most 4,300 digits (sys.set_int_max_str_digits)
+        return f"{where} is an integer of {value.bit_length()} bits, too long to write"
     if value is None or isinstance(value, str | int | float):
         return None
     if not isinstance(value, dict | list | tuple):

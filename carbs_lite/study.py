@@ -22,6 +22,7 @@ from carbs_lite.records import (
     StudyState,
     Suggestion,
     best_feasible,
+    suggestion_key,
 )
 from carbs_lite.spaces import ParamSpace
 from carbs_lite.state import save_state
@@ -43,7 +44,7 @@ class Study(ABC):
     @abstractmethod
     def observe(
         self,
-        params_or_suggestion: dict[str, Any] | Suggestion,
+        params_or_suggestion: dict[str, Any] | Suggestion | str,
         output: float,
         cost: float,
         is_failure: bool = False,
@@ -52,13 +53,15 @@ class Study(ABC):
     ) -> Observation:
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
-        ``params_or_suggestion`` is a ``Suggestion`` or a params dict (which answers the
-        outstanding suggestion with those params, if any); the suggestion's intermediate
+        ``params_or_suggestion`` is a ``Suggestion`` (or its id), which records the params
+        this study suggested, or a params dict (which answers the outstanding suggestion with
+        those params, if any); the suggestion's intermediate
         results (``observe_progress``) become the observation's ``curve``. A point that answers
         no suggestion uses none of the tries budget unless ``counts_as_try``. ``output`` and
-        ``cost`` are real numbers (not text or booleans); ``extra`` is JSON data, kept as it
-        reads back from a file. ValueError names a bad value, an unknown param, or a suggestion
-        already observed, TypeError the part of ``extra`` that is not JSON data; nothing is
+        ``cost`` are real numbers (not text or booleans), ``is_failure`` and ``counts_as_try``
+        booleans; ``extra`` is JSON data, kept as it reads back from a file. ValueError names a
+        bad value, an unknown param, a suggestion already observed or whose params are not
+        this study's, TypeError the part of ``extra`` that is not JSON data; nothing is
         recorded then.
         """
 
@@ -91,8 +94,9 @@ class Study(ABC):
         """
 
     @abstractmethod
-    def forget(self, suggestion_id: str) -> None:
-        """Drop an outstanding suggestion that will never be observed; ValueError if unknown."""
+    def forget(self, suggestion: Suggestion | str) -> None:
+        """Drop an outstanding suggestion (or the one with that id) that will never be
+        observed; ValueError if it is unknown or was already observed."""
 
     @abstractmethod
     def retract(self, index: int, why: str) -> None:
@@ -185,15 +189,16 @@ class Study(ABC):
 def outstanding_suggestion(state: StudyState, suggestion: Suggestion | str) -> Suggestion:
     """The outstanding suggestion of ``state`` with the id of ``suggestion`` (a ``Suggestion``
     or an id), with its progress; ValueError naming it if it was observed or is unknown."""
-    wanted = suggestion.id if isinstance(suggestion, Suggestion) else suggestion
-    if not isinstance(wanted, str):
-        raise ValueError(f"expected a Suggestion or its id, got {type(suggestion).__name__}")
+    wanted = suggestion_key(suggestion)
     for pending in state.outstanding:
         if pending.id == wanted:
             return pending
     if any(o.suggestion_id == wanted for o in state.observations):
         raise ValueError(f"suggestion {wanted!r} was already observed")
-    raise ValueError(f"no outstanding suggestion with id {wanted!r}")
+    raise ValueError(
+        f"no outstanding suggestion with id {wanted!r} (forgotten, or made by another study); "
+        "to record its run, observe its params as a dict"
+    )
 
 
 def best_params(results: list[Observation], config: TunerConfig) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from carbs_lite.records import (
     Suggestion,
     json_extra,
     suggestion_id,
+    suggestion_key,
     type_name,
 )
 from carbs_lite.spaces import Param, ParamSpace
@@ -157,7 +158,7 @@ class Tuner(Study):
 
     def observe(
         self,
-        params_or_suggestion: dict[str, Any] | Suggestion,
+        params_or_suggestion: dict[str, Any] | Suggestion | str,
         output: float,
         cost: float,
         is_failure: bool = False,
@@ -174,7 +175,7 @@ class Tuner(Study):
 
     def _observation(
         self,
-        params_or_suggestion: dict[str, Any] | Suggestion,
+        params_or_suggestion: dict[str, Any] | Suggestion | str,
         output: float,
         cost: float,
         is_failure: bool,
@@ -190,7 +191,11 @@ class Tuner(Study):
             extra = json_extra(extra)
             if suggestion is not None:
                 suggestion = self._outstanding.get(suggestion.id, suggestion)
-            failed = bool(is_failure) or not math.isfinite(output)
+            is_failure, counts_as_try = (
+                _as_flag("is_failure", is_failure),
+                _as_flag("counts_as_try", counts_as_try),
+            )
+            failed = is_failure or not math.isfinite(output)
             observation = Observation(
                 params,
                 output if math.isfinite(output) else math.nan,
@@ -248,8 +253,8 @@ class Tuner(Study):
     def _pending(self, suggestion: Suggestion | str) -> Suggestion:
         """The outstanding suggestion with the id of ``suggestion`` (or that id), with its
         progress; ``outstanding_suggestion``'s ValueError if it is not outstanding."""
-        wanted = suggestion.id if isinstance(suggestion, Suggestion) else suggestion
-        if isinstance(wanted, str) and wanted in self._outstanding:
+        wanted = suggestion_key(suggestion)
+        if wanted in self._outstanding:
             return self._outstanding[wanted]
         # the state is copied only to name the error (unknown or already observed)
         return outstanding_suggestion(self.to_state(), suggestion)
@@ -268,12 +273,11 @@ class Tuner(Study):
         )
         return observation
 
-    def forget(self, suggestion_id: str) -> None:
-        """Drop an outstanding suggestion that will never be observed."""
+    def forget(self, suggestion: Suggestion | str) -> None:
+        """Drop an outstanding suggestion (or the one with that id) that will never be
+        observed (see ``Study.forget``)."""
         with self._lock:
-            if suggestion_id not in self._outstanding:
-                raise ValueError(f"no outstanding suggestion with id {suggestion_id!r}")
-            del self._outstanding[suggestion_id]
+            del self._outstanding[self._pending(suggestion).id]
 
     def retract(self, index: int, why: str) -> None:
         """Take back observation ``index`` (see ``Study.retract``); the adaptive search radius
@@ -429,18 +433,23 @@ class Tuner(Study):
             raise StateFileError(f"{path}: {error}") from None
 
     def _resolve(
-        self, item: dict[str, Any] | Suggestion
+        self, item: dict[str, Any] | Suggestion | str
     ) -> tuple[dict[str, Any], Suggestion | None]:
         """Canonical params and the suggestion they answer, if any. An outstanding suggestion
-        answers with the params this study recorded for it, whatever became of the caller's
-        copy (``Suggestion.copy``)."""
-        if isinstance(item, Suggestion):
-            if item.id in self._outstanding:
-                pending = self._outstanding[item.id]
-                return pending.params, pending
-            if any(o.suggestion_id == item.id for o in self._observations):
-                raise ValueError(f"suggestion {item.id!r} was already observed")
-            return self.param_space.validate(item.params), item
+        (or its id) answers with the params this study recorded for it, whatever keys the
+        caller added to its copy (``Suggestion.copy``); ValueError if the copy's values of the
+        space's params differ, e.g. a suggestion of another study that has the same id."""
+        if isinstance(item, Suggestion | str):
+            pending = self._pending(item)
+            given = item.params if isinstance(item, Suggestion) else pending.params
+            changed = [k for k, v in pending.params.items() if k not in given or given[k] != v]
+            if changed:
+                raise ValueError(
+                    f"suggestion {pending.id!r} has other params ({changed[0]!r}: "
+                    f"{reprlib.repr(given.get(changed[0]))}) than this study suggested under "
+                    "that id: is it from another study? Observe the params that ran as a dict"
+                )
+            return pending.params, pending
         params = self.param_space.validate(item)
         for suggestion in self._outstanding.values():
             if suggestion.params == params:
@@ -541,6 +550,14 @@ def _checked_curve(curve: Any) -> tuple[ProgressPoint, ...]:
 def _nan_key(value: float) -> float | None:
     """``value`` with NaN as None, so that two NaNs compare equal."""
     return None if math.isnan(value) else value
+
+
+def _as_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; ValueError unless it is True or False (numpy's included): a
+    text such as "no" or a NaN would otherwise count as True."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {reprlib.repr(value)}")
+    return bool(value)
 
 
 def _as_float(name: str, value: Any) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from fractions import Fraction
@@ -256,3 +257,62 @@ def test_two_outstanding_suggestions_with_one_id_are_refused_at_load(tmp_path, p
     (tmp_path / "s.json").write_text(json.dumps(data))
     with pytest.raises(StateFileError, match="appears twice"):
         Tuner.load(tmp_path / "s.json")
+
+
+@pytest.mark.parametrize(
+    "flag, bad",
+    [("is_failure", "no"), ("is_failure", math.nan), ("counts_as_try", "no")],
+)
+def test_flags_that_are_not_booleans_are_refused(study, flag, bad):
+    # "no" and NaN used to count as True
+    before = study.to_state()
+    with pytest.raises(ValueError, match=f"{flag} must be True or False"):
+        study.observe(POINT, 1.0, 1.0, **{flag: bad})
+    assert study.to_state() == before
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"loss": math.nan}, r"extra\['loss'\] is nan: JSON has no NaN"),
+        ({"n": 10**5000}, r"extra\['n'\] is an integer of 16610 bits, too long to write"),
+    ],
+)
+def test_extra_a_study_file_could_not_hold_is_refused(study, extra, message):
+    before = study.to_state()
+    with pytest.raises(TypeError, match=message):
+        study.observe(study.outstanding[0], 1.0, 1.0, extra=extra)
+    assert study.to_state() == before
+
+
+def test_extra_nested_too_deeply_is_a_type_error(study):
+    nested: dict = {}
+    inner = nested
+    for _ in range(5000):
+        inner["a"] = {}
+        inner = inner["a"]
+    with pytest.raises(TypeError, match="nested too deeply"):
+        study.observe(study.outstanding[0], 1.0, 1.0, extra=nested)
+
+
+def test_a_suggestion_is_observed_or_forgotten_by_object_or_id(study):
+    first = study.outstanding[0]
+    assert study.observe(first.id, 2.0, 1.0).suggestion_id == first.id
+    second = study.suggest()
+    study.forget(second)
+    assert study.outstanding == []
+    with pytest.raises(ValueError, match="forgotten, or made by another study"):
+        study.observe(second, 1.0, 1.0)
+
+
+def test_a_suggestion_of_another_study_with_the_same_id_is_refused(params):
+    # studies with one seed number their suggestions alike: another study's suggestion can
+    # carry the id of one of ours, with other params
+    ours = Tuner(params, FAST, seed=0)
+    mine = ours.suggest()
+    foreign = dataclasses.replace(mine, params={"lr": 0.05, "width": 64})
+    with pytest.raises(ValueError, match="other params .* is it from another study"):
+        ours.observe(foreign, 1.0, 1.0)
+    assert ours.outstanding == [mine]
+    extended = dataclasses.replace(mine, params={**mine.params, "batch_size": 32})
+    assert ours.observe(extended, 1.0, 1.0).params == mine.params
