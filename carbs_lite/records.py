@@ -354,9 +354,21 @@ class Metrics:
         """A cost (> 0) as users read it: itself, or 1 / cost under ``cost_inverse``."""
         return 1.0 / cost if self.cost_inverse else cost
 
-    def cost_value(self, cost: float) -> str:
-        """A cost as shown in text: "cost 2.5", or "QPS 4000" under ``cost_inverse``."""
-        return f"{self.cost_name} {self.shown_cost(cost):.6g}"
+    @property
+    def shown_cost_unit(self) -> str:
+        """The unit shown costs are in: ``cost_unit``, or none under ``cost_inverse``, whose
+        name (e.g. "QPS") says what it counts."""
+        return "" if self.cost_inverse else self.cost_unit
+
+    def output_value(self, output: float, sep: str = " ") -> str:
+        """An output as shown in text, with its unit: "accuracy 71.5 %"."""
+        return f"{self.output}{sep}{output:.6g}" + (f" {self.output_unit}" * bool(self.output_unit))
+
+    def cost_value(self, cost: float, sep: str = " ") -> str:
+        """A cost as shown in text, with its unit: "GPU hours 2.5 h", or "QPS 4000" under
+        ``cost_inverse``."""
+        unit = self.shown_cost_unit
+        return f"{self.cost_name}{sep}{self.shown_cost(cost):.6g}" + (f" {unit}" * bool(unit))
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

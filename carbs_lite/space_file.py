@@ -186,8 +186,15 @@ def params_from_toml(text: str) -> list[Param]:
 
 
 def load_space_file(path: str | Path) -> list[Param]:
-    """``params_from_toml`` of the file at ``path``; errors are prefixed with the path."""
+    """``params_from_toml`` of the file at ``path``; errors are prefixed with the path
+    (``SpaceFileError``, also for a file that is not UTF-8 text; OSError if unreadable)."""
     try:
-        return params_from_toml(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpaceFileError(
+            f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8 TOML"
+        ) from None
+    try:
+        return params_from_toml(text)
     except SpaceFileError as error:
         raise SpaceFileError(f"{path}: {error}") from None

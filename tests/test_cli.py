@@ -62,7 +62,7 @@ def test_ads_back_and_forth(tmp_path, capsys):
     third, _ = _suggest(study, capsys)
     assert main(["status", str(study)]) == 0
     out = capsys.readouterr().out
-    assert "NE (minimized) against QPS; a run counts when QPS above 3500" in out
+    assert "NE (minimized) against QPS; a run counts when QPS is above 3500" in out
     assert "tries: 3 of 10 used" in out and "pending" in out and "failed" in out
     assert "best feasible: #1 NE=0.8111 QPS=18800" in out
     tuner = Tuner.load(study)
@@ -93,10 +93,10 @@ def test_space_file_and_metric_names(tmp_path, capsys):
     assert state.config.max_suggestion_cost == 20.0
     ident, _ = _suggest(study, capsys)
     assert main(["observe", str(study), ident, "--output", "0.25", "--cost", "1.5"]) == 0
-    assert "loss=0.25, GPU hours=1.5; tries: 1 of 4 used" in capsys.readouterr().out
+    assert "loss=0.25, GPU hours=1.5 h; tries: 1 of 4 used" in capsys.readouterr().out
     assert main(["status", str(study)]) == 0
     out = capsys.readouterr().out
-    assert "loss (minimized) against GPU hours; a run counts when GPU hours is below 20" in out
+    assert "loss (minimized) against GPU hours; a run counts when GPU hours is below 20 h" in out
     assert re.search(r"\s+#\s+id\s+loss\s+GPU hours\s+status\s+front", out)
 
 
@@ -114,10 +114,11 @@ def test_space_file_and_metric_names(tmp_path, capsys):
         ("[p]\nmin = 0\nmax = 1", "param 'p': field 'kind' is missing"),
         ('[n]\nkind = "linear"\nmin = 1\nmax = 9\nrounding = 0', "param 'n': field 'rounding'"),
         ("lr = [", "not valid TOML"),
+        ("\udcff\udcfe[p]", "space.toml: not UTF-8 text (byte 0)"),
     ],
 )
 def test_a_bad_space_file_is_one_line_naming_param_and_field(tmp_path, capsys, text, message):
-    (tmp_path / "space.toml").write_text(text)
+    (tmp_path / "space.toml").write_bytes(text.encode("utf-8", "surrogateescape"))
     argv = ["init", str(tmp_path / "s.json"), "--space", str(tmp_path / "space.toml")]
     assert main([*argv, "--direction", "minimize"]) == 2
     err = capsys.readouterr().err
@@ -142,7 +143,7 @@ def test_the_tries_budget_is_kept_and_force_goes_past_it(tmp_path, capsys):
         _suggest(study, capsys)
     before = study.read_bytes()
     assert main(["suggest", str(study)]) == 2
-    assert "all 2 tries of the budget are used" in capsys.readouterr().err
+    assert "the budget of 2 tries is used up" in capsys.readouterr().err
     assert study.read_bytes() == before
     assert main(["suggest", str(study), "--force"]) == 0
     assert len(Tuner.load(study).outstanding) == 3
@@ -200,7 +201,7 @@ def test_observing_an_id_twice_says_already_observed(tmp_path, capsys):
     assert main(["observe", str(study), ident, "--output", "0.3", "--cost", "1"]) == 2
     assert f"{ident} was already observed (try #1)" in capsys.readouterr().err
     assert main(["observe", str(study), "nope", "--output", "0.3", "--cost", "1"]) == 2
-    assert "unknown id 'nope'" in capsys.readouterr().err
+    assert "no outstanding suggestion 'nope'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("journal", [False, True], ids=["snapshot", "journal"])
@@ -669,3 +670,20 @@ def test_retracting_twice_names_the_try_as_status_numbers_it(tmp_path, capsys):
     assert main(["retract", str(study), "#1", "--why", "typo"]) == 0
     assert main(["retract", str(study), "#1", "--why", "again"]) == 2
     assert "try #1 is already retracted (typo)" in capsys.readouterr().err
+
+
+def test_observe_wording_for_ids_budgets_and_retracting_a_pending_try(tmp_path, capsys):
+    study = _space_study(tmp_path, "--tries", "1")
+    ident, params = _suggest(study, capsys)
+    both = ["observe", str(study), ident, "--params", json.dumps(params), "--output", "1"]
+    assert main([*both, "--cost", "1"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["retract", str(study), ident, "--why", "x"]) == 2
+    assert "is outstanding, not observed" in capsys.readouterr().err
+    assert main(["observe", str(study), ident, "--output", "1", "--cost", "1"]) == 0
+    run = ["observe", str(study), "--params", json.dumps(params), "--output", "2", "--cost", "1"]
+    assert main([*run, "--counts"]) == 0
+    assert "goes past the budget of 1 tries" in capsys.readouterr().err
+    failed = ["observe", str(study), "--params", json.dumps(params), "--failed"]
+    assert main(failed) == 2  # no cost, and no model predicted one for a --params run
+    assert "did not suggest this point" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import run, with_observations
 
-from carbs_lite import ArchSpace, Param, Tuner, TunerConfig
+from carbs_lite import ArchSpace, Metrics, Param, Tuner, TunerConfig
 from carbs_lite.report import study as rs
 from carbs_lite.tasks.ads.simulator import total_params
 from carbs_lite.tasks.ads.tuning import METRICS
@@ -186,3 +186,21 @@ def test_study_strings_are_escaped_in_the_page(tmp_path):
     page = tuner.report(tmp_path / "r.html").read_text()
     assert "<script>document.title" not in page
     assert page.count("</script>") == 2  # plotly.js and the plot calls
+
+
+def test_an_estimated_cost_is_not_drawn_as_an_observed_one(params, minimize):
+    # a failed run's cost the cost model filled in used to sit on the predicted = observed line
+    tuner = run(Tuner(params, minimize, seed=0), 6)
+    suggestion = tuner.suggest()
+    estimate = suggestion.diagnostics.predicted_cost
+    tuner.observe(suggestion, math.nan, estimate, is_failure=True, extra={"cost_estimated": True})
+    info = rs.diagnostics_info(tuner.to_state())
+    assert info.predicted_cost[-1] == estimate and math.isnan(info.observed_cost[-1])
+    assert all(math.isfinite(c) for c in info.observed_cost[:-1])
+
+
+def test_the_summary_gives_values_with_their_units(params, minimize):
+    metrics = Metrics(output="accuracy", output_unit="%", cost="wall time", cost_unit="min")
+    tuner = Tuner(params, minimize, seed=0, metrics=metrics)
+    tuner.observe({"lr": 1e-3, "width": 64}, 71.5, 3.0)
+    assert "accuracy 71.5 %, wall time 3 min" in " ".join(rs.summary_info(tuner.to_state()).lines)

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +158,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     else:
         budget = f" of {state.tries}" if state.tries is not None else ""
         # "tries used", not "try N": run numbers (#N in status and retract) also count runs
-        # recorded outside the budget, such as a baseline
+        # recorded without using a try, such as a baseline
         print(f"id:     {suggestion.id}   (tries used: {used}{budget}, this one included)")
         print(f"params: {params_text(suggestion.params)}")
     return 0
@@ -167,14 +168,16 @@ def _check_budget(state: StudyState, force: bool) -> None:
     """CommandError if every try of the study's budget is used (unless ``force``)."""
     if state.tries is not None and state.tries_used >= state.tries and not force:
         raise CommandError(
-            f"all {state.tries} tries of the budget are used ({tries_text(state)}); "
+            f"the budget of {state.tries} tries is used up ({tries_text(state)}); "
             "pass --force to suggest past it"
         )
 
 
 def _target(args: argparse.Namespace, study: Study, state: StudyState) -> Suggestion | dict:
     """The suggestion ``ID`` answers, or the params of ``--params``."""
-    if (args.id is None) == (args.params is None):
+    if args.id is not None and args.params is not None:
+        raise CommandError("give a suggestion's ID or --params JSON, not both")
+    if args.id is None and args.params is None:
         raise CommandError("give a suggestion's ID, or --params JSON for a run it did not suggest")
     if args.counts and args.params is None:
         raise CommandError("--counts applies to --params runs (an answered suggestion counts)")
@@ -195,7 +198,10 @@ def _target(args: argparse.Namespace, study: Study, state: StudyState) -> Sugges
     pending = {s.id: s for s in state.outstanding}
     if args.id not in pending:
         known = ", ".join(pending) or "none"
-        raise CommandError(f"unknown id {args.id!r}; outstanding suggestions: {known}")
+        raise CommandError(
+            f"no outstanding suggestion {args.id!r} (never made, or forgotten); outstanding: "
+            f"{known}. Record a run it did not suggest with --params"
+        )
     return pending[args.id]
 
 
@@ -219,6 +225,11 @@ def _values(
     predicted = getattr(getattr(target, "diagnostics", None), "predicted_cost", math.nan)
     if not math.isfinite(predicted) or predicted <= 0:
         flag = getattr(task, "COST_FLAG", "--cost")
+        if isinstance(target, dict):
+            raise CommandError(
+                f"a failed run needs its cost ({flag}): the study did not suggest this point, "
+                "so no model predicted one"
+            )
         raise CommandError(
             f"a failed run needs its cost ({flag}): no model predicted one for this point; "
             "if the run produced nothing, `carbs-lite forget` it instead"
@@ -247,6 +258,8 @@ def cmd_observe(args: argparse.Namespace) -> int:
         f"recorded try #{len(state.observations)} ({name}): {shown}, "
         f"{cost_text(metrics, observation.cost)}{estimated}; {tries_text(state)}"
     )
+    if args.counts and state.tries is not None and state.tries_used > state.tries:
+        print(f"note: this run goes past the budget of {state.tries} tries", file=sys.stderr)
     return 0
 
 
@@ -271,6 +284,11 @@ def observation_index(state: StudyState, ref: str) -> int:
     match = re.fullmatch(r"#?(\d+)", ref)
     if match and 1 <= int(match.group(1)) <= len(state.observations):
         return int(match.group(1)) - 1
+    if any(s.id == ref for s in state.outstanding):
+        raise CommandError(
+            f"{ref} is outstanding, not observed: nothing to retract; "
+            "`carbs-lite forget` drops a suggestion that will never come back"
+        )
     raise CommandError(
         f"no observed try {ref!r}: give a suggestion id or a try number from `carbs-lite status`"
     )

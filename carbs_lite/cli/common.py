@@ -130,13 +130,13 @@ def is_study_file(path: Path) -> bool:
 
 
 def output_text(metrics: Metrics, output: float) -> str:
-    """``NAME=value`` of an output, or ``failed`` for NaN."""
-    return "failed" if math.isnan(output) else f"{metrics.output}={output:.6g}"
+    """``NAME=value unit`` of an output, or ``failed`` for NaN."""
+    return "failed" if math.isnan(output) else metrics.output_value(output, "=")
 
 
 def cost_text(metrics: Metrics, cost: float) -> str:
-    """``NAME=value`` of a cost, shown as its reciprocal under ``Metrics.cost_inverse``."""
-    return f"{metrics.cost_name}={metrics.shown_cost(cost):.6g}"
+    """``NAME=value unit`` of a cost, shown as its reciprocal under ``Metrics.cost_inverse``."""
+    return metrics.cost_value(cost, "=")
 
 
 def params_text(params: dict[str, Any]) -> str:
@@ -149,5 +149,5 @@ def tries_text(state: StudyState) -> str:
     used, budget = state.tries_used, state.tries
     counted = f"{used} of {budget} used" if budget is not None else f"{used} used, no budget"
     outside = len(state.observations) + len(state.outstanding) - used
-    extra = f"; {outside} more run(s) recorded outside the budget" if outside else ""
+    extra = f"; {outside} more run(s) recorded without using a try" if outside else ""
     return f"tries: {counted} ({len(state.outstanding)} outstanding){extra}"

@@ -72,7 +72,8 @@ def _row(state: StudyState, number: int, observation: Observation, note: str) ->
     feasible = is_feasible(
         observation.is_failure, observation.cost, state.config.max_suggestion_cost
     )
-    status = "failed" if observation.is_failure else ("ok" if feasible else "over the cap")
+    infeasible = f"{metrics.cost_name} too low" if metrics.cost_inverse else "over the cap"
+    status = "failed" if observation.is_failure else ("ok" if feasible else infeasible)
     if observation.stopped is not None:
         last = observation.curve[-1].step if observation.curve else math.nan
         status, note = f"stopped @{last:g}", f"why: {observation.stopped}"
@@ -121,8 +122,8 @@ def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
     feasible = ""
     if cap is not None:
         # below the cap in cost is above it in the reciprocal
-        side = "above" if metrics.cost_inverse else "is below"
-        feasible = f"; a run counts when {cost_name} {side} {metrics.shown_cost(cap):.6g}"
+        side = "is above" if metrics.cost_inverse else "is below"
+        feasible = f"; a run counts when {metrics.cost_value(cap, f' {side} ')}"
     lines = [
         f"{metrics.output} ({direction}d) against {cost_name}{feasible}",
         tries_text(state),

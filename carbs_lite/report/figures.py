@@ -188,7 +188,7 @@ def _cap_lines(figure: go.Figure, cap: float | None, cost: Axis, rows: int) -> N
             x=[None],
             y=[None],
             mode="lines",
-            name=f"cost cap ({cost.title} {x:.4g})",
+            name=f"cost cap: {x:.4g}",
             line={"dash": "dash", "color": FAILED_COLOR},
         ),
         row=1,

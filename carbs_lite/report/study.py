@@ -219,7 +219,8 @@ def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
         predicted_output=[o.diagnostics.predicted_output for _, o in rows],
         observed_output=[o.output for _, o in rows],
         predicted_cost=[o.diagnostics.predicted_cost for _, o in rows],
-        observed_cost=[o.cost for _, o in rows],
+        # a failed run's cost the cost model estimated is no observation of it
+        observed_cost=[math.nan if o.extra.get("cost_estimated") else o.cost for _, o in rows],
         terms={n: [getattr(o.diagnostics, n) for _, o in rows] for n in names},
     )
 
@@ -255,7 +256,7 @@ def _curve(name: str, points: list[ProgressPoint], status: str) -> CurveInfo:
 
 
 def _value(metrics: Metrics, output: float, cost: float) -> str:
-    return f"{metrics.output} {output:.6g}, {metrics.cost_value(cost)}"
+    return f"{metrics.output_value(output)}, {metrics.cost_value(cost)}"
 
 
 def summary_info(state: StudyState) -> SummaryInfo:
