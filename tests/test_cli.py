@@ -687,3 +687,14 @@ def test_observe_wording_for_ids_budgets_and_retracting_a_pending_try(tmp_path, 
     failed = ["observe", str(study), "--params", json.dumps(params), "--failed"]
     assert main(failed) == 2  # no cost, and no model predicted one for a --params run
     assert "did not suggest this point" in capsys.readouterr().err
+
+
+def test_init_from_a_study_of_the_other_direction_is_refused(tmp_path, capsys):
+    # the losses of a minimized study used to be copied as if they were accuracies
+    source = _space_study(tmp_path)
+    ident, _ = _suggest(source, capsys)
+    assert main(["observe", str(source), ident, "--output", "0.3", "--cost", "1"]) == 0
+    new = ["init", str(tmp_path / "new.json"), "--space", str(tmp_path / "space.toml")]
+    assert main([*new, "--direction", "maximize", "--from", str(source)]) == 2
+    assert "its results would be read upside down" in capsys.readouterr().err
+    assert not (tmp_path / "new.json").exists()

@@ -11,6 +11,7 @@ import pytest
 from conftest import run, with_observations
 
 from carbs_lite import ArchSpace, Metrics, Param, Tuner, TunerConfig
+from carbs_lite.report import figures
 from carbs_lite.report import study as rs
 from carbs_lite.tasks.ads.simulator import total_params
 from carbs_lite.tasks.ads.tuning import METRICS
@@ -204,3 +205,12 @@ def test_the_summary_gives_values_with_their_units(params, minimize):
     tuner = Tuner(params, minimize, seed=0, metrics=metrics)
     tuner.observe({"lr": 1e-3, "width": 64}, 71.5, 3.0)
     assert "accuracy 71.5 %, wall time 3 min" in " ".join(rs.summary_info(tuner.to_state()).lines)
+
+
+def test_try_axes_tick_whole_tries_only(arch_tuner):
+    # with a few tries plotly's own ticks fell on 1.5 and 2.5
+    state = arch_tuner.to_state()
+    output = rs.output_axis(state)
+    figure = figures.best_so_far_figure(rs.best_so_far_info(state), output, None)
+    assert figure.layout.xaxis.dtick == 1 and figure.layout.xaxis.tick0 == 1
+    assert figures.try_ticks(list(range(1, 101))) == {"tick0": 1, "dtick": 13}

@@ -77,7 +77,9 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
     source.add_argument("--space", metavar="FILE", help="a TOML space file (one table per param)")
     source.add_argument("--problem", choices=sorted(PRESETS), help="a task preset")
     init.add_argument("--direction", choices=["minimize", "maximize"], help="of the output")
-    init.add_argument("--cost-cap", type=positive_float, help="runs must cost less than this")
+    init.add_argument(
+        "--cost-cap", type=positive_float, help="runs must cost less than this (default: no cap)"
+    )
     init.add_argument("--tries", type=positive_int, help="budget of tries (default: none)")
     init.add_argument("--output-name", default="", help="name of the output (default: output)")
     init.add_argument("--output-unit", default="", help="unit of the output")

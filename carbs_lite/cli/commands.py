@@ -130,6 +130,11 @@ def _copy_from(source: str, study: Tuner) -> str:
             f"--from {source}: its params differ from the new study's ({', '.join(differing)}); "
             "results can only be copied between studies of the same space"
         )
+    if state.config.direction != study.config.direction:
+        raise CommandError(
+            f"--from {source}: it {state.config.direction.value}s its output and the new study "
+            f"would {study.config.direction.value} it; its results would be read upside down"
+        )
     results = state.active_observations
     recenter = best_feasible(results, study.config) is not None
     study.warm_start(results, recenter=recenter)

@@ -57,7 +57,14 @@ def _observations_trace(points: PointsInfo, rows: list[int], output: Axis, cost:
             "color": _pick(points.tries, rows),
             "colorscale": "Viridis",
             "size": 8,
-            "colorbar": {"title": "try", "thickness": 12, "len": 0.8, "y": 1.0, "yanchor": "top"},
+            "colorbar": {
+                "title": "try",
+                "thickness": 12,
+                "len": 0.8,
+                "y": 1.0,
+                "yanchor": "top",
+                **try_ticks(_pick(points.tries, rows)),
+            },
         },
     )
 
@@ -226,6 +233,13 @@ def front_history_figure(history: list[FrontInfo], output: Axis, cost: Axis) -> 
     return styled(figure, 480)
 
 
+def try_ticks(tries: list[int]) -> dict[str, Any]:
+    """Axis (or colour bar) settings that put ticks on whole try numbers only, about eight
+    of them: plotly's own ticks fall on 1.5 and 2.5 when there are few tries."""
+    step = max(1, math.ceil((max(tries, default=1) - min(tries, default=1)) / 8))
+    return {"tick0": 1, "dtick": step}
+
+
 def best_so_far_figure(info: BestSoFarInfo, output: Axis, additive_cost: str | None) -> go.Figure:
     """Best feasible output against tries and, when the cost adds up over runs
     (``additive_cost`` names it), against the cumulative cost (log axis, as every cost)."""
@@ -246,7 +260,10 @@ def best_so_far_figure(info: BestSoFarInfo, output: Axis, additive_cost: str | N
             row=1,
             col=col,
         )
-        figure.update_xaxes(title=name, type="log" if col > 1 else "linear", row=1, col=col)
+        ticks = {} if col > 1 else try_ticks(info.tries)
+        figure.update_xaxes(
+            title=name, type="log" if col > 1 else "linear", row=1, col=col, **ticks
+        )
     figure.update_yaxes(title=output.title, row=1, col=1)
     return styled(figure)
 
@@ -337,7 +354,7 @@ def diagnostics_figure(info: DiagnosticsInfo, output: Axis, cost: Axis) -> go.Fi
         figure.add_trace(
             go.Scatter(x=info.tries, y=values, mode="lines+markers", name=name), row=1, col=3
         )
-    figure.update_xaxes(title="try", row=1, col=3)
+    figure.update_xaxes(title="try", row=1, col=3, **try_ticks(info.tries))
     figure.update_yaxes(type="log", row=1, col=3)
     return styled(figure)
 
