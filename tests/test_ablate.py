@@ -50,7 +50,12 @@ def test_tiny_sweep_resumes_and_summarizes(tmp_path, capsys):
     assert (out / "results.jsonl").read_text().splitlines() == lines
     summary = (out / "summary.md").read_text()
     assert "resampling=False" in summary and "all problems" in summary
-    assert "Plotly.newPlot(" in (out / "report.html").read_text()
+    # 2 seeds can give no verdict: the saved files say so, not "no detectable effect"
+    assert "6 of 6 comparisons have too few seeds for any verdict" in summary
+    assert "| too few seeds |" in summary
+    page = (out / "report.html").read_text()
+    assert "Plotly.newPlot(" in page
+    assert '<table class="verdicts">' in page and page.count("<b>too few seeds</b>") == 6
 
 
 def test_truncated_last_line_is_skipped(tmp_path, caplog):
@@ -204,3 +209,23 @@ def test_ctrl_c_stops_the_sweep_keeps_finished_runs_and_prints_no_traceback(tmp_
     assert process.returncode == 130
     assert "Traceback" not in err and "interrupted:" in err and "the same command resumes" in err
     assert 1 <= len(read_results(results)) < 600
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--specs", "missing-folder"], "--specs missing-folder: no such folder of switch TOMLs"),
+        (["--out", "a-file"], "--out a-file is a file; give a folder"),
+    ],
+)
+def test_a_bad_specs_folder_or_out_path_is_one_line_before_any_run(
+    tmp_path, capsys, monkeypatch, extra, message
+):
+    # a missing --specs folder used to start the whole default sweep
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    argv = ["ablate", "--switch", "resampling=on", "--problem", "scaling", "--seeds", "1"]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "ablation-out").exists()

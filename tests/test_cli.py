@@ -613,7 +613,7 @@ def test_proxy_refuses_to_write_its_report_over_a_study_or_into_no_folder(tmp_pa
     assert _exit_code(["proxy", "--out", str(study)]) == 2
     assert _exit_code(["proxy", "--out", str(tmp_path / "no" / "r.html")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert "is a study file" in err[0] and "does not exist" in err[1]
+    assert "holds a carbs_lite study" in err[0] and "does not exist" in err[1]
     assert study.read_text() == before
 
 
@@ -698,3 +698,13 @@ def test_init_from_a_study_of_the_other_direction_is_refused(tmp_path, capsys):
     assert main([*new, "--direction", "maximize", "--from", str(source)]) == 2
     assert "its results would be read upside down" in capsys.readouterr().err
     assert not (tmp_path / "new.json").exists()
+
+
+def test_run_checks_its_report_path_before_tuning(tmp_path, capsys):
+    # a bad --out used to fail with a traceback after the whole run
+    study = tmp_path / "s.json"
+    argv = ["run", "--tries", "1", "--study", str(study)]
+    assert main([*argv, "--out", str(tmp_path / "missing" / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and err.count("\n") == 1
+    assert not study.exists()

@@ -10,6 +10,7 @@ import pytest
 from carbs_lite.ablation.stats import (
     bootstrap_median_ci,
     holm,
+    pairs_needed,
     signed_rank_sum,
     verdict,
     wilcoxon_signed_rank,
@@ -62,10 +63,20 @@ def test_bootstrap_ci_contains_the_median_and_is_seeded():
 
 
 def test_verdicts():
-    assert verdict(np.array([-0.1, -0.2, 0.05]), 0.01) == "helps"
-    assert verdict(np.array([0.1, 0.2, -0.05]), 0.01) == "hurts"
-    assert verdict(np.array([-0.1, -0.2, 0.05]), 0.2) == "no detectable effect"
-    assert verdict(np.zeros(5), 0.001) == "no detectable effect"
+    better = np.array([-0.1, -0.2, 0.05, -0.3, -0.1, -0.2])
+    assert verdict(better, 0.01) == "helps"
+    assert verdict(-better, 0.01) == "hurts"
+    assert verdict(better, 0.2) == "no detectable effect"
+    assert verdict(np.zeros(6), 0.001) == "no detectable effect"
+
+
+def test_too_few_pairs_for_any_verdict_say_so_not_no_effect():
+    # 3 pairs can never reach p < 0.05 (the smallest exact p is 0.25): their silence is not
+    # evidence; with Holm over 10 comparisons 9 pairs are needed
+    assert verdict(np.array([-0.1, -0.2, -0.05]), 0.25) == "too few seeds"
+    assert pairs_needed(1) == 6 and pairs_needed(10) == 9
+    assert verdict(np.full(8, -0.1), 0.08, comparisons=10) == "too few seeds"
+    assert verdict(np.full(9, -0.1), 0.04, comparisons=10) == "helps"
 
 
 def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():

@@ -3,6 +3,7 @@ switch (a panel per problem, the baseline and each alternative in its own colour
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from carbs_lite.ablation.stats import TOO_FEW
 from carbs_lite.report.page import paragraphs, settings_block, styled, write_page
 
 
@@ -42,7 +44,12 @@ class Effect:
     n_pairs: int
 
 
-VERDICT_COLORS = {"helps": "#27ae60", "hurts": "#c0392b", "no detectable effect": "#7f8c8d"}
+VERDICT_COLORS = {
+    "helps": "#27ae60",
+    "hurts": "#c0392b",
+    "no detectable effect": "#7f8c8d",
+    TOO_FEW: "#d4ac0d",
+}
 BASELINE_COLOR = "#222222"
 ALTERNATIVE_COLORS = ["#e67e22", "#2980b9", "#8e44ad", "#16a085"]
 """Few enough to tell apart: a switch has at most a handful of alternatives."""
@@ -103,6 +110,36 @@ def switch_figure(bands: list[CurveBand], switch: str, variants: list[str]) -> g
     return figure
 
 
+def _hover(effect: Effect) -> str:
+    """A comparison's numbers and its verdict, for the forest plot's hover."""
+    return (
+        f"{effect.verdict}: median {effect.median_difference:+.4f} "
+        f"[{effect.ci_low:+.4f}, {effect.ci_high:+.4f}]<br>p={effect.p_value:.3g}, "
+        f"Holm p={effect.p_holm:.3g}, n={effect.n_pairs} pairs"
+    )
+
+
+def verdict_table(effects: list[Effect]) -> str:
+    """Every comparison's verdict as an HTML table: the page states each one in words, not
+    only as a marker colour."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("switch value", "problem", "pairs", "median difference [95% CI]", "Holm p")
+    )
+    rows = []
+    for e in sorted(effects, key=lambda e: (e.switch, e.variant, e.problem)):
+        cells = (
+            e.variant,
+            e.problem,
+            str(e.n_pairs),
+            f"{e.median_difference:+.4f} [{e.ci_low:+.4f}, {e.ci_high:+.4f}]",
+            f"{e.p_holm:.3g}",
+        )
+        data = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        rows.append(f"<tr>{data}<td><b>{html.escape(e.verdict)}</b></td></tr>")
+    return f'<table class="verdicts"><tr>{head}<th>verdict</th></tr>{"".join(rows)}</table>'
+
+
 def forest_figure(effects: list[Effect]) -> go.Figure:
     """Median paired difference with its 95% CI, one row per (variant, problem)."""
     rows = sorted(effects, key=lambda e: (e.switch, e.variant, e.problem))
@@ -125,10 +162,8 @@ def forest_figure(effects: list[Effect]) -> go.Figure:
                     "array": [rows[i].ci_high - rows[i].median_difference for i in chosen],
                     "arrayminus": [rows[i].median_difference - rows[i].ci_low for i in chosen],
                 },
-                text=[
-                    f"p={rows[i].p_value:.3g}, Holm p={rows[i].p_holm:.3g}, n={rows[i].n_pairs}"
-                    for i in chosen
-                ],
+                text=[_hover(rows[i]) for i in chosen],
+                hovertemplate="%{y}<br>%{text}<extra></extra>",
             )
         )
     figure.add_vline(x=0, line_dash="dot", line_color="#555")
@@ -163,6 +198,5 @@ def write_ablation_report(
         figures.append((f"Best so far: {switch}", switch_figure(bands, switch, variants)))
     finite = [e for e in effects if math.isfinite(e.median_difference)]
     header = {**header, "comparisons": str(len(finite))}
-    return write_page(
-        path, title, figures, paragraphs(verdicts or []), settings_block(header, "Sweep")
-    )
+    intro = paragraphs(verdicts or []) + verdict_table(effects)
+    return write_page(path, title, figures, intro, settings_block(header, "Sweep"))

@@ -93,7 +93,10 @@ def load_specs(folder: str | Path | Traversable) -> dict[str, dict[str, Any]]:
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if not path.name.endswith(".toml"):
             continue
-        spec = tomllib.loads(path.read_text())
+        try:
+            spec = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not a valid switch TOML ({error})") from None
         for key in ("field", "alternatives"):
             if key not in spec:
                 raise ValueError(f"{path}: missing '{key}'")
@@ -102,10 +105,12 @@ def load_specs(folder: str | Path | Traversable) -> dict[str, dict[str, Any]]:
 
 
 def switch_specs(local: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """The packaged switch specs, with those of the folder ``local`` (when it exists) added
-    or replacing the packaged one of the same field."""
+    """The packaged switch specs, with those of the folder ``local`` added or replacing the
+    packaged one of the same field; ValueError if ``local`` is given and is not a folder."""
     specs = load_specs(files("carbs_lite.ablation") / SPECS)
-    if local is not None and Path(local).is_dir():
+    if local is not None:
+        if not Path(local).is_dir():
+            raise ValueError(f"--specs {local}: no such folder of switch TOMLs")
         specs.update(load_specs(local))
     return specs
 

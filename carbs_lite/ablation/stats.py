@@ -75,12 +75,22 @@ def signed_rank_sum(differences: np.ndarray) -> float:
     return float((np.sign(d) * stats.rankdata(np.abs(d))).sum())
 
 
-def verdict(differences: np.ndarray, adjusted_p: float, alpha: float = ALPHA) -> str:
-    """ "helps" / "hurts" when significant after Holm, by the sign of ``signed_rank_sum``.
+TOO_FEW = "too few seeds"
+"""The verdict of a comparison with fewer pairs than any verdict needs (``pairs_needed``)."""
+
+
+def verdict(
+    differences: np.ndarray, adjusted_p: float, comparisons: int = 1, alpha: float = ALPHA
+) -> str:
+    """ "helps" / "hurts" when significant after Holm over ``comparisons``, by the sign of
+    ``signed_rank_sum``; ``TOO_FEW`` when the pairs are too few for any verdict there
+    (``pairs_needed``), so that silence is not read as evidence of no effect.
 
     The sign comes from the signed ranks, not the median: when most pairs tie (the switch
     rarely changes a run) the median is 0 while the changed pairs can still agree.
     """
+    if len(differences) < pairs_needed(comparisons, alpha):
+        return TOO_FEW
     direction = signed_rank_sum(differences)
     if adjusted_p >= alpha or direction == 0:
         return "no detectable effect"

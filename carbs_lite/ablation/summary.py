@@ -9,7 +9,14 @@ import numpy as np
 
 from carbs_lite.ablation.report import CurveBand, Effect, write_ablation_report
 from carbs_lite.ablation.runner import BASELINE
-from carbs_lite.ablation.stats import bootstrap_median_ci, holm, verdict, wilcoxon_signed_rank
+from carbs_lite.ablation.stats import (
+    TOO_FEW,
+    bootstrap_median_ci,
+    holm,
+    pairs_needed,
+    verdict,
+    wilcoxon_signed_rank,
+)
 
 POOLED = "all problems"
 
@@ -56,7 +63,7 @@ def effects(records: list[dict], metric: str = "auc") -> list[Effect]:
                 high,
                 p,
                 p_holm,
-                verdict(diffs, p_holm),
+                verdict(diffs, p_holm, len(rows)),
                 len(diffs),
             )
         )
@@ -99,10 +106,10 @@ def markdown_table(rows: list[Effect]) -> str:
 
 def verdict_lines(rows: list[Effect]) -> list[str]:
     """The verdicts in words: one line per variant that helps or hurts anywhere, then how many
-    comparisons showed no detectable effect."""
+    comparisons showed no detectable effect, and how many had too few seeds for a verdict."""
     lines = []
     for variant in sorted({e.variant for e in rows}):
-        found = [e for e in rows if e.variant == variant and e.verdict != "no detectable effect"]
+        found = [e for e in rows if e.variant == variant and e.verdict in ("helps", "hurts")]
         for word in ("helps", "hurts"):
             where = [e for e in found if e.verdict == word]
             if where:
@@ -113,6 +120,14 @@ def verdict_lines(rows: list[Effect]) -> list[str]:
                 lines.append(f"{variant} {word} on {places}.")
     quiet = sum(e.verdict == "no detectable effect" for e in rows)
     lines.append(f"No detectable effect in {quiet} of {len(rows)} comparisons.")
+    too_few = [e for e in rows if e.verdict == TOO_FEW]
+    if too_few:
+        needed = pairs_needed(len(rows))
+        lines.append(
+            f"{len(too_few)} of {len(rows)} comparisons have too few seeds for any verdict: "
+            f"after Holm over {len(rows)} comparisons a verdict needs at least {needed} pairs "
+            f"(they have {min(e.n_pairs for e in too_few)}); their 'no effect' is not evidence."
+        )
     return lines
 
 

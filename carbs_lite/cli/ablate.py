@@ -17,6 +17,9 @@ from typing import Any
 
 from carbs_lite.cli.common import CommandError, positive_float, positive_int
 
+DEFAULT_SPECS = "ablations"
+"""The folder of local switch TOMLs used when it exists and ``--specs`` is not given."""
+
 
 def _problems(args: argparse.Namespace) -> list[str]:
     """The problems to run: ``--problem`` (each must be known and runnable), else the default
@@ -79,18 +82,33 @@ def _warn_if_too_small(seeds: int, problems: int, variants: int) -> None:
         )
 
 
+def _check_out_folder(out: Path) -> None:
+    """``CommandError`` unless ``out`` is, or can be made, a folder (before any run)."""
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a folder for the sweep's results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"--out {out}: cannot make the folder ({error.strerror})") from None
+
+
 def cmd_ablate(args: argparse.Namespace) -> int:
     """Run (or resume) the sweep, then write ``summary.md`` and ``report.html``."""
     from carbs_lite.ablation.runner import switch_specs, variants_from
 
+    # the default folder is used when it is there; a folder the user names must be
+    local = args.specs if args.specs is not None else DEFAULT_SPECS
+    if args.specs is None and not Path(DEFAULT_SPECS).is_dir():
+        local = None
     try:
-        specs = switch_specs(args.specs)
+        specs = switch_specs(local)
         if args.list:
             return _list(specs)
         variants = variants_from(args.switch or list(specs), specs)
     except (OSError, ValueError) as error:
         raise CommandError(str(error)) from None
     problems = _problems(args)
+    _check_out_folder(Path(args.out))
     _warn_if_too_small(args.seeds, len(problems), len(variants))
     return _sweep(args, problems, variants)
 
@@ -125,6 +143,7 @@ def _sweep(args: argparse.Namespace, problems: list[str], variants: list) -> int
     }
     rows = write_outputs(out, records, header)
     pooled = POOLED if len(problems) > 1 else problems[0]
+    print(f"{'switch value':40s} median difference in AUC of regret [95% CI]; {pooled}")
     for effect in (e for e in rows if e.problem == pooled):
         print(
             f"{effect.variant:40s} {effect.median_difference:+.4f} "
@@ -158,6 +177,8 @@ def add_ablate_command(commands: argparse._SubParsersAction) -> None:
     )
     ablate.add_argument("--out", default="ablation-out", help="output folder")
     ablate.add_argument(
-        "--specs", default="ablations", help="a folder of switch TOMLs over the packaged ones"
+        "--specs",
+        help=f"a folder of switch TOMLs over the packaged ones (default: ./{DEFAULT_SPECS} "
+        "when it exists)",
     )
     ablate.set_defaults(func=cmd_ablate)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from carbs_lite.cli.common import (
     CommandError,
     cost_text,
-    is_study_file,
     open_study,
     output_text,
     params_text,
     refuse_other_tasks_options,
+    report_path,
     tries_text,
 )
 from carbs_lite.tasks import preset
@@ -325,8 +325,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     study_path = Path(args.study)
     if out.exists() and study_path.exists() and out.samefile(study_path):
         raise CommandError(f"-o {out} is the study itself; choose another report path")
-    if is_study_file(out):
-        raise CommandError(f"-o {out} holds a carbs_lite study; choose another report path")
+    report_path(args.output, "-o")
     with open_study(args.study) as study:
         state = study.to_state()
     try:

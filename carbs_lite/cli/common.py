@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -122,11 +123,26 @@ def _file_error(path: str, error: Exception) -> str:
     return str(error)
 
 
-def is_study_file(path: Path) -> bool:
-    """Whether ``path`` holds a carbs_lite study (snapshot or journal), judged by its start."""
+def report_path(text: str, flag: str = "--out") -> Path:
+    """The page path ``text``, checked before any work: ``CommandError`` if it is a folder or
+    a study file, or if its folder is missing or not writable (probed with a temp file)."""
+    path = Path(text)
+    if path.is_dir():
+        raise CommandError(f"{flag} {text} is a folder; give a file name")
     from carbs_lite.state import study_file_format
 
-    return study_file_format(path) is not None
+    if study_file_format(path) is not None:
+        raise CommandError(f"{flag} {text} holds a carbs_lite study; choose another report path")
+    if not path.parent.is_dir():
+        raise CommandError(f"{flag} {text}: folder {path.parent} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise CommandError(
+            f"{flag} {text}: cannot write in {path.parent} ({error.strerror})"
+        ) from None
+    return path
 
 
 def output_text(metrics: Metrics, output: float) -> str:

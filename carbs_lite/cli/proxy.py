@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
-from carbs_lite.cli.common import CommandError, is_study_file, positive_float, positive_int
+from carbs_lite.cli.common import CommandError, positive_float, positive_int, report_path
 from carbs_lite.tasks import PRESETS, preset
 
 DEFAULT_REPORT = "proxy-report.html"
@@ -64,24 +63,13 @@ def add_proxy_command(commands: argparse._SubParsersAction) -> None:
     proxy.set_defaults(func=cmd_proxy)
 
 
-def _report_path(text: str) -> Path:
-    path = Path(text)
-    if path.is_dir():
-        raise CommandError(f"--out {text} is a folder; give a file name")
-    if is_study_file(path):
-        raise CommandError(f"--out {text} is a study file; give another name")
-    if not path.parent.exists():
-        raise CommandError(f"--out {text}: folder {path.parent} does not exist")
-    return path
-
-
 def cmd_proxy(args: argparse.Namespace) -> int:
     """Run the check, print the table and the verdicts, write the report."""
     from carbs_lite.proxy import ProxySettings, check_proxy
     from carbs_lite.proxy.summary import table_lines, verdict_lines
     from carbs_lite.report.proxy import write_proxy_report
 
-    out = _report_path(args.out)
+    out = report_path(args.out)
     try:
         problem = preset(args.problem).proxy_problem(args)
         settings = ProxySettings(

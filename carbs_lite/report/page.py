@@ -32,6 +32,8 @@ h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-top: 28px; }}
 .summary li {{ margin-bottom: 4px; }}
 table.header {{ border-collapse: collapse; font-size: 12px; margin: 8px 0 12px; }}
 table.header td {{ border: 1px solid #ddd; padding: 2px 8px; }}
+table.verdicts {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 12px; }}
+table.verdicts td, table.verdicts th {{ border: 1px solid #ddd; padding: 2px 8px; }}
 details {{ margin-top: 32px; font-size: 13px; }}
 .plot {{ width: 100%; max-width: 1200px; }}
 </style>

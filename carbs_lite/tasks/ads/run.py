@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carbs_lite.cli.common import CommandError, positive_float, positive_int
+from carbs_lite.cli.common import CommandError, positive_float, positive_int, report_path
 
 DEFAULT_STUDY = "carbs-lite-study.json"
 
@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.noise_scale is not None:
         config["GLOBAL_NOISE_SCALE"] = args.noise_scale
     api = ModelPerformanceAPI(config)
+    report_path(args.out)  # before hours of tuning, not after
     study = _study(args)
     print(
         f"tuning the built-in ads simulator: {args.tries} tries, {args.days} days, "
