@@ -444,8 +444,9 @@ def open_journal(
     if differing:
         journal.close()
         raise ValueError(
-            f"{path} holds a different study: its {', '.join(differing)} differ from the "
-            "arguments; open it without params or choose another path"
+            f"{path} holds a different study: its {', '.join(differing)} "
+            f"{'differs' if len(differing) == 1 else 'differ'} from the arguments; open it "
+            "without params or choose another path"
         )
     return journal
 

@@ -53,8 +53,9 @@ class Study(ABC):
     ) -> Observation:
         """Record a result. NaN/inf outputs count as failures; cost must be finite and > 0.
 
-        ``params_or_suggestion`` is a ``Suggestion`` (or its id), which records the params
-        this study suggested, or a params dict (which answers the outstanding suggestion with
+        ``params_or_suggestion`` is a ``Suggestion`` (or the id of an outstanding one), which
+        records the params this study suggested (a suggestion it does not hold, e.g. one it
+        forgot, records its own), or a params dict (which answers the outstanding suggestion with
         those params, if any); the suggestion's intermediate
         results (``observe_progress``) become the observation's ``curve``. A point that answers
         no suggestion uses none of the tries budget unless ``counts_as_try``. ``output`` and
@@ -197,7 +198,7 @@ def outstanding_suggestion(state: StudyState, suggestion: Suggestion | str) -> S
         raise ValueError(f"suggestion {wanted!r} was already observed")
     raise ValueError(
         f"no outstanding suggestion with id {wanted!r} (forgotten, or made by another study); "
-        "to record its run, observe its params as a dict"
+        "to record its run, observe the Suggestion itself or its params"
     )
 
 

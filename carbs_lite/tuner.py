@@ -438,8 +438,9 @@ class Tuner(Study):
         """Canonical params and the suggestion they answer, if any. An outstanding suggestion
         (or its id) answers with the params this study recorded for it, whatever keys the
         caller added to its copy (``Suggestion.copy``); ValueError if the copy's values of the
-        space's params differ, e.g. a suggestion of another study that has the same id."""
-        if isinstance(item, Suggestion | str):
+        space's params differ, e.g. a suggestion of another study that has the same id, or if
+        an id is not outstanding."""
+        if isinstance(item, str) or (isinstance(item, Suggestion) and item.id in self._outstanding):
             pending = self._pending(item)
             given = item.params if isinstance(item, Suggestion) else pending.params
             changed = [k for k, v in pending.params.items() if k not in given or given[k] != v]
@@ -450,6 +451,12 @@ class Tuner(Study):
                     "that id: is it from another study? Observe the params that ran as a dict"
                 )
             return pending.params, pending
+        if isinstance(item, Suggestion):
+            # a suggestion made elsewhere (a forgotten one, one an integration rebuilds from
+            # another tool's records): its own params, id and diagnostics
+            if any(o.suggestion_id == item.id for o in self._observations):
+                raise ValueError(f"suggestion {item.id!r} was already observed")
+            return self.param_space.validate(item.params), item
         params = self.param_space.validate(item)
         for suggestion in self._outstanding.values():
             if suggestion.params == params:

@@ -302,7 +302,9 @@ def test_a_suggestion_is_observed_or_forgotten_by_object_or_id(study):
     study.forget(second)
     assert study.outstanding == []
     with pytest.raises(ValueError, match="forgotten, or made by another study"):
-        study.observe(second, 1.0, 1.0)
+        study.observe(second.id, 1.0, 1.0)
+    # the Suggestion itself still records the run it names, should it come back after all
+    assert study.observe(second, 1.0, 1.0).suggestion_id == second.id
 
 
 def test_a_suggestion_of_another_study_with_the_same_id_is_refused(params):

@@ -214,3 +214,27 @@ def test_try_axes_tick_whole_tries_only(arch_tuner):
     figure = figures.best_so_far_figure(rs.best_so_far_info(state), output, None)
     assert figure.layout.xaxis.dtick == 1 and figure.layout.xaxis.tick0 == 1
     assert figures.try_ticks(list(range(1, 101))) == {"tick0": 1, "dtick": 13}
+
+
+def test_a_qps_floor_is_named_as_one_and_the_front_keeps_its_scale(arch_tuner):
+    # the ads page called the QPS floor a "cost cap", and drew an NE near 0.8 on a 0-1.75 axis
+    state = dataclasses.replace(arch_tuner.to_state(), metrics=METRICS)
+    assert "1 below the QPS floor" in rs.summary_info(state).lines[2]
+    figures = dict(rs.study_figures(state))
+    legend = [t.name for t in figures["QPS vs NE"].data if t.name]
+    assert "QPS floor: 3500" in legend
+    low, high = figures["Pareto front over tries"].layout.yaxis.range
+    outputs = [o.output for o in state.observations if not o.is_failure]
+    assert low < min(outputs) and max(outputs) < high and high - low < 0.1
+
+
+def test_a_failed_curve_ends_in_a_cross_at_its_last_finite_result():
+    from carbs_lite.report.study import CurveInfo
+
+    curves = [
+        CurveInfo("try 1", [1.0, 2.0, 3.0], [0.9, 0.85, 0.8], "finished"),
+        CurveInfo("try 2", [1.0, 2.0, 3.0], [0.9, 0.83, math.nan], "failed"),
+    ]
+    finished, failed = figures.curves_figure(curves, rs.Axis("NE", lambda v: v, False), "day").data
+    assert finished.mode == "lines"
+    assert failed.mode == "lines+markers" and list(failed.marker.size) == [0, 12, 0]

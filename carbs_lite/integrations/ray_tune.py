@@ -21,9 +21,12 @@ as ``tune.RunConfig(stop=...)``: a trial it stops is recorded as stopped (``Stud
 as soon as the space and the metric are known, and the search re-centered on the best
 feasible one (``Study.warm_start``), as CARBS does with prior observations.
 
-A result's cost is ``result[cost_metric]`` when given and valid, else Ray's ``time_total_s``,
-else, for a trial, the wall time since its suggestion; a trial that errored without a final
-result uses its latest reported one. So a reward given without a trial (``evaluated_rewards``,
+A result's cost is ``result[cost_metric]`` when ``cost_metric`` is set: a trial that never
+reports it is a failure at its predicted cost (marked ``cost_estimated``), or left out without a
+prediction, and a point evaluated elsewhere without it is refused; seconds never stand in for
+the cost's units. Without ``cost_metric`` the cost is Ray's ``time_total_s``, else, for a
+trial, the wall time since its suggestion. A trial that errored without a final result uses
+its latest reported one. So a reward given without a trial (``evaluated_rewards``,
 ``add_evaluated_point``) is a result dict holding the cost, e.g. ``{"loss": 0.3, "cost": 2.0}``;
 a bare number is refused with a ValueError, as the study cannot place it on the cost axis.
 
@@ -39,6 +42,8 @@ import json
 import logging
 import math
 import time
+import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +117,8 @@ class CarbsSearch(Searcher):
         self._trials: dict[str, _Trial] = {}
         self._points = _points(points_to_evaluate, evaluated_rewards)
         self._rewards = evaluated_rewards
+        self._key = uuid.uuid4().hex
+        _LIVE[self._key] = self
         if tuner is not None:
             self._start()
 
@@ -206,8 +213,33 @@ class CarbsSearch(Searcher):
             self.tuner.stop(trial.suggestion, trial.stop_reason, extra)
             return
         result = {**trial.latest, **(result or {})}
+        if self.cost_metric and not _positive_number(result.get(self.cost_metric)):
+            self._observe_without_cost(trial, extra)
+            return
         found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
         self.tuner.observe(trial.suggestion, found.output, found.cost, found.is_failure, extra)
+
+    def _observe_without_cost(self, trial: _Trial, extra: dict[str, Any]) -> None:
+        """A trial that never reported ``cost_metric``: its cost is unknown in the study's
+        units, so it is a failure at the cost the cost model predicted for it (marked
+        ``cost_estimated``), or, with no prediction, forgotten; never its seconds as cost."""
+        predicted = trial.suggestion.diagnostics.predicted_cost
+        if not _positive_number(predicted):
+            logger.warning(
+                "trial %s reported no valid %r and no model predicted its cost: left out",
+                extra["trial_id"],
+                self.cost_metric,
+            )
+            self.tuner.forget(trial.suggestion)
+            return
+        logger.warning(
+            "trial %s reported no valid %r: recorded as a failure at its predicted cost %.4g",
+            extra["trial_id"],
+            self.cost_metric,
+            predicted,
+        )
+        extra = {**extra, "cost_estimated": True}
+        self.tuner.observe(trial.suggestion, math.nan, predicted, True, extra)
 
     def add_evaluated_point(
         self,
@@ -262,6 +294,7 @@ class CarbsSearch(Searcher):
             "trials": {i: _trial_to_json(t) for i, t in self._trials.items()},
             "points": self._points,
             "rewards": self._rewards,
+            "key": self._key,
         }
         write_json_atomically(data, checkpoint_path)
 
@@ -281,6 +314,9 @@ class CarbsSearch(Searcher):
         self.step_metric = data.get("step_metric", "training_iteration")
         self._trials = {i: _trial_from_json(t) for i, t in data["trials"].items()}
         self._points, self._rewards = data["points"], data["rewards"]
+        # the searcher Ray restores into is the live one: its stoppers find it by this key
+        self._key = data.get("key", getattr(self, "_key", uuid.uuid4().hex))
+        _LIVE[self._key] = self
 
     def __getstate__(self) -> dict[str, Any]:
         """Ray pickles its search algorithm; the tuner (holding a lock) travels as JSON."""
@@ -290,6 +326,9 @@ class CarbsSearch(Searcher):
     def __setstate__(self, state: dict[str, Any]) -> None:
         tuner = _tuner_from_json(state["tuner"]) if state["tuner"] else None
         self.__dict__.update({**state, "tuner": tuner})
+        # an unpickled copy stands in only while no live searcher has this key; ``restore``
+        # makes the one Ray restores into the live one
+        _LIVE.setdefault(self._key, self)
 
     def _new_tuner(self, maps: dict[str, ParamMap], mode: str | None) -> Tuner:
         """The tuner of a ``param_space``: direction from ``mode``, else from ``config``."""
@@ -349,11 +388,17 @@ class CarbsSearch(Searcher):
         return Observation(params, output, cost, math.isnan(output), extra=extra)
 
     def _cost(self, result: dict[str, Any], started: float | None, params: dict) -> float:
-        """The cost by the module's rule; ValueError if a point has none (``started`` None)."""
+        """The cost by the module's rule; ValueError if a point has none (``started`` None),
+        or lacks ``cost_metric`` when it is set: seconds never stand in for its units."""
         if self.cost_metric:
             cost = _number(result.get(self.cost_metric))
             if cost is not None and cost > 0:
                 return cost
+            example = {self.metric: 0.3, self.cost_metric: 2.0}
+            raise ValueError(
+                f"CarbsSearch needs the cost {self.cost_metric!r} of the evaluated point "
+                f"{params}: give its result as a dict such as {example}"
+            )
         seconds = _number(result.get("time_total_s"))
         if seconds is None and started is not None:
             seconds = time.time() - started
@@ -363,11 +408,13 @@ class CarbsSearch(Searcher):
                 f"CarbsSearch needs the cost of the evaluated point {params}: give its result "
                 f"as a dict such as {example}"
             )
-        if self.cost_metric:
-            logger.warning(
-                "%s reported no valid %r; using its time as cost", params, self.cost_metric
-            )
         return max(seconds, MIN_COST)
+
+
+def _positive_number(value: Any) -> bool:
+    """Whether ``value`` is a finite number > 0 (a usable cost)."""
+    number = _number(value)
+    return number is not None and number > 0
 
 
 def _check_single(metric: Any, mode: Any) -> None:
@@ -408,20 +455,33 @@ class CarbsStopper(Stopper):
     stopped trial as stopped when Ray completes it."""
 
     def __init__(self, search: CarbsSearch) -> None:
-        self.search = search
+        # the key, not the object: Ray pickles the stopper apart from the searcher, and after
+        # ``tune.Tuner.restore`` a reference would name a stale copy, not the searcher that
+        # Ray restored and completes trials in
+        self.key = search._key
+
+    @property
+    def search(self) -> CarbsSearch | None:
+        """The live searcher this stopper serves (None once it is gone)."""
+        return _LIVE.get(self.key)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        trial = self.search._trials.get(trial_id)
-        if trial is None or self.search.tuner is None:
+        search = self.search
+        trial = search._trials.get(trial_id) if search is not None else None
+        if trial is None or search.tuner is None:
             return False
-        self.search._progress(trial, flatten_dict(result))
-        decision = self.search.tuner.stop_decision(trial.suggestion)
+        search._progress(trial, flatten_dict(result))
+        decision = search.tuner.stop_decision(trial.suggestion)
         if decision.stop:
             trial.stop_reason = decision.reason
         return trial.stop_reason is not None
 
     def stop_all(self) -> bool:
         return False
+
+
+_LIVE: weakref.WeakValueDictionary[str, CarbsSearch] = weakref.WeakValueDictionary()
+"""Searchers by key (``CarbsSearch._key``), for the stoppers that serve them."""
 
 
 def _tuner_from_json(data: dict[str, Any]) -> Tuner:

@@ -37,6 +37,8 @@ class Axis(NamedTuple):
     show: Any
     log: bool
     span: tuple[float, float] | None = None
+    limit: str = "cost cap"
+    """What the cap is called on this axis (a QPS floor when costs are shown inverted)."""
 
 
 def _pick(values: list, indices: list[int]) -> list:
@@ -195,7 +197,7 @@ def _cap_lines(figure: go.Figure, cap: float | None, cost: Axis, rows: int) -> N
             x=[None],
             y=[None],
             mode="lines",
-            name=f"cost cap: {x:.4g}",
+            name=f"{cost.limit}: {x:.4g}",
             line={"dash": "dash", "color": FAILED_COLOR},
         ),
         row=1,
@@ -229,8 +231,20 @@ def front_history_figure(history: list[FrontInfo], output: Axis, cost: Axis) -> 
     slider = {"active": len(history) - 1, "steps": steps, "y": -0.15}
     figure.update_layout(sliders=[{**slider, "currentvalue": {"prefix": "after try "}}])
     figure.update_xaxes(type="log", title=cost.title, range=cost.span)
-    figure.update_yaxes(title=output.title)
+    figure.update_yaxes(title=output.title, range=_padded([v for h in history for v in h.outputs]))
     return styled(figure, 480)
+
+
+def _padded(values: list[float]) -> list[float] | None:
+    """A value range padded by 5% of its spread (of the value when there is one): plotly's
+    own range for a lone point spans a whole unit around it, which flattens a metric such
+    as NE that moves in the third decimal. None for no finite value."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    low, high = min(finite), max(finite)
+    pad = 0.05 * ((high - low) or abs(high) or 1.0)
+    return [low - pad, high + pad]
 
 
 def try_ticks(tries: list[int]) -> dict[str, Any]:
@@ -364,17 +378,28 @@ CURVE_DASH = {"finished": "solid", "stopped": "dash", "failed": "dot", "running"
 
 
 def curves_figure(curves: list[CurveInfo], output: Axis, step: str) -> go.Figure:
-    """Learning curves, one line per try; its style and name say how the try ended."""
+    """Learning curves, one line per try; its style and name say how the try ended, and a
+    failed or stopped try ends in a cross at its last finite result, so that a curve cut
+    short by a failure does not read as one that finished there."""
     figure = go.Figure()
     for curve in curves:
         label = curve.name if curve.status == "finished" else f"{curve.name} ({curve.status})"
+        ended = curve.status in ("failed", "stopped")
+        finite = [i for i, v in enumerate(curve.outputs) if math.isfinite(v)]
+        last = finite[-1] if finite else -1
         figure.add_trace(
             go.Scatter(
                 x=curve.steps,
                 y=curve.outputs,
-                mode="lines",
+                mode="lines+markers" if ended else "lines",
                 name=label,
                 line={"dash": CURVE_DASH[curve.status]},
+                marker={
+                    "symbol": "x",
+                    "size": [12 if i == last else 0 for i in range(len(curve.steps))],
+                    "color": FAILED_COLOR if curve.status == "failed" else None,
+                },
+                hovertemplate=f"{label}<br>{step} %{{x}}<br>{output.title} %{{y:.6g}}<extra></extra>",
             )
         )
     figure.update_xaxes(title=step)

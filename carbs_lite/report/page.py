@@ -131,12 +131,14 @@ def write_page(
 
 
 def styled(figure: go.Figure, height: int = PANEL_HEIGHT) -> go.Figure:
-    """Common layout: white template, readable font, legend under the plot."""
+    """Common layout: white template, readable font, legend under the plot, and room above
+    subplot titles for the toolbar plotly draws over the top right corner."""
+    top = 75 if figure.layout.annotations else 40
     figure.update_layout(
         template="plotly_white",
         font=FONT,
         height=height,
-        margin={"l": 70, "r": 30, "t": 40, "b": 110},
+        margin={"l": 70, "r": 30, "t": top, "b": 110},
         legend=LEGEND_BELOW,
     )
     return figure

@@ -111,7 +111,8 @@ def output_axis(state: StudyState) -> Axis:
 def cost_axis(metrics: Metrics) -> Axis:
     """The cost's axis: the cost itself, or its reciprocal under ``Metrics.cost_inverse``."""
     title = metrics.cost_name if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
-    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True)
+    limit = f"{metrics.cost_inverse} floor" if metrics.cost_inverse else "cost cap"
+    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True, limit=limit)
 
 
 def cost_span(points: PointsInfo, cost: Axis) -> tuple[float, float] | None:
@@ -286,8 +287,10 @@ def summary_info(state: StudyState) -> SummaryInfo:
     )
     stopped = sum(o.stopped is not None for o in state.active_observations)
     early = f" ({stopped} of them stopped early)" if stopped else ""
+    inverse = metrics.cost_inverse
+    beyond = f"below the {inverse} floor" if inverse else "over the cost cap"
     lines.append(
-        f"{len(observations)} runs recorded: {failed} failed{early}, {over} over the cost cap, "
+        f"{len(observations)} runs recorded: {failed} failed{early}, {over} {beyond}, "
         f"{len(state.retracted)} retracted."
     )
     task = preset(metrics.task)

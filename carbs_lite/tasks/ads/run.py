@@ -66,7 +66,8 @@ def _study(args: argparse.Namespace) -> Any:
     for name in ("seed", "config", "heuristics", "params", "tries"):
         if getattr(wanted, name) != getattr(found, name):
             raise CommandError(
-                f"{path} holds a study with another {name}; pass --study NEW to start afresh"
+                f"{path} holds a study with another {'budget of tries' if name == 'tries' else name}"
+                "; pass --study NEW to start afresh"
             )
     done = len(found.observations)
     print(f"resuming {path}: {done} of {args.tries} tries done")
