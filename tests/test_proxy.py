@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -221,3 +222,17 @@ def test_the_report_page_escapes_every_string(tmp_path):
     assert "<script>document.title" not in page
     assert page.count("</script>") == 2  # plotly.js and the plot calls
     assert "Recommended proxy" in page and "Variance check" in page
+
+
+def test_a_verdict_whose_interval_straddles_the_threshold_is_called_uncertain():
+    # 5 candidates gave tau +0.80 [+0.00, +1.00]: a "Yes" and a recommendation, said plainly
+    check = check_proxy(_problem(proxies=(CLOSE,)), SETTINGS)
+    wide = dataclasses.replace(check.proxies[0].kendall, value=0.8, low=0.0, high=1.0)
+    proxy = dataclasses.replace(check.proxies[0], kendall=wide, passes=True)
+    lines = verdict_lines(dataclasses.replace(check, proxies=[proxy], recommended=CLOSE))
+    assert "Uncertain: the 95% interval reaches from +0.00 to +1.00" in lines[0]
+    assert "With caution: its tau's 95% interval reaches down to +0.00" in lines[1]
+    narrow = dataclasses.replace(wide, low=0.7)
+    proxy = dataclasses.replace(proxy, kendall=narrow)
+    lines = verdict_lines(dataclasses.replace(check, proxies=[proxy], recommended=CLOSE))
+    assert "Uncertain" not in lines[0] and "caution" not in lines[1]

@@ -67,7 +67,18 @@ def _answer(check: ProxyCheck, proxy: FidelityCheck) -> str:
         text += f"; the tau of its costs with the full runs' is {_interval(proxy.cost_kendall)}"
         if not proxy.passes and tau.value >= check.settings.threshold:
             text += ", below the threshold, so the cost cap cannot be judged on this proxy"
-    return text + f"; it costs {proxy.relative_cost:.0%} of a full run."
+    text += f"; it costs {proxy.relative_cost:.0%} of a full run."
+    if _straddles(tau, check.settings.threshold):
+        text += (
+            f" Uncertain: the 95% interval reaches from {_signed(tau.low)} to "
+            f"{_signed(tau.high)}, on both sides of the threshold; more candidates would settle it."
+        )
+    return text
+
+
+def _straddles(tau: RankCorrelation, threshold: float) -> bool:
+    """Whether the bootstrap interval of ``tau`` lies on both sides of ``threshold``."""
+    return tau.defined and tau.low < threshold <= tau.high
 
 
 def verdict_lines(check: ProxyCheck) -> list[str]:
@@ -81,9 +92,15 @@ def verdict_lines(check: ProxyCheck) -> list[str]:
         )
     else:
         chosen = next(p for p in check.proxies if p.fidelity == check.recommended)
+        caution = ""
+        if _straddles(chosen.kendall, check.settings.threshold):
+            caution = (
+                f" With caution: its tau's 95% interval reaches down to "
+                f"{_signed(chosen.kendall.low)}, below the threshold."
+            )
         lines.append(
             f"Recommended proxy: {chosen.fidelity:g} {name}, the cheapest that passes "
-            f"({chosen.relative_cost:.0%} of a full run's cost)."
+            f"({chosen.relative_cost:.0%} of a full run's cost).{caution}"
         )
     shares = ", ".join(
         f"{share_text(p.noise_share)} at {p.fidelity:g}" for p in (*check.proxies, check.full)
