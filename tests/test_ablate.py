@@ -147,6 +147,9 @@ def test_bbob_is_left_out_of_the_default_suite_when_coco_is_missing(capsys, monk
     args.problem = ["bbob-f8-d5"]
     with pytest.raises(ablate.CommandError, match="needs coco-experiment"):
         ablate._problems(args)
+    args.problem = ["digits-mlp"]  # its data set comes from scikit-learn
+    with pytest.raises(ablate.CommandError, match="needs scikit-learn"):
+        ablate._problems(args)
 
 
 @pytest.mark.parametrize(

@@ -410,6 +410,7 @@ def test_a_bad_study_path_is_one_line_exit_2(tmp_path, capsys, make, message, co
         (["init", "s.json"], "one of the arguments --space --problem is required"),
         (["observe", "s.json", "x", "--cost", "-1"], "--cost: -1 must be a finite number > 0"),
         (["observe", "s.json", "x", "--output", "inf"], "--output: inf is not a finite number"),
+        (["init", "s.json", "--space", "x.toml", "--output-name", " "], "must not be empty"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(capsys, argv, message):

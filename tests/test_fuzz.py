@@ -352,12 +352,27 @@ def test_observe_refuses_what_is_not_a_number_and_records_nothing(tuner, field, 
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=8,
 )
 not_json = st.sampled_from(
-    [np.array([1.0]), np.int64(3), np.float32(1.0), {1, 2}, b"bytes", object(), 1j, range(2)]
+    [
+        np.array([1.0]),
+        np.int64(3),
+        np.float32(1.0),
+        {1, 2},
+        b"bytes",
+        object(),
+        1j,
+        range(2),
+        math.nan,
+        math.inf,
+    ]
 )
 
 

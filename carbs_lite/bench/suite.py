@@ -57,9 +57,11 @@ DEFAULT_SUITE = [
 
 
 NEEDS = {name: "coco-experiment" for name in PROBLEMS if name.startswith("bbob")}
-"""Problems that need an optional package: the BBOB functions come from COCO's ``cocoex``
-(``pip install 'carbs_lite[bench]'``), a benchmarking library the tuner itself never uses."""
-MODULES = {"coco-experiment": "cocoex"}
+NEEDS["digits-mlp"] = "scikit-learn"
+"""Problems that need an optional package (``pip install 'carbs_lite[bench]'``), which the
+tuner itself never uses: the BBOB functions come from COCO's ``cocoex``, the digits data set
+from scikit-learn."""
+MODULES = {"coco-experiment": "cocoex", "scikit-learn": "sklearn"}
 
 
 def missing_package(name: str) -> str | None:

@@ -40,7 +40,13 @@ from carbs_lite.cli.commands import (
     cmd_retract,
     cmd_suggest,
 )
-from carbs_lite.cli.common import CommandError, finite_number, positive_float, positive_int
+from carbs_lite.cli.common import (
+    CommandError,
+    finite_number,
+    metric_name,
+    positive_float,
+    positive_int,
+)
 from carbs_lite.cli.progress import add_progress_commands
 from carbs_lite.cli.proxy import add_proxy_command
 from carbs_lite.cli.status import cmd_status
@@ -81,12 +87,20 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
         "--cost-cap", type=positive_float, help="runs must cost less than this (default: no cap)"
     )
     init.add_argument("--tries", type=positive_int, help="budget of tries (default: none)")
-    init.add_argument("--output-name", default="", help="name of the output (default: output)")
-    init.add_argument("--output-unit", default="", help="unit of the output")
-    init.add_argument("--cost-name", default="", help="name of the cost (default: cost)")
-    init.add_argument("--cost-unit", default="", help="unit of the cost")
-    init.add_argument("--cost-inverse", help="show 1/cost under this name (e.g. QPS)")
-    init.add_argument("--step-name", default="", help="x axis of learning curves (default: step)")
+    init.add_argument(
+        "--output-name", type=metric_name, help="name of the output (default: output)"
+    )
+    init.add_argument("--output-unit", type=metric_name, help="unit of the output")
+    init.add_argument("--cost-name", type=metric_name, help="name of the cost (default: cost)")
+    init.add_argument("--cost-unit", type=metric_name, help="unit of the cost")
+    init.add_argument(
+        "--cost-inverse", type=metric_name, help="show 1/cost under this name (e.g. QPS)"
+    )
+    init.add_argument(
+        "--step-name",
+        type=metric_name,
+        help="x axis of learning curves (default: step)",
+    )
     init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
     init.add_argument("--journal", action="store_true", help="a journal shared by processes")
     init.add_argument("--force", action="store_true", help="replace an existing study")

@@ -50,6 +50,14 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def metric_name(text: str) -> str:
+    """An argparse type: a metric name or unit, not empty (an empty one was silently
+    replaced by the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 def finite_number(text: str) -> float:
     """An argparse type: a finite float (a run whose output is not one is ``--failed``)."""
     value = number(text)
