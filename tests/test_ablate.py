@@ -74,6 +74,14 @@ def test_runs_are_reproducible():
     assert first["tries"] == second["tries"]
 
 
+def test_an_unknown_switch_is_named_as_unknown(capsys):
+    # it used to say "give a value as nosuch=VALUE", which then failed as unknown
+    assert main(["ablate", "--switch", "nosuch", "--problem", "scaling", "--seeds", "1"]) == 2
+    assert (
+        "unknown switch 'nosuch': not a Heuristics or TunerConfig field" in capsys.readouterr().err
+    )
+
+
 def test_variants_from_specs_and_command_line():
     specs = switch_specs()
     assert {"resampling", "pareto_model", "final_pick", "duplicate_filter"} <= set(specs)

@@ -709,3 +709,14 @@ def test_run_checks_its_report_path_before_tuning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "does not exist" in err and err.count("\n") == 1
     assert not study.exists()
+
+
+def test_a_long_retraction_reason_keeps_the_status_columns_aligned(tmp_path, capsys):
+    study = _space_study(tmp_path)
+    ident, _ = _suggest(study, capsys)
+    assert main(["observe", str(study), ident, "--output", "0.3", "--cost", "1"]) == 0
+    assert main(["retract", str(study), "#1", "--why", "a mistyped value " * 5]) == 0
+    capsys.readouterr()
+    assert main(["status", str(study)]) == 0
+    header, row = capsys.readouterr().out.splitlines()[2:4]
+    assert header.index("params") == row.index("{") and "…" in row

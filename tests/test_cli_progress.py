@@ -103,6 +103,9 @@ def test_should_stop_and_stop(tmp_path, capsys, journal):
     assert capsys.readouterr().out.startswith("no: 0 finished learning curve(s)")
     assert main(["should-stop", str(study), dear]) == 0
     assert capsys.readouterr().out.startswith("yes: at step 1 it is at or past the cost cap")
+    assert main(["should-stop", str(study), dear, "--json"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["stop"] is True and line["reason"].startswith("at step 1 it is at or past")
     assert main(["stop", str(study), fine]) == 2
     err = capsys.readouterr().err
     assert "would not stop" in err and "give --why to stop it anyway" in err

@@ -121,12 +121,12 @@ def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> 
     for text in switches:
         name, _, value = text.partition("=")
         values = [value] if value else specs.get(name, {}).get("alternatives")
+        target = _target(name)  # an unknown name is named as such, not sent to =VALUE
         if values is None:
             raise ValueError(
                 f"switch {name!r} has no spec TOML (carbs-lite ablate --list shows them); "
                 f"give a value as {name}=VALUE"
             )
-        target = _target(name)
         cls = Heuristics if target == "heuristics" else TunerConfig
         for item in values:
             value = coerce_fields(cls, {name: item})[name]

@@ -139,7 +139,8 @@ def _sweep(args: argparse.Namespace, problems: list[str], variants: list) -> int
         "command": "carbs-lite " + " ".join(args.argv),
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
         "wall time of this invocation": f"{time.perf_counter() - started:.0f} s",
-        "runs": str(len(records)),
+        "runs of this invocation": str(len(pending)),
+        "runs in the sweep": str(len(records)),
     }
     rows = write_outputs(out, records, header)
     pooled = POOLED if len(problems) > 1 else problems[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING
 
 from carbs_lite.cli.common import (
@@ -41,6 +42,9 @@ def add_progress_commands(commands: argparse._SubParsersAction) -> argparse.Argu
     )
     should_stop.add_argument("study", help="the study file")
     should_stop.add_argument("id", help="the outstanding suggestion's id")
+    should_stop.add_argument(
+        "--json", action="store_true", help='one line: {"stop": true|false, "reason": ...}'
+    )
     should_stop.set_defaults(func=cmd_should_stop)
 
     stop = commands.add_parser(
@@ -83,13 +87,17 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_should_stop(args: argparse.Namespace) -> int:
-    """Print yes or no and the rule's reason (exit code 0 either way)."""
+    """Print yes or no and the rule's reason, or with ``--json`` one JSON line for scripts
+    (exit code 0 either way: 2 is kept for errors)."""
     with open_study(args.study) as study:
         try:
             decision = study.stop_decision(args.id)
         except ValueError as error:
             raise CommandError(str(error)) from None
-    print(f"{'yes' if decision.stop else 'no'}: {decision.reason}")
+    if args.json:
+        print(json.dumps({"stop": decision.stop, "reason": decision.reason}))
+    else:
+        print(f"{'yes' if decision.stop else 'no'}: {decision.reason}")
     return 0
 
 

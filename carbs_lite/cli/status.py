@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
 
 STRUCK = "\x1b[2;9m{}\x1b[0m"
+NOTE_WIDTH = 28
+"""Characters of the table's front/why column."""
 """Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
 
 
@@ -79,6 +81,9 @@ def _row(state: StudyState, number: int, observation: Observation, note: str) ->
         status, note = f"stopped @{last:g}", f"why: {observation.stopped}"
     if why is not None:
         status, note = "retracted", f"why: {why}"
+    if len(note) > NOTE_WIDTH:
+        # the column keeps its width so the params stay aligned; the report shows it whole
+        note = note[: NOTE_WIDTH - 1] + "…"
     estimated = " (est.)" if observation.extra.get("cost_estimated") else ""
     output, cost = _cells(metrics, observation.output, observation.cost)
     ident = observation.suggestion_id or "(chosen)"
@@ -106,7 +111,7 @@ def _line(
 ) -> str:
     """One row of the table, in its columns."""
     return (
-        f"{number}  {ident:14s} {output:>10s} {cost:>14s}  {status:14s} {note:28s} "
+        f"{number}  {ident:14s} {output:>10s} {cost:>14s}  {status:14s} {note:{NOTE_WIDTH}s} "
         f"{params_text(params)}"
     )
 
@@ -128,7 +133,7 @@ def status_lines(state: StudyState, terminal: bool = False) -> list[str]:
         f"{metrics.output} ({direction}d) against {cost_name}{feasible}",
         tries_text(state),
         f"{'#':>3}  {'id':14s} {metrics.output:>10s} {cost_name:>14s}  {'status':14s} "
-        f"{'front':28s} params",
+        f"{'front':{NOTE_WIDTH}s} params",
     ]
     notes = front_notes(state)
     for index, observation in enumerate(state.observations):

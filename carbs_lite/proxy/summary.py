@@ -115,6 +115,6 @@ def verdict_lines(check: ProxyCheck) -> list[str]:
     lines.append(
         f"Candidates: {check.selection.rule}. The check cost {total:.4g} {unit} "
         f"({total / check.full_run_cost:.1f} full runs), of which screening "
-        f"{check.selection.run_cost:.4g}."
+        f"{check.selection.run_cost:.4g} {unit}."
     )
     return lines
