@@ -238,3 +238,13 @@ def test_a_failed_curve_ends_in_a_cross_at_its_last_finite_result():
     finished, failed = figures.curves_figure(curves, rs.Axis("NE", lambda v: v, False), "day").data
     assert finished.mode == "lines"
     assert failed.mode == "lines+markers" and list(failed.marker.size) == [0, 12, 0]
+
+
+def test_parameter_panels_name_the_param_in_hovers_and_tick_counts_whole(arch_tuner):
+    state = arch_tuner.to_state()
+    figure = dict(rs.study_figures(state))["Parameters vs performance"]
+    assert all("arch" in trace.hovertemplate for trace in figure.data)
+    titles = [a.text for a in figure.layout.annotations]
+    depth = titles.index("arch: depth") + 1
+    axis = figure.layout[f"xaxis{depth if depth > 1 else ''}"]
+    assert axis.dtick == 1

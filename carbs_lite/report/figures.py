@@ -306,14 +306,25 @@ def params_figure(
                 mode="markers",
                 showlegend=False,
                 text=_pick(points.labels, ok),
+                customdata=_pick(points.tries, ok),
+                hovertemplate=f"try %{{customdata}}<br>{name} %{{x}}<br>{output.title} "
+                "%{y:.6g}<br>%{text}<extra></extra>",
                 marker={"color": _pick(points.tries, ok), "colorscale": "Viridis"},
             ),
             row=row,
             col=col,
         )
-        figure.update_xaxes(type=axis_type, row=row, col=col)
+        figure.update_xaxes(type=axis_type, row=row, col=col, **_count_ticks(values))
         figure.update_yaxes(title=output.title if col == 1 else None, row=row, col=col)
     return styled(figure, 320 * rows)
+
+
+def _count_ticks(values: list[Any]) -> dict[str, Any]:
+    """Whole-number ticks for a small count (an arch's depth or towers, at most 10 apart),
+    which plotly would tick at 1.5 and 2.5; nothing for anything else."""
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return {}
+    return {"tick0": 0, "dtick": 1} if max(values) - min(values) <= 10 else {}
 
 
 def _identity_panel(
