@@ -129,8 +129,8 @@ class Suggestion:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Suggestion:
-        """Parse ``to_json`` output; ValueError for a field of the wrong type or a learning
-        curve ``Study.observe_progress`` would have refused."""
+        """Parse ``to_json`` output; TypeError for a field of the wrong type, ValueError for a
+        learning curve ``Study.observe_progress`` would have refused."""
         progress = _curve_from_json(data.get("progress", []), f"suggestion {data['id']!r}")
         _expect(data["id"], str, "suggestion id")
         _expect(data["params"], dict, f"suggestion {data['id']!r}: params")
@@ -180,8 +180,9 @@ class Observation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Observation:
-        """Parse ``to_json`` output; ValueError for a field of the wrong type, a null output
-        that is not a failure, or a learning curve ``observe_progress`` would have refused."""
+        """Parse ``to_json`` output; TypeError for a field of the wrong type, ValueError for a
+        null output that is not a failure or a learning curve ``observe_progress`` would have
+        refused."""
         fields = dict(data)
         where = f"observation of suggestion {fields.get('suggestion_id')!r}"
         output = fields.get("output")
@@ -353,6 +354,12 @@ class Metrics:
     def shown_cost(self, cost: float) -> float:
         """A cost (> 0) as users read it: itself, or 1 / cost under ``cost_inverse``."""
         return 1.0 / cost if self.cost_inverse else cost
+
+    @property
+    def limit_name(self) -> str:
+        """What the cost cap is called as costs are shown: "cost cap", or a floor of the
+        shown name under ``cost_inverse`` ("QPS floor": the cap on 1/QPS)."""
+        return f"{self.cost_inverse} floor" if self.cost_inverse else "cost cap"
 
     @property
     def shown_cost_unit(self) -> str:

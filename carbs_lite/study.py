@@ -197,8 +197,8 @@ def outstanding_suggestion(state: StudyState, suggestion: Suggestion | str) -> S
     if any(o.suggestion_id == wanted for o in state.observations):
         raise ValueError(f"suggestion {wanted!r} was already observed")
     raise ValueError(
-        f"no outstanding suggestion with id {wanted!r} (forgotten, or made by another study); "
-        "to record its run, observe the Suggestion itself or its params"
+        f"no outstanding suggestion with id {wanted!r} (never made, forgotten, or made by "
+        "another study)"
     )
 
 

@@ -95,7 +95,9 @@ class Tuner(Study):
         bad_type = isinstance(tries, bool) or not isinstance(tries, int)
         if tries is not None and (bad_type or tries < 1):
             raise ValueError(f"tries must be an integer >= 1 or None, got {tries!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an integer >= 0, got {seed!r}")
+        if seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         for name, value, kind in (
             ("config", config, TunerConfig),
@@ -189,8 +191,6 @@ class Tuner(Study):
             if not (math.isfinite(cost) and cost > 0):
                 raise ValueError(f"cost must be finite and > 0, got {cost}")
             extra = json_extra(extra)
-            if suggestion is not None:
-                suggestion = self._outstanding.get(suggestion.id, suggestion)
             is_failure, counts_as_try = (
                 _as_flag("is_failure", is_failure),
                 _as_flag("counts_as_try", counts_as_try),
@@ -204,10 +204,12 @@ class Tuner(Study):
                 suggestion.id if suggestion else None,
                 extra,
                 suggestion.diagnostics if suggestion else None,
-                bool(counts_as_try) and suggestion is None,
+                counts_as_try and suggestion is None,
                 suggestion.progress if suggestion else (),
             )
-            check_final_cost(observation.curve, observation.cost)
+            if not self.metrics.cost_inverse:
+                # a rate such as 1/QPS is no spend: it may come out a little lower at the end
+                check_final_cost(observation.curve, observation.cost)
             return observation
 
     def observe_progress(
@@ -330,7 +332,8 @@ class Tuner(Study):
             result.params, result.output, result.cost, result.is_failure, result.extra, False
         )
         curve = _checked_curve(result.curve) or observation.curve
-        check_final_cost(curve, observation.cost)
+        if not self.metrics.cost_inverse:
+            check_final_cost(curve, observation.cost)
         if result.stopped is None:
             return dataclasses.replace(observation, curve=curve)
         if not isinstance(result.stopped, str) or not result.stopped.strip():
@@ -441,7 +444,12 @@ class Tuner(Study):
         space's params differ, e.g. a suggestion of another study that has the same id, or if
         an id is not outstanding."""
         if isinstance(item, str) or (isinstance(item, Suggestion) and item.id in self._outstanding):
-            pending = self._pending(item)
+            try:
+                pending = self._pending(item)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error}; to record its run, observe the Suggestion itself or its params"
+                ) from None
             given = item.params if isinstance(item, Suggestion) else pending.params
             changed = [k for k, v in pending.params.items() if k not in given or given[k] != v]
             if changed:

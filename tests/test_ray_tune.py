@@ -518,3 +518,15 @@ def test_real_experiment_with_the_stopper_stops_diverging_trials(ray_session, tm
     (center,) = [o for o in observations if o.params == {"report": 4.5}]  # the first try
     assert "diverged" in center.stopped
     assert {o.stopped is None for o in observations} == {True, False}  # both kinds ran
+
+
+def test_an_intermediate_result_without_the_cost_metric_is_not_progress_and_not_an_error():
+    # a trainable may report its cost only at the end: its earlier results used to raise
+    searcher = _searcher(cost_metric="flops")
+    searcher.suggest("t")
+    searcher.on_trial_result("t", {"loss": 0.9, "training_iteration": 1})
+    assert searcher.stopper()("t", {"loss": 0.8, "training_iteration": 2}) is False
+    (pending,) = searcher.tuner.outstanding
+    assert pending.progress == ()
+    searcher.on_trial_complete("t", {"loss": 0.7, "flops": 3.0})
+    assert searcher.tuner.observations[0].cost == 3.0

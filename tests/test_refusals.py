@@ -193,8 +193,8 @@ def test_config_keeps_numpy_numbers_as_plain_ones():
     "kwargs, error, message",
     [
         ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
-        ({"seed": 1.7}, ValueError, "seed must be an integer >= 0, got 1.7"),
-        ({"seed": "5"}, ValueError, "seed must be an integer >= 0, got '5'"),
+        ({"seed": 1.7}, TypeError, "seed must be an integer >= 0, got 1.7"),
+        ({"seed": "5"}, TypeError, "seed must be an integer >= 0, got '5'"),
         ({"config": {"direction": "minimize"}}, TypeError, "config must be a TunerConfig"),
         ({"metrics": "NE"}, TypeError, "metrics must be a Metrics or None, got str"),
     ],

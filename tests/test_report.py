@@ -248,3 +248,14 @@ def test_parameter_panels_name_the_param_in_hovers_and_tick_counts_whole(arch_tu
     depth = titles.index("arch: depth") + 1
     axis = figure.layout[f"xaxis{depth if depth > 1 else ''}"]
     assert axis.dtick == 1
+
+
+def test_log_axes_keep_plotlys_own_ticks(params, minimize):
+    # a power-of-two param's log axis with dtick 1 would tick once a decade
+    from carbs_lite import PowerOfTwoSpace
+
+    tuner = Tuner([Param("batch", PowerOfTwoSpace(min=1, max=8), 2)], minimize)
+    for batch in (1, 2, 4, 8):
+        tuner.observe({"batch": batch}, float(batch), 1.0)
+    figure = dict(rs.study_figures(tuner.to_state()))["Parameters vs performance"]
+    assert figure.layout.xaxis.type == "log" and figure.layout.xaxis.dtick is None

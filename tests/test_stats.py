@@ -77,6 +77,8 @@ def test_too_few_pairs_for_any_verdict_say_so_not_no_effect():
     assert pairs_needed(1) == 6 and pairs_needed(10) == 9
     assert verdict(np.full(8, -0.1), 0.08, comparisons=10) == "too few seeds"
     assert verdict(np.full(9, -0.1), 0.04, comparisons=10) == "helps"
+    # a significant p (tied |d| under the normal approximation) is a verdict at any count
+    assert verdict(np.array([-1.0] * 5), 0.025) == "helps"
 
 
 def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():

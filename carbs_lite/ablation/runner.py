@@ -110,7 +110,7 @@ def switch_specs(local: str | Path | None = None) -> dict[str, dict[str, Any]]:
     specs = load_specs(files("carbs_lite.ablation") / SPECS)
     if local is not None:
         if not Path(local).is_dir():
-            raise ValueError(f"--specs {local}: no such folder of switch TOMLs")
+            raise ValueError(f"{local}: no such folder of switch TOMLs")
         specs.update(load_specs(local))
     return specs
 

@@ -89,7 +89,9 @@ def verdict(
     The sign comes from the signed ranks, not the median: when most pairs tie (the switch
     rarely changes a run) the median is 0 while the changed pairs can still agree.
     """
-    if len(differences) < pairs_needed(comparisons, alpha):
+    # pairs_needed assumes the exact test; with tied |d| the normal approximation can go
+    # lower, and a significant p is a verdict whatever the count
+    if adjusted_p >= alpha and len(differences) < pairs_needed(comparisons, alpha):
         return TOO_FEW
     direction = signed_rank_sum(differences)
     if adjusted_p >= alpha or direction == 0:

@@ -126,7 +126,7 @@ def verdict_lines(rows: list[Effect]) -> list[str]:
         lines.append(
             f"{len(too_few)} of {len(rows)} comparisons have too few seeds for any verdict: "
             f"after Holm over {len(rows)} comparisons a verdict needs at least {needed} pairs "
-            f"(they have {min(e.n_pairs for e in too_few)}); their 'no effect' is not evidence."
+            f"(they have as few as {min(e.n_pairs for e in too_few)}); more seeds would tell."
         )
     return lines
 

@@ -100,6 +100,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     local = args.specs if args.specs is not None else DEFAULT_SPECS
     if args.specs is None and not Path(DEFAULT_SPECS).is_dir():
         local = None
+    if args.specs is not None and not Path(args.specs).is_dir():
+        raise CommandError(f"--specs {args.specs}: no such folder of switch TOMLs")
     try:
         specs = switch_specs(local)
         if args.list:

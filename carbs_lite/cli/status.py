@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from carbs_lite.records import Metrics, Observation, StudyState, Suggestion
 
 STRUCK = "\x1b[2;9m{}\x1b[0m"
+"""Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
 NOTE_WIDTH = 28
 """Characters of the table's front/why column."""
-"""Dim and struck through (ANSI SGR 2 and 9), for retracted rows on a terminal."""
 
 
 def front_notes(state: StudyState) -> dict[int, str]:

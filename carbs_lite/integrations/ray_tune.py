@@ -181,9 +181,12 @@ class CarbsSearch(Searcher):
 
     def _progress(self, trial: _Trial, result: dict[str, Any]) -> None:
         """Record ``result`` as progress of ``trial``'s suggestion: once per step (the stopper
-        and ``on_trial_result`` see the same result), skipped without the metric or a step."""
+        and ``on_trial_result`` see the same result), skipped without the metric, a step, or
+        the ``cost_metric`` when one is set (a trainable may report it only at the end)."""
         step, output = _number(result.get(self.step_metric)), result.get(self.metric)
         if step is None or isinstance(output, bool) or not isinstance(output, int | float):
+            return
+        if self.cost_metric and not _positive_number(result.get(self.cost_metric)):
             return
         pending = next((s for s in self.tuner.outstanding if s.id == trial.suggestion.id), None)
         if pending is None:

@@ -314,7 +314,8 @@ def params_figure(
             row=row,
             col=col,
         )
-        figure.update_xaxes(type=axis_type, row=row, col=col, **_count_ticks(values))
+        ticks = _count_ticks(values) if axis_type == "linear" else {}
+        figure.update_xaxes(type=axis_type, row=row, col=col, **ticks)
         figure.update_yaxes(title=output.title if col == 1 else None, row=row, col=col)
     return styled(figure, 320 * rows)
 

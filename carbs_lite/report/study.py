@@ -111,8 +111,7 @@ def output_axis(state: StudyState) -> Axis:
 def cost_axis(metrics: Metrics) -> Axis:
     """The cost's axis: the cost itself, or its reciprocal under ``Metrics.cost_inverse``."""
     title = metrics.cost_name if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
-    limit = f"{metrics.cost_inverse} floor" if metrics.cost_inverse else "cost cap"
-    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True, limit=limit)
+    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True, limit=metrics.limit_name)
 
 
 def cost_span(points: PointsInfo, cost: Axis) -> tuple[float, float] | None:
@@ -287,8 +286,7 @@ def summary_info(state: StudyState) -> SummaryInfo:
     )
     stopped = sum(o.stopped is not None for o in state.active_observations)
     early = f" ({stopped} of them stopped early)" if stopped else ""
-    inverse = metrics.cost_inverse
-    beyond = f"below the {inverse} floor" if inverse else "over the cost cap"
+    beyond = f"{'below' if metrics.cost_inverse else 'over'} the {metrics.limit_name}"
     lines.append(
         f"{len(observations)} runs recorded: {failed} failed{early}, {over} {beyond}, "
         f"{len(state.retracted)} retracted."
