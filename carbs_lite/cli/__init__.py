@@ -87,20 +87,15 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
         "--cost-cap", type=positive_float, help="runs must cost less than this (default: no cap)"
     )
     init.add_argument("--tries", type=positive_int, help="budget of tries (default: none)")
-    init.add_argument(
-        "--output-name", type=metric_name, help="name of the output (default: output)"
-    )
-    init.add_argument("--output-unit", type=metric_name, help="unit of the output")
-    init.add_argument("--cost-name", type=metric_name, help="name of the cost (default: cost)")
-    init.add_argument("--cost-unit", type=metric_name, help="unit of the cost")
-    init.add_argument(
-        "--cost-inverse", type=metric_name, help="show 1/cost under this name (e.g. QPS)"
-    )
-    init.add_argument(
-        "--step-name",
-        type=metric_name,
-        help="x axis of learning curves (default: step)",
-    )
+    for flag, meaning in (
+        ("--output-name", "name of the output (default: output)"),
+        ("--output-unit", "unit of the output"),
+        ("--cost-name", "name of the cost (default: cost)"),
+        ("--cost-unit", "unit of the cost"),
+        ("--cost-inverse", "show 1/cost under this name (e.g. QPS)"),
+        ("--step-name", "x axis of learning curves (default: step)"),
+    ):
+        init.add_argument(flag, type=metric_name, help=meaning)
     init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
     init.add_argument("--journal", action="store_true", help="a journal shared by processes")
     init.add_argument("--force", action="store_true", help="replace an existing study")
