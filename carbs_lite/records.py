@@ -23,7 +23,6 @@ from carbs_lite.config import TunerConfig
 from carbs_lite.curves import (
     CurvePoints,
     ProgressPoint,
-    check_final_cost,
     check_next_point,
     curve_points,
     stopped_unbroken,
@@ -201,7 +200,6 @@ class Observation:
         if fields.get("diagnostics") is not None:
             fields["diagnostics"] = Diagnostics.from_json(fields["diagnostics"])
         fields["curve"] = _curve_from_json(fields.get("curve", []), where)
-        check_final_cost(fields["curve"], fields["cost"])
         return cls(**fields)
 
 

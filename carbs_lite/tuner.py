@@ -207,10 +207,15 @@ class Tuner(Study):
                 counts_as_try and suggestion is None,
                 suggestion.progress if suggestion else (),
             )
-            if not self.metrics.cost_inverse:
-                # a rate such as 1/QPS is no spend: it may come out a little lower at the end
-                check_final_cost(observation.curve, observation.cost)
+            self._check_final_cost(observation.curve, observation.cost)
             return observation
+
+    def _check_final_cost(self, curve: tuple[ProgressPoint, ...], cost: float) -> None:
+        """``curves.check_final_cost``, unless this study's costs are a rate shown inverted
+        (``Metrics.cost_inverse``, e.g. 1/QPS): a rate is no spend, and may come out a little
+        lower at the end than during the run."""
+        if not self.metrics.cost_inverse:
+            check_final_cost(curve, cost)
 
     def observe_progress(
         self, suggestion: Suggestion | str, step: float, output: float, cost: float
@@ -332,8 +337,7 @@ class Tuner(Study):
             result.params, result.output, result.cost, result.is_failure, result.extra, False
         )
         curve = _checked_curve(result.curve) or observation.curve
-        if not self.metrics.cost_inverse:
-            check_final_cost(curve, observation.cost)
+        self._check_final_cost(curve, observation.cost)
         if result.stopped is None:
             return dataclasses.replace(observation, curve=curve)
         if not isinstance(result.stopped, str) or not result.stopped.strip():
@@ -381,7 +385,7 @@ class Tuner(Study):
     def from_state(cls, state: StudyState) -> Tuner:
         """A tuner continuing ``state``; ``StateFileError`` (a ValueError) naming an
         observation or an outstanding suggestion whose params do not fit the space (or a cost
-        not > 0)."""
+        not > 0, or below what its learning curve had spent)."""
         tuner = cls(
             state.params, state.config, state.heuristics, state.seed, state.metrics, state.tries
         )
@@ -389,6 +393,10 @@ class Tuner(Study):
         for i, observation in enumerate(state.observations):
             where = f"observation {i} (suggestion {observation.suggestion_id})"
             _check_cost(observation.cost, where)
+            try:
+                tuner._check_final_cost(observation.curve, observation.cost)
+            except ValueError as error:
+                raise StateFileError(f"{where}: {error}") from None
             tuner._inputs.append(_in_space(space.to_basic, observation.params, where))
             tuner._observations.append(observation)
         for suggestion in state.outstanding:

@@ -318,3 +318,22 @@ def test_a_suggestion_of_another_study_with_the_same_id_is_refused(params):
     assert ours.outstanding == [mine]
     extended = dataclasses.replace(mine, params={**mine.params, "batch_size": 32})
     assert ours.observe(extended, 1.0, 1.0).params == mine.params
+
+
+def test_a_rate_shown_inverted_may_end_below_its_curve_and_still_loads(tmp_path, params):
+    # 1/QPS is no spend: observe took a final rate below the curve's, but loading the saved
+    # file refused it, so the study could not be opened again
+    metrics = Metrics(cost="serving cost", cost_inverse="QPS")
+    tuner = Tuner(params, FAST, metrics=metrics)
+    suggestion = tuner.suggest()
+    tuner.observe_progress(suggestion, 1, 0.5, 1 / 4000)
+    tuner.observe(suggestion, 0.4, 1 / 4100)
+    tuner.save(tmp_path / "s.json")
+    assert Tuner.load(tmp_path / "s.json").observations == tuner.observations
+    spend = Tuner(params, FAST)
+    spend.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
+    data = spend.to_state().to_json()
+    data["observations"][0]["curve"] = [{"step": 1, "output": 0.5, "cost": 2.0}]
+    (tmp_path / "spend.json").write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match="below the 2 its learning curve had spent"):
+        Tuner.load(tmp_path / "spend.json")

@@ -97,11 +97,11 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from carbs_lite.ablation.runner import switch_specs, variants_from
 
     # the default folder is used when it is there; a folder the user names must be
-    local = args.specs if args.specs is not None else DEFAULT_SPECS
-    if args.specs is None and not Path(DEFAULT_SPECS).is_dir():
-        local = None
-    if args.specs is not None and not Path(args.specs).is_dir():
-        raise CommandError(f"--specs {args.specs}: no such folder of switch TOMLs")
+    local = args.specs
+    if local is None:
+        local = DEFAULT_SPECS if Path(DEFAULT_SPECS).is_dir() else None
+    elif not Path(local).is_dir():
+        raise CommandError(f"--specs {local}: no such folder of switch TOMLs")
     try:
         specs = switch_specs(local)
         if args.list:

@@ -186,7 +186,7 @@ class CarbsSearch(Searcher):
         step, output = _number(result.get(self.step_metric)), result.get(self.metric)
         if step is None or isinstance(output, bool) or not isinstance(output, int | float):
             return
-        if self.cost_metric and not _positive_number(result.get(self.cost_metric)):
+        if self.cost_metric and _positive_cost(result.get(self.cost_metric)) is None:
             return
         pending = next((s for s in self.tuner.outstanding if s.id == trial.suggestion.id), None)
         if pending is None:
@@ -216,7 +216,7 @@ class CarbsSearch(Searcher):
             self.tuner.stop(trial.suggestion, trial.stop_reason, extra)
             return
         result = {**trial.latest, **(result or {})}
-        if self.cost_metric and not _positive_number(result.get(self.cost_metric)):
+        if self.cost_metric and _positive_cost(result.get(self.cost_metric)) is None:
             self._observe_without_cost(trial, extra)
             return
         found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
@@ -227,7 +227,7 @@ class CarbsSearch(Searcher):
         units, so it is a failure at the cost the cost model predicted for it (marked
         ``cost_estimated``), or, with no prediction, forgotten; never its seconds as cost."""
         predicted = trial.suggestion.diagnostics.predicted_cost
-        if not _positive_number(predicted):
+        if _positive_cost(predicted) is None:
             logger.warning(
                 "trial %s reported no valid %r and no model predicted its cost: left out",
                 extra["trial_id"],
@@ -394,8 +394,8 @@ class CarbsSearch(Searcher):
         """The cost by the module's rule; ValueError if a point has none (``started`` None),
         or lacks ``cost_metric`` when it is set: seconds never stand in for its units."""
         if self.cost_metric:
-            cost = _number(result.get(self.cost_metric))
-            if cost is not None and cost > 0:
+            cost = _positive_cost(result.get(self.cost_metric))
+            if cost is not None:
                 return cost
             example = {self.metric: 0.3, self.cost_metric: 2.0}
             raise ValueError(
@@ -414,10 +414,10 @@ class CarbsSearch(Searcher):
         return max(seconds, MIN_COST)
 
 
-def _positive_number(value: Any) -> bool:
-    """Whether ``value`` is a finite number > 0 (a usable cost)."""
+def _positive_cost(value: Any) -> float | None:
+    """``value`` as a usable cost, a finite float > 0, or None."""
     number = _number(value)
-    return number is not None and number > 0
+    return number if number is not None and number > 0 else None
 
 
 def _check_single(metric: Any, mode: Any) -> None:
