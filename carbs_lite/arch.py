@@ -43,11 +43,15 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from carbs_lite.deferred import numpy_types
 from carbs_lite.spaces import INTEGER_BOUND_PADDING, Space
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 Arch = list[list[int]]
 
@@ -88,6 +92,10 @@ class ArchSpace(Space):
     def dim(self) -> int:
         return 1 + self.max_sub_arches + self.max_sub_arches * self.max_layers
 
+    def key(self, value: Any) -> tuple[tuple[int, ...], ...]:
+        """The arch as a tuple of tuples of layer sizes."""
+        return tuple(tuple(layers) for layers in self.validate(value))
+
     def validate(self, value: Any) -> Arch:
         if not isinstance(value, list | tuple):
             raise ValueError(f"arch must be a list of lists, got {type(value).__name__}")
@@ -109,8 +117,8 @@ class ArchSpace(Space):
         return arch
 
     def _validate_size(self, size: Any, where: str) -> int:
-        is_integral = isinstance(size, int | np.integer) or (
-            isinstance(size, float | np.floating) and float(size).is_integer()
+        is_integral = isinstance(size, (int, *numpy_types("integer"))) or (
+            isinstance(size, (float, *numpy_types("floating"))) and float(size).is_integer()
         )
         if isinstance(size, bool) or not is_integral:
             raise ValueError(f"{where} = {size!r} is not an integer layer size")

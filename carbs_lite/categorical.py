@@ -28,11 +28,15 @@ from __future__ import annotations
 import math
 import reprlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from carbs_lite.deferred import numpy_types
 from carbs_lite.spaces import Space
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 Choice = str | int | float | bool
 """What a categorical param's value may be (a JSON scalar other than null)."""
@@ -41,14 +45,14 @@ Choice = str | int | float | bool
 def _key(value: Any) -> tuple[str, Any] | None:
     """A type-aware identity for a choice: True is not 1, 1 is 1.0, 'a' is only 'a'; None for
     a value that cannot be a choice (not a string, a finite number or a boolean)."""
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, (bool, *numpy_types("bool_"))):
         return ("bool", bool(value))
     if isinstance(value, str):
         return ("str", value)
-    if isinstance(value, int | np.integer):
+    if isinstance(value, (int, *numpy_types("integer"))):
         # beyond 2^53 two integers can share a float: refused rather than merged
         return ("number", float(value)) if abs(int(value)) <= 2**53 else None
-    if isinstance(value, float | np.floating) and math.isfinite(value):
+    if isinstance(value, (float, *numpy_types("floating"))) and math.isfinite(value):
         return ("number", float(value))
     return None
 
@@ -113,6 +117,10 @@ class CategoricalSpace(Space):
     def validate(self, value: Any) -> Choice:
         return self.choices[self.index(value)]
 
+    def key(self, value: Any) -> int:
+        """The choice's position (``index``): 1 and 1.0 are one choice, True another."""
+        return self.index(value)
+
     def to_basic(self, value: Any) -> np.ndarray:
         return np.eye(self.dim)[self.index(value)]
 
@@ -134,4 +142,4 @@ class CategoricalSpace(Space):
 
 def _plain(choice: Choice) -> Choice:
     """A numpy scalar as the Python value it holds (so the space writes plain JSON)."""
-    return choice.item() if isinstance(choice, np.generic) else choice
+    return choice.item() if isinstance(choice, numpy_types("generic")) else choice

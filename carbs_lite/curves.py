@@ -8,10 +8,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from carbs_lite.records import Observation, Suggestion
+else:
+    from carbs_lite.deferred import numpy as np
 
 
 @dataclass(frozen=True)

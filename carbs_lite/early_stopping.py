@@ -40,12 +40,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from carbs_lite.curves import ProgressPoint, learning_curve
 from carbs_lite.pareto import state_front
 from carbs_lite.records import Observation, StudyState, Suggestion
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 
 @dataclass(frozen=True)

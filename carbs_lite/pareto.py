@@ -1,7 +1,7 @@
-"""Pareto logic as pure functions over plain arrays, and the one place the front's switches apply.
+"""Pareto logic as pure functions over plain sequences and arrays, and the one place the front's switches apply.
 
-Goodness is the output oriented so that larger is better. Observations with the same basic
-input form a *group*; the front is built over groups sorted by cost. ``study_front`` and
+Goodness is the output oriented so that larger is better. Successful runs of the same params
+form a *group*; the front is built over groups sorted by cost. ``study_front`` and
 ``search_front`` apply ``Heuristics.low_cost_bucketing``, ``conservative_pareto`` and
 ``front_under_cap`` to a study's data; every other module asks them for a front.
 """
@@ -9,19 +9,25 @@ input form a *group*; the front is built over groups sorted by cost. ``study_fro
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import ParetoPoint, StudyData, StudyState
+from carbs_lite.records import Observation, ParetoPoint, StudyData, StudyState
 from carbs_lite.spaces import ParamSpace
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 
 @dataclass(frozen=True)
 class Group:
-    """Successful observations that share one input. ``members`` index the caller's arrays."""
+    """Successful runs of the same params (``ParamSpace.key``). ``members`` index the caller's
+    sequences of successes."""
 
     members: tuple[int, ...]
     mean_goodness: float
@@ -33,29 +39,44 @@ class Group:
         return len(self.members)
 
 
-def group_by_input(inputs: np.ndarray, goodness: np.ndarray, cost: np.ndarray) -> list[Group]:
-    """Group rows of ``inputs`` (n, d) that are equal to 1e-9; cost of a group is its mean cost."""
-    if len(inputs) == 0:
-        return []
-    keys = np.round(np.asarray(inputs, dtype=float), 9)
-    _, first, labels = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    # members of each label in ascending order, found by one stable sort (not one scan each)
-    order = np.argsort(labels.ravel(), kind="stable")
-    bounds = np.searchsorted(labels.ravel()[order], np.arange(len(first) + 1))
-    goodness, cost = np.asarray(goodness, dtype=float), np.asarray(cost, dtype=float)
-    return [_group(order[bounds[k] : bounds[k + 1]], goodness, cost) for k in np.argsort(first)]
+def group_runs(
+    keys: Sequence[Hashable], goodness: Sequence[float], cost: Sequence[float]
+) -> list[Group]:
+    """Group the runs (n of each) with equal ``keys``, in order of first appearance; a group's
+    cost is its runs' mean cost. ValueError if the lengths differ."""
+    if not len(keys) == len(goodness) == len(cost):
+        raise ValueError(f"{len(keys)} keys for {len(goodness)} goodness and {len(cost)} costs")
+    members: dict[Hashable, list[int]] = {}
+    for index, key in enumerate(keys):
+        members.setdefault(key, []).append(index)
+    groups = []
+    for rows in members.values():
+        values = [float(goodness[i]) for i in rows]
+        mean_cost = sum(float(cost[i]) for i in rows) / len(rows)
+        groups.append(Group(tuple(rows), sum(values) / len(values), max(values), mean_cost))
+    return groups
 
 
-def _group(members: np.ndarray, goodness: np.ndarray, cost: np.ndarray) -> Group:
-    if len(members) == 1:  # most groups: skip numpy's per-call overhead
-        index = int(members[0])
-        value = float(goodness[index])
-        return Group((index,), value, value, float(cost[index]))
-    return Group(
-        members=tuple(members.tolist()),
-        mean_goodness=float(np.mean(goodness[members])),
-        max_goodness=float(np.max(goodness[members])),
-        cost=float(np.mean(cost[members])),
+def data_groups(data: StudyData) -> list[Group]:
+    """``group_runs`` of the successes of ``data`` by its ``keys``."""
+    ok = data.successes.tolist()
+    keys = [key for key, success in zip(data.keys, ok, strict=True) if success]
+    return group_runs(
+        keys, data.goodness[data.successes].tolist(), data.cost[data.successes].tolist()
+    )
+
+
+def record_groups(
+    observations: Sequence[Observation], keys: Sequence[Hashable], sign: float
+) -> list[Group]:
+    """``group_runs`` of the successful ``observations`` by their ``keys`` (one each), at
+    goodness ``sign`` x output: the groups ``data_groups`` makes of the same runs, without
+    building arrays."""
+    successes = [(key, o) for key, o in zip(keys, observations, strict=True) if not o.is_failure]
+    return group_runs(
+        [key for key, _ in successes],
+        [sign * o.output for _, o in successes],
+        [o.cost for _, o in successes],
     )
 
 
@@ -112,14 +133,12 @@ def pareto_front(groups: list[Group], bucket_fraction: float, conservative: bool
 
 
 def study_front(
-    data: StudyData, config: TunerConfig, heuristics: Heuristics, cap: float | None = None
+    groups: list[Group], config: TunerConfig, heuristics: Heuristics, cap: float | None = None
 ) -> list[Group]:
-    """Front groups over the successes of ``data`` (``members`` index the successes), cheapest
-    first; with ``cap``, only groups cheaper than it while any is. Applies the bucketing and
-    conservative-group switches: bucketing fraction ``config.min_pareto_cost_fraction`` unless
-    ``heuristics.low_cost_bucketing`` is off."""
-    ok = data.successes
-    groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+    """The front of a study's success ``groups`` (``data_groups`` or ``record_groups``),
+    cheapest first; with ``cap``, only groups cheaper than it while any is. Applies the
+    bucketing and conservative-group switches: bucketing fraction
+    ``config.min_pareto_cost_fraction`` unless ``heuristics.low_cost_bucketing`` is off."""
     if cap is not None:
         groups = [g for g in groups if g.cost < cap] or groups
     fraction = bucketing_fraction(config, heuristics)
@@ -129,17 +148,18 @@ def study_front(
 def state_front(state: StudyState) -> list[Group]:
     """``study_front`` of a study's observations that are not retracted
     (``StudyState.active_observations``); ``members`` index the successes among them."""
-    data = StudyData.from_records(
-        ParamSpace(state.params), state.config, state.active_observations, []
-    )
-    return study_front(data, state.config, state.heuristics)
+    observations = state.active_observations
+    space = ParamSpace(state.params)
+    keys = [space.key(o.params) for o in observations]
+    groups = record_groups(observations, keys, state.config.sign)
+    return study_front(groups, state.config, state.heuristics)
 
 
 def search_front(data: StudyData, config: TunerConfig, heuristics: Heuristics) -> list[Group]:
-    """The front the search starts from: ``study_front``, under the cost cap when
+    """The front the search starts from: ``study_front`` of ``data``, under the cost cap when
     ``heuristics.front_under_cap`` is on."""
     cap = config.max_suggestion_cost if heuristics.front_under_cap else None
-    return study_front(data, config, heuristics, cap)
+    return study_front(data_groups(data), config, heuristics, cap)
 
 
 def front_points(groups: list[Group], params: list[dict], config: TunerConfig) -> list[ParetoPoint]:

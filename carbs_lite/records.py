@@ -12,10 +12,9 @@ import functools
 import json
 import math
 import reprlib
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
@@ -37,6 +36,11 @@ from carbs_lite.spaces import (
     PowerOfTwoSpace,
     Space,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 STATE_FORMAT = "carbs_lite.tuner"
 STATE_VERSION = 1
@@ -401,7 +405,8 @@ class StudyData:
     ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
     None for none, read from ``records`` (the observations, with the study's ``sign``) when
     first asked for, since only a search with ``curve_observations`` on needs them; only the
-    output and cost models may see them, never the front or the best pick.
+    output and cost models may see them, never the front or the best pick. ``keys`` (n): each
+    observation's ``ParamSpace.key``, by which the front groups runs (``pareto.data_groups``).
     """
 
     inputs: np.ndarray
@@ -412,6 +417,7 @@ class StudyData:
     unfinished: np.ndarray | None = None
     records: tuple[Observation, ...] = dataclasses.field(default=(), repr=False, compare=False)
     sign: float = 1.0
+    keys: tuple[Hashable, ...] = dataclasses.field(default=(), repr=False, compare=False)
 
     @functools.cached_property
     def curves(self) -> CurvePoints | None:
@@ -462,6 +468,7 @@ class StudyData:
             [space.to_basic(o.params) for o in observations],
             observations,
             [space.to_basic(s.params) for s in outstanding],
+            [space.key(o.params) for o in observations],
         )
 
     @classmethod
@@ -472,8 +479,9 @@ class StudyData:
         inputs: list[np.ndarray],
         observations: list[Observation],
         outstanding: list[np.ndarray],
+        keys: list[Hashable],
     ) -> StudyData:
-        """As ``from_records``, with the observations' basic rows already computed."""
+        """As ``from_records``, with the observations' basic rows and keys already computed."""
         dim = space.dim
         outputs = np.array([o.output for o in observations], dtype=float)
         unfinished = np.array([stopped_unbroken(o) for o in observations], dtype=bool)
@@ -486,6 +494,7 @@ class StudyData:
             unfinished=unfinished if unfinished.any() else None,
             records=tuple(observations),
             sign=config.sign,
+            keys=tuple(keys),
         )
 
 

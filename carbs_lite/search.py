@@ -81,10 +81,13 @@ class NoCandidatesError(RuntimeError):
 
 @dataclass(frozen=True)
 class Proposal:
-    """The basic row (d,) a step proposes, and why."""
+    """The basic row (d,) a step proposes, and why; ``params``, when set, the exact params to
+    run instead of the row's (a re-run repeats its front point's params, which must not differ
+    from them in the last bit: runs group on the front by equal params)."""
 
     x: np.ndarray
     diagnostics: Diagnostics
+    params: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -572,7 +575,9 @@ class Search:
         fewest = min(g.count for g in front)
         choices = [g for g in front if g.count == fewest]
         group = choices[int(rng.integers(len(choices)))]
-        return Proposal(self.centers(data, [group])[0], Diagnostics("resample"))
+        successes = [o for o in data.records if not o.is_failure]
+        params = successes[group.members[0]].params
+        return Proposal(self.centers(data, [group])[0], Diagnostics("resample"), params)
 
     def _search(self, data: StudyData, rng: np.random.Generator, adaptive: float) -> Proposal:
         return self.pick(self.score(data, rng, adaptive), rng)

@@ -39,13 +39,16 @@ import tomllib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.spaces import LinearSpace, LogitSpace, LogSpace, Param, PowerOfTwoSpace, Space
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
 
 
 class SpaceFileError(ValueError):

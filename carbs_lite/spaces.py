@@ -15,15 +15,23 @@ vectors of several named params into one row.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import numbers
 import reprlib
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from carbs_lite.deferred import numpy_types
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from carbs_lite.deferred import numpy as np
+
 
 INTEGER_BOUND_PADDING = 0.1
 """CARBS widens integer bounds by this much (in param units) before mapping them to basic."""
@@ -44,6 +52,11 @@ class Space(ABC):
     @abstractmethod
     def validate(self, value: Any) -> Any:
         """Return ``value`` in canonical form, or raise ``ValueError`` saying what is wrong."""
+
+    def key(self, value: Any) -> Hashable:
+        """A hashable identity of a param value, equal exactly for the same value of the space
+        (``validate``'s canonical form); ``validate``'s ValueError for an invalid one."""
+        return self.validate(value)
 
     @abstractmethod
     def to_basic(self, value: Any) -> np.ndarray:
@@ -153,10 +166,10 @@ class ScalarSpace(Space):
 
     def _check_basic_range(self) -> None:
         """ValueError if finite bounds lie more than ``MAX_BASIC_RANGE`` apart in basic units."""
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            low, high = self._forward(np.array([self.min, self.max], dtype=float)).tolist()
-        if not (math.isfinite(low) and math.isfinite(high)):
-            return  # an infinite bound: the initial design draws near the center instead
+        bounds = (float(self.min), float(self.max))
+        if not all(math.isfinite(b) and self._in_domain(b) for b in bounds):
+            return  # an infinite or open bound: the initial design draws near the center instead
+        low, high = (self._forward_value(b) for b in bounds)
         if not high - low <= MAX_BASIC_RANGE:
             raise ValueError(
                 f"{type(self).__name__}: [{self.min}, {self.max}] spans {high - low:.3g} basic "
@@ -195,14 +208,26 @@ class ScalarSpace(Space):
     def _inverse(self, b: np.ndarray) -> np.ndarray:
         """Basic -> param, elementwise."""
 
+    @abstractmethod
+    def _forward_value(self, value: float) -> float:
+        """``_forward`` of one value inside the domain, in ``math``: checking a space's bounds
+        needs no numpy. Only for that check: ``to_basic`` keeps numpy's arithmetic."""
+
     def _round_param(self, x: np.ndarray) -> np.ndarray:
         if not self.is_integer:
             return x
         return np.round(x / self.rounding_factor) * self.rounding_factor
 
+    def _on_grid(self, value: float) -> bool:
+        """Whether an integer space's ``_round_param`` keeps ``value``, in Python's arithmetic
+        (round half to even, as numpy's) so that validating a value needs no numpy."""
+        return round(value / self.rounding_factor) * self.rounding_factor == value
+
     def validate(self, value: Any) -> float | int:
         name = type(self).__name__
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        if isinstance(value, bool) or not isinstance(
+            value, (int, float, *numpy_types("integer", "floating"))
+        ):
             raise ValueError(f"{name}: expected a number, got {value!r}")
         try:
             value = float(value)
@@ -213,7 +238,7 @@ class ScalarSpace(Space):
         if not self.min <= value <= self.max:
             raise ValueError(f"{name}: {value} is outside [{self.min}, {self.max}]")
         if self.is_integer:
-            if float(self._round_param(np.array(value))) != value:
+            if not self._on_grid(value):
                 raise ValueError(
                     f"{name}: {value} is not a multiple of the rounding factor "
                     f"{self.rounding_factor}"
@@ -296,6 +321,9 @@ class LinearSpace(ScalarSpace):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         return x / self.scale
 
+    def _forward_value(self, value: float) -> float:
+        return value / self.scale
+
     def _inverse(self, b: np.ndarray) -> np.ndarray:
         return b * self.scale
 
@@ -312,6 +340,9 @@ class LogSpace(ScalarSpace):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log10(x) / self.scale
+
+    def _forward_value(self, value: float) -> float:
+        return math.log10(value) / self.scale
 
     def _inverse(self, b: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -338,6 +369,9 @@ class LogitSpace(ScalarSpace):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log10(x / (1.0 - x)) / self.scale
+
+    def _forward_value(self, value: float) -> float:
+        return math.log10(value / (1.0 - value)) / self.scale
 
     def _inverse(self, b: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -366,6 +400,9 @@ class PowerOfTwoSpace(ScalarSpace):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log2(x) / self.scale
 
+    def _forward_value(self, value: float) -> float:
+        return math.log2(value) / self.scale
+
     def _inverse(self, b: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             return np.power(2.0, b * self.scale)
@@ -374,9 +411,12 @@ class PowerOfTwoSpace(ScalarSpace):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.power(2.0, np.round(np.log2(x)))
 
+    def _on_grid(self, value: float) -> bool:
+        return 2.0 ** round(math.log2(value)) == value
+
     def validate(self, value: Any) -> int:
         positive = (
-            isinstance(value, int | float | np.integer | np.floating)
+            isinstance(value, (int, float, *numpy_types("integer", "floating")))
             and not isinstance(value, bool)
             and math.isfinite(value)
             and value > 0
@@ -445,9 +485,9 @@ class ParamSpace:
             raise ValueError(f"duplicate parameter names: {duplicates}")
         self.params = list(params)
         self.names = names
-        edges = np.cumsum([0] + [p.space.dim for p in params])
-        self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        self.dim = int(edges[-1])
+        edges = list(itertools.accumulate((p.space.dim for p in params), initial=0))
+        self.slices = [slice(a, b) for a, b in itertools.pairwise(edges)]
+        self.dim = edges[-1]
 
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
         """Check names and values; return canonical values or raise ``ValueError``."""
@@ -464,6 +504,13 @@ class ParamSpace:
             except ValueError as error:
                 raise ValueError(f"param {param.name!r}: {error}") from None
         return result
+
+    def key(self, values: dict[str, Any]) -> tuple[Hashable, ...]:
+        """A hashable identity of a param dict, equal exactly for the same point of the space
+        (each param's ``Space.key``): runs of equal keys form one group of the front.
+        ``validate``'s ValueError for invalid params."""
+        values = self.validate(values)
+        return tuple(p.space.key(values[p.name]) for p in self.params)
 
     def to_basic(self, values: dict[str, Any]) -> np.ndarray:
         """Valid param dict -> basic row (dim,)."""

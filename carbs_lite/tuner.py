@@ -21,13 +21,11 @@ import math
 import numbers
 import reprlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from carbs_lite.config import TunerConfig, adaptive_radius
 from carbs_lite.curves import (
@@ -37,9 +35,10 @@ from carbs_lite.curves import (
     check_progress,
     stopped_unbroken,
 )
+from carbs_lite.deferred import numpy_types
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.journal import JournalStudy, is_journal, open_journal
-from carbs_lite.pareto import study_front
+from carbs_lite.pareto import record_groups, study_front
 from carbs_lite.records import (
     Diagnostics,
     Metrics,
@@ -48,6 +47,7 @@ from carbs_lite.records import (
     StudyData,
     StudyState,
     Suggestion,
+    json_copy,
     json_extra,
     suggestion_id,
     suggestion_key,
@@ -58,7 +58,11 @@ from carbs_lite.state import load_state
 from carbs_lite.study import Study, best_params, outstanding_suggestion
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from carbs_lite.search import Proposal, Search
+else:
+    from carbs_lite.deferred import numpy as np
 
 
 @contextmanager
@@ -116,6 +120,7 @@ class Tuner(Study):
         self.tries = tries
         self._observations: list[Observation] = []
         self._retracted: dict[int, str] = {}
+        self._keys: list[Hashable] = []
         self._inputs: list[np.ndarray] = []
         self._outstanding: dict[str, Suggestion] = {}
         self._suggestion_count = 0
@@ -149,7 +154,11 @@ class Tuner(Study):
             entropy = [self.seed, self._suggestion_count] + ([stream] if stream else [])
             rng = np.random.default_rng(entropy)
             proposal = self._propose(rng)
-            params = self.param_space.from_basic(proposal.x)
+            params = (
+                json_copy(proposal.params)
+                if proposal.params is not None
+                else self.param_space.from_basic(proposal.x)
+            )
             tag = rng.bytes(3).hex()
             suggestion = Suggestion(
                 suggestion_id(self._suggestion_count, tag), params, proposal.diagnostics
@@ -269,7 +278,7 @@ class Tuner(Study):
     def _record(self, observation: Observation) -> Observation:
         """Append ``observation``, close the suggestion it answers, update the radius."""
         self._observations.append(observation)
-        self._inputs.append(self.param_space.to_basic(observation.params))
+        self._keys.append(self.param_space.key(observation.params))
         if observation.suggestion_id is not None:
             self._outstanding.pop(observation.suggestion_id, None)
         failed = observation.is_failure and not stopped_unbroken(observation)
@@ -397,7 +406,7 @@ class Tuner(Study):
                 tuner._check_final_cost(observation.curve, observation.cost)
             except ValueError as error:
                 raise StateFileError(f"{where}: {error}") from None
-            tuner._inputs.append(_in_space(space.to_basic, observation.params, where))
+            tuner._keys.append(_in_space(space.key, observation.params, where))
             tuner._observations.append(observation)
         for suggestion in state.outstanding:
             _in_space(
@@ -495,21 +504,36 @@ class Tuner(Study):
         )
         return Search(centered, self.config, self.heuristics, centered.center_in_basic())
 
-    def _active(self) -> tuple[list[np.ndarray], list[Observation]]:
-        """Basic rows and observations the search sees: all but the retracted ones."""
-        kept = [i for i in range(len(self._observations)) if i not in self._retracted]
-        return [self._inputs[i] for i in kept], [self._observations[i] for i in kept]
+    def _kept(self) -> list[int]:
+        """Indices of the observations the search sees: all but the retracted ones."""
+        return [i for i in range(len(self._observations)) if i not in self._retracted]
 
     def _data(self) -> StudyData:
-        outstanding = [self.param_space.to_basic(s.params) for s in self._outstanding.values()]
-        inputs, observations = self._active()
-        return StudyData.from_rows(self.param_space, self.config, inputs, observations, outstanding)
+        """The search's data. The observations' basic rows are made here, when first needed,
+        not as they are recorded: reading and observing a study stays free of numpy."""
+        space = self.param_space
+        self._inputs.extend(
+            space.to_basic(o.params) for o in self._observations[len(self._inputs) :]
+        )
+        outstanding = [space.to_basic(s.params) for s in self._outstanding.values()]
+        kept = self._kept()
+        return StudyData.from_rows(
+            space,
+            self.config,
+            [self._inputs[i] for i in kept],
+            [self._observations[i] for i in kept],
+            outstanding,
+            [self._keys[i] for i in kept],
+        )
 
     def _last_joined_front(self) -> bool:
         """Whether the latest observation (a success) is on the study's front."""
-        data = StudyData.from_rows(self.param_space, self.config, *self._active(), [])
-        latest = int(data.successes.sum()) - 1
-        return any(latest in g.members for g in study_front(data, self.config, self.heuristics))
+        kept = self._kept()
+        observations = [self._observations[i] for i in kept]
+        groups = record_groups(observations, [self._keys[i] for i in kept], self.config.sign)
+        latest = sum(not o.is_failure for o in observations) - 1
+        front = study_front(groups, self.config, self.heuristics)
+        return any(latest in g.members for g in front)
 
     def _propose(self, rng: np.random.Generator) -> Proposal:
         """The phase's proposal: the search center, the initial design, or a search step."""
@@ -578,7 +602,7 @@ def _nan_key(value: float) -> float | None:
 def _as_flag(name: str, value: Any) -> bool:
     """``value`` as a bool; ValueError unless it is True or False (numpy's included): a
     text such as "no" or a NaN would otherwise count as True."""
-    if not isinstance(value, bool | np.bool_):
+    if not isinstance(value, (bool, *numpy_types("bool_"))):
         raise ValueError(f"{name} must be True or False, got {reprlib.repr(value)}")
     return bool(value)
 
@@ -590,7 +614,7 @@ def _as_float(name: str, value: Any) -> float:
     booleans; text such as "1.5" is refused rather than parsed.
     """
     # reprlib cuts a long text or list short; a huge int is described by its size instead
-    if isinstance(value, bool | np.bool_) or not hasattr(type(value), "__float__"):
+    if isinstance(value, (bool, *numpy_types("bool_"))) or not hasattr(type(value), "__float__"):
         shown = reprlib.repr(value)
         raise ValueError(f"{name} must be a real number, got {type_name(value)} {shown}")
     try:

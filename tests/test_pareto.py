@@ -1,4 +1,5 @@
-"""Pareto logic: grouping repeated inputs, the cost/goodness front, envelopes, isotonic fits."""
+"""Pareto logic: grouping runs of the same params, the cost/goodness front, envelopes, isotonic
+fits."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from carbs_lite.pareto import (
     Group,
-    group_by_input,
+    group_runs,
     isotonic_increasing,
     pareto_front,
     running_best,
@@ -29,14 +30,14 @@ def group(goodness: list[float], cost: float, first: int = 0) -> Group:
     )
 
 
-# --- group_by_input -------------------------------------------------------------------------
+# --- group_runs -----------------------------------------------------------------------------
 
 
-def test_group_by_input_pools_repeats_in_order_of_first_appearance():
-    inputs = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [5.0, 5.0], [2.0, 3.0], [0.0, 1.0]])
-    goodness = np.array([1.0, 10.0, 3.0, 7.0, 20.0, 8.0])
-    cost = np.array([2.0, 5.0, 4.0, 1.0, 7.0, 6.0])
-    groups = group_by_input(inputs, goodness, cost)
+def test_group_runs_pools_repeats_in_order_of_first_appearance():
+    keys = [("a", 1), ("b", 2), ("a", 1), ("c", 3), ("b", 2), ("a", 1)]
+    goodness = [1.0, 10.0, 3.0, 7.0, 20.0, 8.0]
+    cost = [2.0, 5.0, 4.0, 1.0, 7.0, 6.0]
+    groups = group_runs(keys, goodness, cost)
     assert [g.members for g in groups] == [(0, 2, 5), (1, 4), (3,)]
     assert [g.count for g in groups] == [3, 2, 1]
     assert [g.mean_goodness for g in groups] == pytest.approx([4.0, 15.0, 7.0])
@@ -44,14 +45,10 @@ def test_group_by_input_pools_repeats_in_order_of_first_appearance():
     assert [g.cost for g in groups] == pytest.approx([4.0, 6.0, 1.0])
 
 
-def test_group_by_input_treats_inputs_equal_up_to_1e_minus_9_as_one():
-    inputs = np.array([[0.1], [0.1 + 1e-12], [0.2], [-0.0], [0.0]])
-    groups = group_by_input(inputs, np.arange(5.0), np.ones(5))
-    assert sorted(g.members for g in groups) == [(0, 1), (2,), (3, 4)]
-
-
-def test_group_by_input_of_nothing_is_empty():
-    assert group_by_input(np.empty((0, 3)), np.empty(0), np.empty(0)) == []
+def test_group_runs_of_nothing_is_empty_and_lengths_must_agree():
+    assert group_runs([], [], []) == []
+    with pytest.raises(ValueError, match="2 keys for 3 goodness"):
+        group_runs([1, 2], [1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
 
 
 # --- pareto_front ---------------------------------------------------------------------------
@@ -145,7 +142,7 @@ def test_degenerate_inputs_give_a_non_empty_front(fraction, conservative):
     front = pareto_front(same_cost, fraction, conservative)
     assert [g.mean_goodness for g in front] == [5.0]
     # identical inputs observed at different costs form one group at the mean cost
-    groups = group_by_input(np.zeros((3, 2)), np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 6.0]))
+    groups = group_runs([(0.0, 0.0)] * 3, [1.0, 2.0, 3.0], [1.0, 2.0, 6.0])
     front = pareto_front(groups, fraction, conservative)
     assert len(front) == 1 and front[0].cost == pytest.approx(3.0)
     assert front[0].mean_goodness == pytest.approx(2.0) and front[0].count == 3
@@ -288,3 +285,24 @@ def test_front_improvements_mark_runs_that_joined_the_front_when_observed():
     # 0.5 at cost 2 loses to 1.0 at cost 1; 1.5 at cost 3 loses to 2.0 at cost 1
     expected = [True, False, True, False, True, True, False]
     assert front_improvements(cost, goodness, failed).tolist() == expected
+
+
+def test_groups_of_records_are_the_groups_of_the_search_data():
+    """``record_groups`` (status, observe, the report) and ``data_groups`` (the search) group
+    the same runs alike: repeats pooled, failures left out, goodness oriented."""
+    from carbs_lite import LinearSpace, Observation, Param, TunerConfig
+    from carbs_lite.pareto import data_groups, record_groups
+    from carbs_lite.records import StudyData
+    from carbs_lite.spaces import ParamSpace
+
+    space = ParamSpace([Param("x", LinearSpace(min=0, max=10, is_integer=True), 5)])
+    config = TunerConfig(direction="minimize")
+    runs = [(3, 0.5, 1.0, False), (4, 0.2, 2.0, False), (3, 0.7, 3.0, False), (5, 9.0, 1.0, True)]
+    observations = [Observation({"x": x}, out, cost, failed) for x, out, cost, failed in runs]
+    from_records = record_groups(observations, [space.key(o.params) for o in observations], -1.0)
+    data = StudyData.from_records(space, config, observations, [])
+    assert from_records == data_groups(data)
+    assert [(g.members, g.mean_goodness, g.cost) for g in from_records] == [
+        ((0, 2), -0.6, 2.0),
+        ((1,), -0.2, 2.0),
+    ]

@@ -460,3 +460,29 @@ def test_space_from_json_round_trips_each_kind_and_rejects_unknown_ones():
         assert space_from_json(json.loads(json.dumps(space.to_json()))) == space
     with pytest.raises(ValueError, match="unknown space type 'CubeSpace'"):
         space_from_json({"type": "CubeSpace"})
+
+
+# --- keys: which runs are the same point ----------------------------------------------------
+
+
+def test_param_keys_are_equal_exactly_for_the_same_point():
+    from carbs_lite import CategoricalSpace
+
+    space = ParamSpace(
+        [
+            Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
+            Param("n", LinearSpace(min=1, max=9, is_integer=True), 3),
+            Param("opt", CategoricalSpace(["adam", 1, True]), "adam"),
+            Param("arch", ArchSpace(), [[64]]),
+        ]
+    )
+    run = {"lr": 1e-3, "n": 3, "opt": 1, "arch": [[64, 64]]}
+    key = space.key(run)
+    hash(key)
+    # the same point written differently: an int as a float, a choice 1 as 1.0, a tuple layer
+    assert space.key({"lr": 0.001, "n": 3.0, "opt": 1.0, "arch": [(64, 64)]}) == key
+    assert space.key({**run, "lr": 0.001 + 1e-12}) != key
+    assert space.key({**run, "opt": True}) != key  # True is its own choice, not 1
+    assert space.key({**run, "arch": [[64], [64]]}) != key
+    with pytest.raises(ValueError, match="param 'n'"):
+        space.key({**run, "n": 3.5})

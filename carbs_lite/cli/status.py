@@ -26,19 +26,18 @@ def front_notes(state: StudyState) -> dict[int, str]:
     bucket: #k is its best" (the cheapest costs are bucketed together and only their best is
     on the front), or "one run, not above #k's best" (a single run must beat a front point's
     best run, not its mean)."""
-    from carbs_lite.pareto import bucket_threshold, bucketing_fraction, group_by_input, study_front
-    from carbs_lite.records import StudyData
+    from carbs_lite.pareto import bucket_threshold, bucketing_fraction, record_groups, study_front
     from carbs_lite.spaces import ParamSpace
 
     kept = [i for i in range(len(state.observations)) if i not in state.retracted]
     observations = [state.observations[i] for i in kept]
-    data = StudyData.from_records(ParamSpace(state.params), state.config, observations, [])
+    space = ParamSpace(state.params)
+    keys = [space.key(o.params) for o in observations]
     successes = [i for i, o in zip(kept, observations, strict=True) if not o.is_failure]
-    ok = data.successes
-    groups = group_by_input(data.inputs[ok], data.goodness[ok], data.cost[ok])
+    groups = record_groups(observations, keys, state.config.sign)
     if not groups:
         return {}
-    front = study_front(data, state.config, state.heuristics)
+    front = study_front(groups, state.config, state.heuristics)
     threshold = bucket_threshold(groups, bucketing_fraction(state.config, state.heuristics))
 
     def number(group: Group) -> int:

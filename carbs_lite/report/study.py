@@ -24,8 +24,8 @@ import numpy as np
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.curves import ProgressPoint, learning_curve
-from carbs_lite.pareto import study_front
-from carbs_lite.records import Metrics, StudyData, StudyState, best_feasible, is_feasible
+from carbs_lite.pareto import record_groups, study_front
+from carbs_lite.records import Metrics, StudyState, best_feasible, is_feasible
 from carbs_lite.report import figures as fig
 from carbs_lite.report.figures import Axis
 from carbs_lite.report.page import paragraphs, settings_block, write_page
@@ -150,14 +150,14 @@ def front_history_info(state: StudyState, snapshots: int = MAX_FRONT_SNAPSHOTS) 
         return []
     space = ParamSpace(state.params)
     kept = [i for i in range(len(observations)) if i not in state.retracted]
-    inputs = {i: space.to_basic(observations[i].params) for i in kept}
+    keys = {i: space.key(observations[i].params) for i in kept}
     ends = sorted({int(round(x)) for x in np.linspace(1, len(observations), snapshots)})
     history = []
     for end in ends:
         rows = [i for i in kept if i < end]
         chosen = [observations[i] for i in rows]
-        data = StudyData.from_rows(space, state.config, [inputs[i] for i in rows], chosen, [])
-        front = study_front(data, state.config, state.heuristics)
+        groups = record_groups(chosen, [keys[i] for i in rows], state.config.sign)
+        front = study_front(groups, state.config, state.heuristics)
         outputs = [state.config.sign * g.mean_goodness for g in front]
         history.append(FrontInfo(end, [g.cost for g in front], outputs))
     return history
