@@ -11,8 +11,7 @@ of the best feasible true output among those steps (0 = optimum, 1 = the search 
 settings of a seed start from the same runs and draw the same evaluation noise. Default:
 ``TunerConfig`` as shipped; the alternative: the shipped config with the ``TunerConfig``
 fields given to ``--alternative`` replaced, e.g. the smaller subsets above, which make
-``suggest()`` faster at this size (``suggest_scale.py``), or ``refit_growth=0``, which refits
-the hyperparameters at every step.
+``suggest()`` faster at this size (``suggest_scale.py``).
 """
 
 from __future__ import annotations

@@ -2,17 +2,14 @@
 every observation (the peer), measured in one run.
 
     python benchmarks/suggest_scale.py [--sizes 1000 3000 10000] [--repeats 5]
-                                       [--peer-sizes 1000 3000] [--refit-growth 0.05]
+                                       [--peer-sizes 1000 3000]
 
 Problem: ``QuadraticCostProblem(dim=9)`` (10 dimensions), observations at uniform random points.
 Each (size, setting) runs in a fresh process with one torch thread, so its peak RSS
-(``resource.getrusage``) is its own: restoring the study from a state (``Tuner.from_state``),
-a first ``suggest()``, timed on its own, then ``--repeats`` timed ones (each forgotten again).
-Default: ``TunerConfig`` as shipped, so the GPs condition on at most ``max_condition_points``
-(1000) runs; ``--refit-growth`` sets ``TunerConfig.refit_growth`` for it (with it, the first
-suggestion also fits the hyperparameters the next ones reuse, as any step that crosses a refit
-size does). Peer: ``max_condition_points`` larger than the study, i.e. every run, as before the
-limit existed, refitting at every step.
+(``resource.getrusage``) is its own: restoring the study from a state (``Tuner.from_state``), one warm-up ``suggest()``, then
+``--repeats`` timed ones (each forgotten again). Default: the GPs condition on at most
+``TunerConfig.max_condition_points`` (1000) runs. Peer: ``max_condition_points`` larger than
+the study, i.e. every run, as before the limit existed.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ import platform
 import resource
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
@@ -55,9 +51,9 @@ def random_study(
     return Tuner.from_state(dataclasses.replace(empty.to_state(), observations=runs))
 
 
-def measure(count: int, condition_all: bool, repeats: int, growth: float) -> dict[str, float]:
-    """Seconds of the first search ``suggest()`` with ``count`` observations and the median of
-    the next ``repeats``, and the peak RSS (MB) of this process."""
+def measure(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
+    """Median seconds of a search ``suggest()`` with ``count`` observations, and the peak RSS
+    (MB) of this process."""
     torch.set_num_threads(1)
     limit = count + 1 if condition_all else TunerConfig.max_condition_points
     config = TunerConfig(
@@ -65,48 +61,43 @@ def measure(count: int, condition_all: bool, repeats: int, growth: float) -> dic
         max_suggestion_cost=PROBLEM.max_cost,
         resample_frequency=0,
         max_condition_points=limit,
-        refit_growth=0.0 if condition_all else growth,
     )
     tuner = random_study(PROBLEM, config, count, 0, np.random.default_rng(0))
-    start = time.perf_counter()
     tuner.forget(tuner.suggest().id)
-    first = time.perf_counter() - start
     seconds = median_suggest_seconds(tuner, repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"first": first, "seconds": seconds, "peak_mb": peak_mb}
+    return {"seconds": seconds, "peak_mb": peak_mb}
 
 
-def _child(count: int, condition_all: bool, repeats: int, growth: float) -> dict[str, float]:
+def _child(count: int, condition_all: bool, repeats: int) -> dict[str, float]:
     command = [sys.executable, __file__, "--child", str(count), str(int(condition_all))]
     output = subprocess.run(
-        [*command, str(repeats), str(growth)], check=True, capture_output=True, text=True
+        [*command, str(repeats)], check=True, capture_output=True, text=True
     ).stdout
     return json.loads(output.splitlines()[-1])
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
         count, condition_all, repeats = int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
-        print(json.dumps(measure(count, condition_all, repeats, float(sys.argv[5]))))
+        print(json.dumps(measure(count, condition_all, repeats)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--peer-sizes", type=int, nargs="*", default=[1000, 3000])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--refit-growth", type=float, default=TunerConfig.refit_growth)
     args = parser.parse_args()
     print(f"    python benchmarks/suggest_scale.py {' '.join(sys.argv[1:])}\n")
     print(f"{platform.machine()}, {platform.python_version()}, torch {torch.__version__}\n")
     print(
-        "| observations | median s | first s | peak MB | peer: every run, median s | peak MB "
-        "| peer / ours |"
+        "| observations | median s | peak MB | peer: every run, median s | peak MB | peer / ours |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for count in args.sizes:
-        ours = _child(count, False, args.repeats, args.refit_growth)
-        row = f"| {count} | {ours['seconds']:.3f} | {ours['first']:.3f} | {ours['peak_mb']:.0f} |"
+        ours = _child(count, False, args.repeats)
+        row = f"| {count} | {ours['seconds']:.3f} | {ours['peak_mb']:.0f} |"
         if count in args.peer_sizes:
-            peer = _child(count, True, max(1, args.repeats // 2), 0.0)
+            peer = _child(count, True, max(1, args.repeats // 2))
             ratio = peer["seconds"] / ours["seconds"]
             row += f" {peer['seconds']:.3f} | {peer['peak_mb']:.0f} | {ratio:.1f}x |"
         else:

@@ -65,13 +65,6 @@ class TunerConfig:
     max_condition_points: int = 1000
     """The GPs condition on at most this many runs (the nearest the front and a uniform
     sample of the rest; ``search.Search.conditioning``): the cubic part of a suggestion."""
-    refit_growth: float = 0.0
-    """0: the GPs' hyperparameters are refit at every step. Above 0, a study of more than
-    ``max_condition_points`` runs refits them only when it has grown by this fraction since the
-    last refit and reuses them in between (``search.Search.scheduled_hyperparameters``), as
-    GPyOpt's ``model_update_interval`` spaces refits; the GPs still condition on the latest
-    runs. 0.05 makes a step at 3,000 runs about 40% faster, at a measured cost in quality over
-    the next steps (BENCHMARKS.md), so it is off by default."""
     fit_iterations: int = 20
     """L-BFGS iterations per GP fit."""
     torch_threads: int = 1
@@ -128,8 +121,6 @@ class TunerConfig:
         cap = self.max_suggestion_cost
         if cap is not None and not cap > 0:
             raise ValueError(f"TunerConfig.max_suggestion_cost must be finite and > 0, got {cap}")
-        if not self.refit_growth >= 0:
-            raise ValueError(f"TunerConfig.refit_growth must be >= 0, got {self.refit_growth}")
         if not self.duplicate_tolerance >= 0:
             raise ValueError(
                 f"TunerConfig.duplicate_tolerance must be >= 0, got {self.duplicate_tolerance}"

@@ -435,19 +435,6 @@ class StudyData:
         ``unfinished`` ones: a try stopped early was judged not worth finishing, not broken."""
         return self.failed if self.unfinished is None else self.failed & ~self.unfinished
 
-    def prefix(self, count: int) -> StudyData:
-        """The first ``count`` observations (in the order recorded), with no outstanding point."""
-        return dataclasses.replace(
-            self,
-            inputs=self.inputs[:count],
-            cost=self.cost[:count],
-            failed=self.failed[:count],
-            goodness=self.goodness[:count],
-            outstanding=self.outstanding[:0],
-            unfinished=None if self.unfinished is None else self.unfinished[:count],
-            records=self.records[:count],
-        )
-
     @property
     def taken(self) -> np.ndarray:
         """Every observed and outstanding input, (n + m, d)."""

@@ -14,7 +14,6 @@ decides which of them a study's switches call.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from carbs_lite.spaces import ParamSpace
 from carbs_lite.surrogate import (
     DTYPE,
     FittedGP,
-    Hyperparameters,
     ParetoFunction,
     QuantileTransform,
     Standardize,
@@ -110,14 +108,6 @@ class FittedModels:
         return torch.exp(low + scaled * max(high - low, 1e-9))
 
 
-class ModelHyperparameters(NamedTuple):
-    """The hyperparameters of a fit's output, cost and success GPs (None: no success model)."""
-
-    output: Hyperparameters
-    cost: Hyperparameters
-    success: Hyperparameters | None
-
-
 class Scores(NamedTuple):
     """Every acquisition term of n candidates, each (n,): the output model's posterior mean and
     std and the Pareto value EI is measured against (surrogate units), the predicted cost, and
@@ -168,7 +158,6 @@ class Search:
         self.config = config
         self.heuristics = heuristics
         self.search_center = search_center
-        self._refit: tuple[bytes, ModelHyperparameters] | None = None
 
     def propose(
         self,
@@ -201,9 +190,8 @@ class Search:
         return observed // frequency > resample_count
 
     def score(self, data: StudyData, rng: np.random.Generator, adaptive: float) -> ScoredCandidates:
-        """Fit the models (with ``scheduled_hyperparameters``), draw candidates around the search
-        front and score them."""
-        models = self.fit(data, rng, self.scheduled_hyperparameters(data))
+        """Fit the models, draw candidates around the search front and score them."""
+        models = self.fit(data, rng)
         centers = self.centers(data, models.front)
         std = self.std(centers, adaptive, data, models.output)
         basis = self.step_basis()
@@ -266,40 +254,10 @@ class Search:
             rng,
         )
 
-    def scheduled_hyperparameters(self, data: StudyData) -> ModelHyperparameters | None:
-        """None (fit them) for a study of at most ``max_condition_points`` runs or with
-        ``refit_growth`` 0; beyond, the hyperparameters fit on its first ``refit_size`` runs,
-        with a generator seeded by that size: a function of the data alone, so that a study
-        restored from its state makes the same suggestion as the live one. Kept until those
-        runs change (a retraction) or the study grows past the next refit size. The fits are
-        most of a large study's step."""
-        limit, count = self.config.max_condition_points, len(data.cost)
-        growth = self.config.refit_growth
-        if count <= limit or growth == 0:
-            return None
-        size = refit_size(count, limit, growth)
-        prefix = data.prefix(size)
-        key = _fingerprint(prefix)
-        if self._refit is None or self._refit[0] != key:
-            models = self.fit(prefix, np.random.default_rng(size))
-            success = None if models.success is None else models.success.hyperparameters
-            hyperparameters = ModelHyperparameters(
-                models.output.hyperparameters, models.cost.hyperparameters, success
-            )
-            self._refit = (key, hyperparameters)
-        return self._refit[1]
-
-    def fit(
-        self,
-        data: StudyData,
-        rng: np.random.Generator,
-        reuse: ModelHyperparameters | None = None,
-    ) -> FittedModels:
+    def fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:
         """Output, cost, success and Pareto models for ``data`` (with a success, and with its
         outstanding points folded into the output model, and its curve points, per
-        ``curve_rows``, in the output and cost models). With ``reuse``, the output, cost and
-        success GPs take those hyperparameters instead of fitting them (the success GP is fit
-        if ``reuse`` has none for it)."""
+        ``curve_rows``, in the output and cost models)."""
         heuristics, features = self.heuristics, self.features
         ok = data.successes
         front = search_front(data, self.config, heuristics)
@@ -324,22 +282,16 @@ class Search:
             # one's value under QUANTILE
             partial_x = torch.as_tensor(features(data.inputs[curve.run]), dtype=DTYPE)
             partial = (partial_x, curve.progress, transform(curve.goodness))
-        output = _fit_surrogate(self.config, x, y, rng, partial, reuse and reuse.output)
+        output = _fit_surrogate(self.config, x, y, rng, partial)
         outstanding = torch.as_tensor(features(data.outstanding), dtype=DTYPE)
         fold_outstanding(output, outstanding, heuristics.outstanding_estimator, rng)
-        cost, log_cost_range = self.cost_model(data, rng, kept, curve, reuse and reuse.cost)
+        cost, log_cost_range = self.cost_model(data, rng, kept, curve)
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
         failures = data.failures[kept]
         if failures.any():
             labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
-            success = fit_gp(
-                inputs,
-                labels,
-                rng=rng,
-                hyperparameters=reuse and reuse.success,
-                **_fit_settings(self.config),
-            )
+            success = fit_gp(inputs, labels, rng=rng, **_fit_settings(self.config))
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))
         pareto = fit_pareto_model(
@@ -353,12 +305,10 @@ class Search:
         rng: np.random.Generator,
         kept: slice | np.ndarray = ALL,
         curve: CurvePoints | None = None,
-        hyperparameters: Hyperparameters | None = None,
     ) -> tuple[Surrogate, tuple[float, float]]:
         """GP of scaled log cost (``scale_log_cost``) over the ``kept`` runs of ``data`` on
         their ``cost_features`` and, if given, the ``curve`` points at their cost so far; and
-        the log-cost range observed over every run (curve points left out). With
-        ``hyperparameters``, the GP's are those, not fit."""
+        the log-cost range observed over every run (curve points left out)."""
         log_cost = np.log(data.cost)
         log_cost_range = (float(log_cost.min()), float(log_cost.max()))
         inputs = torch.as_tensor(self.cost_features(data.inputs[kept]), dtype=DTYPE)
@@ -371,8 +321,7 @@ class Search:
                 curve.progress,
                 scale_log_cost(np.log(curve.cost), log_cost_range),
             )
-        model = _fit_surrogate(self.config, inputs, target, rng, partial, hyperparameters)
-        return model, log_cost_range
+        return _fit_surrogate(self.config, inputs, target, rng, partial), log_cost_range
 
     def curve_rows(self, data: StudyData, kept: slice | np.ndarray) -> CurvePoints | None:
         """The learning-curve points (``StudyData.curves``) the output and cost models also
@@ -674,30 +623,6 @@ def first_new(rows: np.ndarray, data: StudyData, config: TunerConfig) -> np.ndar
     return fresh[0] if len(fresh) else rows[0]
 
 
-def refit_size(count: int, limit: int, growth: float) -> int:
-    """The size at which a study of ``count`` > ``limit`` runs last refit its hyperparameters:
-    the largest of s_0 = limit + 1, s_1, s_2, ... (s_k+1 = max(s_k + 1, ceil(s_k x (1 +
-    growth)))) that is at most ``count``. The sizes start above ``limit`` so that each refit,
-    like every fit of a large study, is made on the runs near the front
-    (``Search.conditioning``), not on runs spread over the whole space."""
-    size = limit + 1
-    while (grown := max(size + 1, math.ceil(size * (1 + growth)))) <= count:
-        size = grown
-    return size
-
-
-def _fingerprint(data: StudyData) -> bytes:
-    """A digest of the runs a fit reads: inputs, costs, outputs, failures and curves."""
-    digest = hashlib.blake2b(digest_size=16)
-    arrays = [data.inputs, data.cost, data.goodness, data.failed, data.failures]
-    if data.curves is not None:
-        curves = data.curves
-        arrays += [curves.run, curves.progress, curves.goodness, curves.cost]
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.digest()
-
-
 def _fit_settings(config: TunerConfig) -> dict[str, int]:
     """``fit_gp`` keyword arguments from the config."""
     return {"iterations": config.fit_iterations, "max_fit_points": config.max_fit_points}
@@ -709,13 +634,11 @@ def _fit_surrogate(
     y: torch.Tensor,
     rng: np.random.Generator,
     partial: tuple[torch.Tensor, np.ndarray, np.ndarray] | None = None,
-    hyperparameters: Hyperparameters | None = None,
 ) -> Surrogate:
     """``fit_gp`` on rows (n, d) and targets (n,); with ``partial`` (rows (k, d), progress (k,),
-    targets (k,)) of curve points, ``fit_with_progress``, a model of finished runs. With
-    ``hyperparameters``, the GP's are those, not fit."""
+    targets (k,)) of curve points, ``fit_with_progress``, a model of finished runs."""
     if partial is None:
-        return fit_gp(x, y, rng=rng, hyperparameters=hyperparameters, **_fit_settings(config))
+        return fit_gp(x, y, rng=rng, **_fit_settings(config))
     partial_x, progress, partial_y = partial
     return fit_with_progress(
         x,
@@ -724,7 +647,6 @@ def _fit_surrogate(
         torch.as_tensor(progress, dtype=DTYPE),
         torch.as_tensor(partial_y, dtype=DTYPE),
         rng=rng,
-        hyperparameters=hyperparameters,
         **_fit_settings(config),
     )
 

@@ -2,8 +2,8 @@
 
 Every GP sees centered inputs and centered targets. Hyperparameters are the MAP under a
 LogNormal(log 1e-2, 0.5) noise prior and a N(0, 2^2) prior on each log lengthscale, found by a
-short L-BFGS run on at most ``max_fit_points`` points, or taken from an earlier fit
-(``Hyperparameters``); predictions then condition on every point. The fit factorizes with a jitter relative to the covariance's scale, raised until the
+short L-BFGS run on at most ``max_fit_points`` points; predictions then condition on every
+point. The fit factorizes with a jitter relative to the covariance's scale, raised until the
 Cholesky succeeds, so a line-search step to a huge variance does not end the fit; predictions
 use the jitter with which the fitted model's data factorizes.
 """
@@ -47,10 +47,6 @@ def _module_local_params() -> Iterator[None]:
     with _PYRO_SETTINGS_LOCK, pyro.settings.context(module_local_params=True):
         yield
 
-
-Hyperparameters = dict[str, torch.Tensor]
-"""A fitted GP's hyperparameters, as its ``state_dict``: noise, kernel variances and
-lengthscales, unconstrained."""
 
 ParetoFunction = Callable[[torch.Tensor], torch.Tensor]
 """Maps scaled log costs (n,) to the best achievable goodness (n,), in surrogate units."""
@@ -170,12 +166,6 @@ class FittedGP:
         self._factorize_conditioning_rows()
 
     @property
-    def hyperparameters(self) -> Hyperparameters:
-        """A copy of the fitted hyperparameters, for ``fit_gp`` on other rows."""
-        with torch.no_grad():
-            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-    @property
     def lengthscale(self) -> np.ndarray:
         """Per-dimension lengthscales of the stationary kernel part, (d,)."""
         stationary = _stationary_part(self.model.kernel)
@@ -199,11 +189,6 @@ class AtFullProgress:
     def condition_on(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """``FittedGP.condition_on`` of rows (n, d) at progress 1."""
         self.model.condition_on(at_full_progress(x), y)
-
-    @property
-    def hyperparameters(self) -> Hyperparameters:
-        """``FittedGP.hyperparameters`` of the model, progress column included."""
-        return self.model.hyperparameters
 
     @property
     def lengthscale(self) -> np.ndarray:
@@ -233,7 +218,6 @@ def fit_with_progress(
     iterations: int = 20,
     max_fit_points: int = 128,
     rng: np.random.Generator | None = None,
-    hyperparameters: Hyperparameters | None = None,
 ) -> AtFullProgress:
     """``fit_gp`` on finished rows (n, d) with targets (n,) at progress 1 and partial rows
     (k, d) at their progress (k,) in (0, 1] with targets (k,), wrapped to predict finished
@@ -244,14 +228,7 @@ def fit_with_progress(
     rows = torch.cat([finished, with_progress(partial_x, partial_progress)])
     targets = torch.cat([y, partial_y])
     return AtFullProgress(
-        fit_gp(
-            rows,
-            targets,
-            iterations=iterations,
-            max_fit_points=max_fit_points,
-            rng=rng,
-            hyperparameters=hyperparameters,
-        )
+        fit_gp(rows, targets, iterations=iterations, max_fit_points=max_fit_points, rng=rng)
     )
 
 
@@ -355,15 +332,10 @@ def fit_gp(
     iterations: int = 20,
     max_fit_points: int = 128,
     rng: np.random.Generator | None = None,
-    hyperparameters: Hyperparameters | None = None,
 ) -> FittedGP:
-    """Fit a GP to rows x (n, d), targets y (n,). ``kind``: "matern_linear" or "rbf".
-
-    With ``hyperparameters`` (``FittedGP.hyperparameters`` of a GP of the same kind and d),
-    they are used as they are: no fit, and ``rng`` is not drawn from. RuntimeError if they are
-    of another kind or d."""
+    """Fit a GP to rows x (n, d), targets y (n,). ``kind``: "matern_linear" or "rbf"."""
     with _module_local_params():
-        return _fit_gp(x, y, kind, iterations, max_fit_points, rng, hyperparameters)
+        return _fit_gp(x, y, kind, iterations, max_fit_points, rng)
 
 
 def _fit_gp(
@@ -373,18 +345,10 @@ def _fit_gp(
     iterations: int,
     max_fit_points: int,
     rng: np.random.Generator | None,
-    hyperparameters: Hyperparameters | None,
 ) -> FittedGP:
     x_offset = x.mean(0)
     y_offset = float(y.mean())
     inputs, targets = x - x_offset, y - y_offset
-    noise = torch.tensor(math.exp(NOISE_PRIOR_LOC), dtype=DTYPE)
-    if hyperparameters is not None:
-        model = gp.models.GPRegression(
-            inputs, targets, _kernel(kind, x.shape[1]), noise=noise, jitter=JITTER
-        )
-        model.load_state_dict(hyperparameters)
-        return FittedGP(model, x_offset, y_offset)
     subset = np.arange(len(x))
     if len(x) > max_fit_points:
         rng = rng if rng is not None else np.random.default_rng(0)
@@ -393,7 +357,7 @@ def _fit_gp(
         inputs[subset],
         targets[subset],
         _kernel(kind, x.shape[1]),
-        noise=noise,
+        noise=torch.tensor(math.exp(NOISE_PRIOR_LOC), dtype=DTYPE),
         jitter=JITTER,
     )
     _optimize(model, iterations)
