@@ -19,19 +19,25 @@ class DeferredModule:
     then kept on this object, so that later reads cost what a module attribute's do."""
 
     def __init__(self, name: str) -> None:
-        self.__name = name
+        self.module_name = name
 
     def __getattr__(self, attribute: str) -> Any:
-        value = getattr(importlib.import_module(self.__name), attribute)
+        if attribute.startswith("__") or attribute == "module_name":
+            # copy and pickle probe dunders on an object made without __init__
+            raise AttributeError(attribute)
+        value = getattr(importlib.import_module(self.module_name), attribute)
         setattr(self, attribute, value)
         return value
 
 
 def numpy_types(*names: str) -> tuple[type, ...]:
     """numpy's types ``names`` (e.g. "integer", "bool_") if numpy is loaded, else (): before
-    it is imported no value can be one, so ``isinstance`` checks need not import it."""
-    module = sys.modules.get("numpy")
-    return tuple(getattr(module, name) for name in names) if module is not None else ()
+    it is imported no value can be one, so ``isinstance`` checks need not import it. Once
+    another thread has begun importing numpy, this waits for that import to finish."""
+    if "numpy" not in sys.modules:
+        return ()
+    module = importlib.import_module("numpy")
+    return tuple(getattr(module, name) for name in names)
 
 
 numpy = DeferredModule("numpy")

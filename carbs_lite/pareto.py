@@ -52,13 +52,28 @@ def group_runs(
     groups = []
     for rows in members.values():
         values = [float(goodness[i]) for i in rows]
-        mean_cost = sum(float(cost[i]) for i in rows) / len(rows)
-        groups.append(Group(tuple(rows), sum(values) / len(values), max(values), mean_cost))
+        mean_cost = _mean([float(cost[i]) for i in rows])
+        groups.append(Group(tuple(rows), _mean(values), max(values), mean_cost))
     return groups
 
 
+def _mean(values: list[float]) -> float:
+    """The mean, summed left to right: the same bits on every Python (3.12's ``sum`` of floats
+    compensates its rounding, 3.11's does not)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total / len(values)
+
+
 def data_groups(data: StudyData) -> list[Group]:
-    """``group_runs`` of the successes of ``data`` by its ``keys``."""
+    """``group_runs`` of the successes of ``data`` by its ``keys``; ValueError if ``data``
+    has no key per observation (built without ``StudyData.from_rows``)."""
+    if len(data.keys) != len(data.cost):
+        raise ValueError(
+            f"StudyData has {len(data.keys)} keys for {len(data.cost)} observations; "
+            "build it with StudyData.from_records or from_rows"
+        )
     ok = data.successes.tolist()
     keys = [key for key, success in zip(data.keys, ok, strict=True) if success]
     return group_runs(

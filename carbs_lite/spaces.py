@@ -219,9 +219,10 @@ class ScalarSpace(Space):
         return np.round(x / self.rounding_factor) * self.rounding_factor
 
     def _on_grid(self, value: float) -> bool:
-        """Whether an integer space's ``_round_param`` keeps ``value``, in Python's arithmetic
-        (round half to even, as numpy's) so that validating a value needs no numpy."""
-        return round(value / self.rounding_factor) * self.rounding_factor == value
+        """Whether an integer space's ``_round_param`` keeps ``value``, in numpy's float
+        arithmetic done by Python (round half to even, then a float product), so that
+        validating a value needs no numpy."""
+        return float(round(value / self.rounding_factor)) * self.rounding_factor == value
 
     def validate(self, value: Any) -> float | int:
         name = type(self).__name__

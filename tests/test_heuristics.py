@@ -258,6 +258,25 @@ def test_resampling_reruns_front_points(params):
     assert "resample" not in [o.diagnostics.source for o in without.observations]
 
 
+def test_a_front_rerun_repeats_its_points_exact_params_and_joins_its_group():
+    from carbs_lite import LogSpace, Param
+
+    space = LogSpace(min=1e-4, max=1.0, scale=0.7)
+    # a value that the map to the basic space and back does not return to the bit
+    value = next(
+        float(v)
+        for v in np.geomspace(1e-3, 0.5, 200)
+        if space.from_basic(space.to_basic(float(v))) != float(v)
+    )
+    config = TunerConfig(direction="minimize", num_random_samples=1, resample_frequency=1)
+    tuner = Tuner([Param("lr", space, 1e-3)], config, Heuristics(resampling=True))
+    tuner.observe({"lr": value}, 1.0, 1.0)  # a run made elsewhere, the only front point
+    rerun = tuner.suggest()
+    assert rerun.diagnostics.source == "resample" and rerun.params == {"lr": value}
+    tuner.observe(rerun, 1.2, 1.0)
+    assert [(p.params, p.count) for p in tuner.pareto_front()] == [({"lr": value}, 2)]
+
+
 def _history(tuner: Tuner, rows) -> Tuner:
     for lr, output, cost in rows:
         tuner.observe({"lr": lr, "width": 32}, output, cost)

@@ -3,6 +3,8 @@ fits."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -290,19 +292,34 @@ def test_front_improvements_mark_runs_that_joined_the_front_when_observed():
 def test_groups_of_records_are_the_groups_of_the_search_data():
     """``record_groups`` (status, observe, the report) and ``data_groups`` (the search) group
     the same runs alike: repeats pooled, failures left out, goodness oriented."""
-    from carbs_lite import LinearSpace, Observation, Param, TunerConfig
+    from carbs_lite import ArchSpace, CategoricalSpace, LinearSpace, Observation, Param, TunerConfig
     from carbs_lite.pareto import data_groups, record_groups
     from carbs_lite.records import StudyData
     from carbs_lite.spaces import ParamSpace
 
-    space = ParamSpace([Param("x", LinearSpace(min=0, max=10, is_integer=True), 5)])
+    space = ParamSpace(
+        [
+            Param("x", LinearSpace(min=0, max=10, is_integer=True), 5),
+            Param("opt", CategoricalSpace(["adam", 1, True]), "adam"),
+            Param("arch", ArchSpace(), [[64]]),
+        ]
+    )
     config = TunerConfig(direction="minimize")
-    runs = [(3, 0.5, 1.0, False), (4, 0.2, 2.0, False), (3, 0.7, 3.0, False), (5, 9.0, 1.0, True)]
-    observations = [Observation({"x": x}, out, cost, failed) for x, out, cost, failed in runs]
+    runs = [
+        ({"x": 3, "opt": 1, "arch": [[64]]}, 0.5, 1.0, False),
+        ({"x": 4, "opt": "adam", "arch": [[64]]}, 0.2, 2.0, False),
+        ({"x": 3.0, "opt": 1.0, "arch": [(64,)]}, 0.7, 3.0, False),  # the first run again
+        ({"x": 3, "opt": True, "arch": [[64]]}, 0.1, 1.0, False),  # True is not the choice 1
+        ({"x": 5, "opt": 1, "arch": [[64]]}, 9.0, 1.0, True),
+    ]
+    observations = [Observation(*run) for run in runs]
     from_records = record_groups(observations, [space.key(o.params) for o in observations], -1.0)
     data = StudyData.from_records(space, config, observations, [])
     assert from_records == data_groups(data)
     assert [(g.members, g.mean_goodness, g.cost) for g in from_records] == [
         ((0, 2), -0.6, 2.0),
         ((1,), -0.2, 2.0),
+        ((3,), -0.1, 1.0),
     ]
+    with pytest.raises(ValueError, match="0 keys for 5 observations"):
+        data_groups(dataclasses.replace(data, keys=()))
