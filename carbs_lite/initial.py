@@ -12,9 +12,10 @@ import numpy as np
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import InitialDesign
-from carbs_lite.records import Diagnostics, StudyData
+from carbs_lite.records import Diagnostics
 from carbs_lite.search import NUMERICAL_ERRORS, Proposal, Search, first_new
 from carbs_lite.spaces import ParamSpace
+from carbs_lite.study_data import StudyData
 
 logger = logging.getLogger(__name__)
 

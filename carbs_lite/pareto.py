@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.heuristics import Heuristics
-from carbs_lite.records import Observation, ParetoPoint, StudyData, StudyState
+from carbs_lite.records import Observation, ParetoPoint, StudyState
 from carbs_lite.spaces import ParamSpace
+from carbs_lite.study_data import StudyData
 
 if TYPE_CHECKING:
     import numpy as np

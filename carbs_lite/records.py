@@ -1,46 +1,32 @@
 """Frozen records that travel between the tuner, its files and its users.
 
-``Suggestion`` and ``Observation`` are what a user handles; ``StudyData`` is a study's history
-as arrays in the basic space (what the search and the Pareto functions read); ``StudyState``
-is everything needed to continue a study, and its JSON form is the study file's content.
+``Suggestion`` and ``Observation`` are what a user handles; ``StudyState`` is everything
+needed to continue a study, and its JSON form is the study file's content. The same history as
+arrays in the basic space, for the search, is ``study_data.StudyData``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import reprlib
-from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
 from carbs_lite.config import TunerConfig
-from carbs_lite.curves import (
-    CurvePoints,
-    ProgressPoint,
-    check_next_point,
-    curve_points,
-    stopped_unbroken,
-)
+from carbs_lite.curves import ProgressPoint, check_next_point
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.spaces import (
     LinearSpace,
     LogitSpace,
     LogSpace,
     Param,
-    ParamSpace,
     PowerOfTwoSpace,
     Space,
 )
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    from carbs_lite.deferred import numpy as np
 
 STATE_FORMAT = "carbs_lite.tuner"
 STATE_VERSION = 1
@@ -392,97 +378,6 @@ class Metrics:
         if unknown:
             raise ValueError(f"unknown Metrics fields: {unknown}; known: {sorted(known)}")
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class StudyData:
-    """A study's history as arrays: n observations and m outstanding points in the basic space.
-
-    ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
-    (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
-    None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
-    in ``failed`` (no final output: out of the output model and the front) but not in
-    ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
-    None for none, read from ``records`` (the observations, with the study's ``sign``) when
-    first asked for, since only a search with ``curve_observations`` on needs them; only the
-    output and cost models may see them, never the front or the best pick. ``keys`` (n): each
-    observation's ``ParamSpace.key``, by which the front groups runs (``pareto.data_groups``).
-    """
-
-    inputs: np.ndarray
-    cost: np.ndarray
-    failed: np.ndarray
-    goodness: np.ndarray
-    outstanding: np.ndarray
-    unfinished: np.ndarray | None = None
-    records: tuple[Observation, ...] = dataclasses.field(default=(), repr=False, compare=False)
-    sign: float = 1.0
-    keys: tuple[Hashable, ...] = dataclasses.field(default=(), repr=False, compare=False)
-
-    @functools.cached_property
-    def curves(self) -> CurvePoints | None:
-        """The learning-curve points of ``records`` (see the class docstring)."""
-        return curve_points(list(self.records), self.sign)
-
-    @property
-    def successes(self) -> np.ndarray:
-        """(n,) bool: the observations that did not fail."""
-        return ~self.failed
-
-    @property
-    def failures(self) -> np.ndarray:
-        """(n,) bool: the runs the success model counts as failed, ``failed`` less the
-        ``unfinished`` ones: a try stopped early was judged not worth finishing, not broken."""
-        return self.failed if self.unfinished is None else self.failed & ~self.unfinished
-
-    @property
-    def taken(self) -> np.ndarray:
-        """Every observed and outstanding input, (n + m, d)."""
-        return np.concatenate([self.inputs, self.outstanding])
-
-    @classmethod
-    def from_records(
-        cls,
-        space: ParamSpace,
-        config: TunerConfig,
-        observations: list[Observation],
-        outstanding: list[Suggestion],
-    ) -> StudyData:
-        """The arrays of ``observations`` and ``outstanding`` suggestions in ``space``."""
-        return cls.from_rows(
-            space,
-            config,
-            [space.to_basic(o.params) for o in observations],
-            observations,
-            [space.to_basic(s.params) for s in outstanding],
-            [space.key(o.params) for o in observations],
-        )
-
-    @classmethod
-    def from_rows(
-        cls,
-        space: ParamSpace,
-        config: TunerConfig,
-        inputs: list[np.ndarray],
-        observations: list[Observation],
-        outstanding: list[np.ndarray],
-        keys: list[Hashable],
-    ) -> StudyData:
-        """As ``from_records``, with the observations' basic rows and keys already computed."""
-        dim = space.dim
-        outputs = np.array([o.output for o in observations], dtype=float)
-        unfinished = np.array([stopped_unbroken(o) for o in observations], dtype=bool)
-        return cls(
-            inputs=np.array(inputs).reshape(-1, dim),
-            cost=np.array([o.cost for o in observations], dtype=float),
-            failed=np.array([o.is_failure for o in observations], dtype=bool),
-            goodness=config.sign * outputs,
-            outstanding=np.array(outstanding).reshape(-1, dim),
-            unfinished=unfinished if unfinished.any() else None,
-            records=tuple(observations),
-            sign=config.sign,
-            keys=tuple(keys),
-        )
 
 
 @dataclass(frozen=True)

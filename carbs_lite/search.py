@@ -27,8 +27,9 @@ from carbs_lite.config import TunerConfig
 from carbs_lite.curves import CurvePoints
 from carbs_lite.heuristics import CandidateRounding, CostMask, Heuristics, SearchRadius
 from carbs_lite.pareto import Group, front_improvements, search_front
-from carbs_lite.records import Diagnostics, StudyData
+from carbs_lite.records import Diagnostics
 from carbs_lite.spaces import ParamSpace
+from carbs_lite.study_data import StudyData
 from carbs_lite.surrogate import (
     DTYPE,
     FittedGP,

@@ -44,7 +44,6 @@ from carbs_lite.records import (
     Metrics,
     Observation,
     StateFileError,
-    StudyData,
     StudyState,
     Suggestion,
     json_copy,
@@ -56,6 +55,7 @@ from carbs_lite.records import (
 from carbs_lite.spaces import Param, ParamSpace
 from carbs_lite.state import load_state
 from carbs_lite.study import Study, best_params, outstanding_suggestion
+from carbs_lite.study_data import StudyData
 
 if TYPE_CHECKING:
     import numpy as np

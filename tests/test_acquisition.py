@@ -193,9 +193,9 @@ def test_search_probability_with_a_basis_is_the_mahalanobis_distance_of_the_samp
 
 def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
     from carbs_lite import Heuristics, LinearSpace, Param, TunerConfig
-    from carbs_lite.records import StudyData
     from carbs_lite.search import Search
     from carbs_lite.spaces import ParamSpace
+    from carbs_lite.study_data import StudyData
 
     space = ParamSpace([Param("x", LinearSpace(min=0.0, max=4.0), 0.0)])
     x = np.linspace(0.0, 4.0, 9)[:, None]

@@ -11,8 +11,8 @@ import pytest
 from conftest import objective
 
 from carbs_lite import Heuristics, Tuner, TunerConfig
-from carbs_lite.records import StudyData
 from carbs_lite.search import CURVE_POINTS_PER_TRY, Search
+from carbs_lite.study_data import StudyData
 from carbs_lite.surrogate import AtFullProgress, FittedGP
 
 EPOCHS = 6

@@ -31,8 +31,8 @@ from carbs_lite import (
 )
 from carbs_lite import acquisition as acq
 from carbs_lite.pareto import search_front
-from carbs_lite.records import StudyData
 from carbs_lite.search import Search
+from carbs_lite.study_data import StudyData
 from carbs_lite.surrogate import fit_pareto_model
 
 _HISTORIES: dict[str, StudyState] = {}

@@ -294,8 +294,8 @@ def test_groups_of_records_are_the_groups_of_the_search_data():
     the same runs alike: repeats pooled, failures left out, goodness oriented."""
     from carbs_lite import ArchSpace, CategoricalSpace, LinearSpace, Observation, Param, TunerConfig
     from carbs_lite.pareto import data_groups, record_groups
-    from carbs_lite.records import StudyData
     from carbs_lite.spaces import ParamSpace
+    from carbs_lite.study_data import StudyData
 
     space = ParamSpace(
         [
