@@ -35,6 +35,7 @@ A new kind is one entry in ``KINDS``: a function from the table to a ``Space``. 
 from __future__ import annotations
 
 import math
+import reprlib
 import tomllib
 from collections.abc import Callable
 from functools import partial
@@ -69,8 +70,14 @@ ARCH_FIELDS["width_scale"] = "width_scale"
 
 
 def _number(name: str, field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpaceFileError(f"param {name!r}: field {field!r}: expected a number, got {value!r}")
+    try:
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        number = number and math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        number = False
+    if not number:
+        shown = reprlib.repr(value)
+        raise SpaceFileError(f"param {name!r}: field {field!r}: expected a number, got {shown}")
     return value
 
 

@@ -233,7 +233,7 @@ class ScalarSpace(Space):
         try:
             value = float(value)
         except OverflowError:
-            raise ValueError(f"{name}: {value} is too large") from None
+            raise ValueError(f"{name}: {reprlib.repr(value)} is too large") from None
         if not math.isfinite(value) or not self._in_domain(value):
             raise ValueError(f"{name}: {value} is outside the domain of the transform")
         if not self.min <= value <= self.max:
@@ -416,12 +416,15 @@ class PowerOfTwoSpace(ScalarSpace):
         return 2.0 ** round(math.log2(value)) == value
 
     def validate(self, value: Any) -> int:
-        positive = (
-            isinstance(value, (int, float, *numpy_types("integer", "floating")))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value > 0
-        )
+        try:
+            positive = (
+                isinstance(value, (int, float, *numpy_types("integer", "floating")))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value > 0
+            )
+        except OverflowError:  # an int too large for a float: refused below as too large
+            positive = False
         if positive and 2 ** round(math.log2(value)) != value:
             raise ValueError(f"PowerOfTwoSpace: {value} is not a power of two")
         return int(super().validate(value))

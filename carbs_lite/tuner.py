@@ -52,7 +52,7 @@ from carbs_lite.records import (
     suggestion_key,
     type_name,
 )
-from carbs_lite.spaces import Param, ParamSpace
+from carbs_lite.spaces import Param, ParamSpace, Space
 from carbs_lite.state import load_state
 from carbs_lite.study import Study, best_params, outstanding_suggestion
 from carbs_lite.study_data import StudyData
@@ -468,7 +468,12 @@ class Tuner(Study):
                     f"{error}; to record its run, observe the Suggestion itself or its params"
                 ) from None
             given = item.params if isinstance(item, Suggestion) else pending.params
-            changed = [k for k, v in pending.params.items() if k not in given or given[k] != v]
+            changed = [
+                p.name
+                for p in self.param_space.params
+                if p.name not in given
+                or not _same_value(p.space, given[p.name], pending.params[p.name])
+            ]
             if changed:
                 raise ValueError(
                     f"suggestion {pending.id!r} has other params ({changed[0]!r}: "
@@ -483,8 +488,10 @@ class Tuner(Study):
                 raise ValueError(f"suggestion {item.id!r} was already observed")
             return self.param_space.validate(item.params), item
         params = self.param_space.validate(item)
+        key = self.param_space.key(params)
         for suggestion in self._outstanding.values():
-            if suggestion.params == params:
+            # the same point by the space's rules: a categorical True does not answer a 1
+            if self.param_space.key(suggestion.params) == key:
                 return params, suggestion
         return params, None
 
@@ -552,6 +559,15 @@ class Tuner(Study):
         if proposal.diagnostics.source == "resample":
             self._resample_count += 1
         return proposal
+
+
+def _same_value(space: Space, given: Any, suggested: Any) -> bool:
+    """Whether ``given`` is the value ``suggested`` in ``space`` (equal ``Space.key``s); an
+    invalid ``given`` is not."""
+    try:
+        return space.key(given) == space.key(suggested)
+    except ValueError:
+        return False
 
 
 def _in_space(convert: Callable[[Any], Any], params: Any, where: str) -> Any:

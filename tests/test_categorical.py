@@ -78,6 +78,25 @@ def test_observe_refuses_an_unknown_choice_naming_param_and_choices():
         Param("optimizer", CategoricalSpace(["adam", "sgd"]), "lion")
 
 
+def test_a_run_answers_a_suggestion_only_with_the_same_choice():
+    """True and 1 are different choices: a run with True does not use up the outstanding
+    suggestion of 1, and a suggestion whose 1 was changed to True is refused."""
+    params = [
+        Param("o", CategoricalSpace([1, True]), 1),
+        Param("x", LinearSpace(min=0, max=1), 0.5),
+    ]
+    tuner = Tuner(params)
+    suggestion = tuner.suggest()
+    assert suggestion.params == {"o": 1, "x": 0.5}
+    other = tuner.observe({"o": True, "x": 0.5}, 0.9, 1.0)
+    assert other.suggestion_id is None and [s.id for s in tuner.outstanding] == [suggestion.id]
+    changed = suggestion.copy()
+    changed.params["o"] = True
+    with pytest.raises(ValueError, match="has other params \\('o': True\\)"):
+        tuner.observe(changed, 0.8, 1.0)
+    assert tuner.observe(suggestion, 0.8, 1.0).params == {"o": 1, "x": 0.5}
+
+
 def test_state_and_journal_round_trip(tmp_path):
     params = [
         Param("act", CategoricalSpace(CHOICES), True),

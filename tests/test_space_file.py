@@ -78,6 +78,7 @@ def test_a_new_kind_is_one_entry_in_kinds():
         ('[p]\nkind = "pow2"\nmin = 2\nmax = 10', "param 'p': field 'max'"),
         ('[t]\nkind = "architecture"\nmax_layers = 2.5', "param 't': ArchSpace: max_layers"),
         ('[t]\nkind = "architecture"\ncenter = [[8]]', "param 't': field 'center'"),
+        (f'[p]\nkind = "pow2"\nmin = 16\nmax = 1{"0" * 400}', "param 'p': field 'max'"),
     ],
 )
 def test_errors_name_the_param_and_the_field(text, message):

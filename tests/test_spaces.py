@@ -486,3 +486,8 @@ def test_param_keys_are_equal_exactly_for_the_same_point():
     assert space.key({**run, "arch": [[64], [64]]}) != key
     with pytest.raises(ValueError, match="param 'n'"):
         space.key({**run, "n": 3.5})
+
+
+def test_a_power_of_two_too_large_for_a_float_is_refused_by_name():
+    with pytest.raises(ValueError, match="PowerOfTwoSpace: .* is too large"):
+        PowerOfTwoSpace(min=1, max=512).validate(10**400)
