@@ -65,6 +65,8 @@ def main() -> None:
         help="TunerConfig fields of the alternative setting",
     )
     args = parser.parse_args()
+    if not all("=" in item for item in args.alternative):
+        parser.error("--alternative takes FIELD=VALUE items, e.g. max_fit_points=64")
     overrides = dict(item.split("=", 1) for item in args.alternative)
     label = " ".join(args.alternative)
     torch.set_num_threads(1)

@@ -1,9 +1,10 @@
 """numpy imported at its first use, for the modules the light commands load.
 
 ``carbs-lite status`` and ``observe`` read and write a study without any array arithmetic, and
-importing numpy would be most of their start-up. The modules they load (the spaces, the records,
-the front, the tuner) therefore name numpy through ``numpy`` below, which imports it when one
-of its attributes is first read. Unlike ``importlib.util.LazyLoader``, it puts nothing in
+importing numpy would be most of their start-up. The modules they load (the spaces, the arch
+and categorical spaces, the curves, the front, early stopping, the tuner, ``StudyData`` and the
+space file) therefore name numpy through ``numpy`` below, which imports it when one of its
+attributes is first read. Unlike ``importlib.util.LazyLoader``, it puts nothing in
 ``sys.modules``: any other module's ``import numpy`` (torch's, say) loads the real one as usual.
 """
 

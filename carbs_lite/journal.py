@@ -308,7 +308,7 @@ class JournalStudy(Study):
                 self._append({"kind": "suggest", "suggestion": made.to_json(), **_counters(after)})
                 self._state, self._study = after, snapshot.study
                 return made
-            if _taken_since(snapshot.state, self._state, made.params):
+            if _taken_since(snapshot.state, self._state, made.params, self.param_space):
                 logger.debug(
                     "%s: suggestion %s was taken meanwhile; making another", self.path, made.id
                 )
@@ -369,13 +369,16 @@ def _counters(state: dict[str, Any]) -> dict[str, Any]:
     return {"counters": {k: state[k] for k in COUNTERS}}
 
 
-def _taken_since(before: dict[str, Any], now: dict[str, Any], params: dict[str, Any]) -> bool:
+def _taken_since(
+    before: dict[str, Any], now: dict[str, Any], params: dict[str, Any], space: ParamSpace
+) -> bool:
     """Whether a suggestion or observation that is in state ``now`` but not in ``before``
-    has these ``params``."""
+    is at the point ``params`` (the same ``ParamSpace.key``: a categorical True is not 1)."""
     known = {s["id"] for s in before["outstanding"]}
     suggested = [s["params"] for s in now["outstanding"] if s["id"] not in known]
     observed = [o["params"] for o in now["observations"][len(before["observations"]) :]]
-    return params in suggested or params in observed
+    key = space.key(params)
+    return any(space.key(taken) == key for taken in suggested + observed)
 
 
 def is_journal(path: str | Path) -> bool:

@@ -73,7 +73,7 @@ def data_groups(data: StudyData) -> list[Group]:
     if len(data.keys) != len(data.cost):
         raise ValueError(
             f"StudyData has {len(data.keys)} keys for {len(data.cost)} observations; "
-            "build it with StudyData.from_records or from_rows"
+            "build it with StudyData.from_rows"
         )
     ok = data.successes.tolist()
     keys = [key for key, success in zip(data.keys, ok, strict=True) if success]

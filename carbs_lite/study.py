@@ -55,8 +55,9 @@ class Study(ABC):
 
         ``params_or_suggestion`` is a ``Suggestion`` (or the id of an outstanding one), which
         records the params this study suggested (a suggestion it does not hold, e.g. one it
-        forgot, records its own), or a params dict (which answers the outstanding suggestion with
-        those params, if any); the suggestion's intermediate
+        forgot, records its own), or a params dict (which answers the outstanding suggestion at
+        the same point, by ``ParamSpace.key``, if any: a categorical True does not answer a 1);
+        the suggestion's intermediate
         results (``observe_progress``) become the observation's ``curve``. A point that answers
         no suggestion uses none of the tries budget unless ``counts_as_try``. ``output`` and
         ``cost`` are real numbers (not text or booleans), ``is_failure`` and ``counts_as_try``

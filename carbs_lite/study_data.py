@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from carbs_lite.config import TunerConfig
 from carbs_lite.curves import CurvePoints, curve_points, stopped_unbroken
-from carbs_lite.records import Observation, Suggestion
+from carbs_lite.records import Observation
 from carbs_lite.spaces import ParamSpace
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ class StudyData:
     ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
     None for none, read from ``records`` (the observations, with the study's ``sign``) when
     first asked for, since only a search with ``curve_observations`` on needs them; only the
-    output and cost models may see them, never the front or the best pick. ``keys`` (n): each
-    observation's ``ParamSpace.key``, by which the front groups runs (``pareto.data_groups``).
+    output and cost models may see them, never the front or the best pick; a front re-run
+    also repeats its point's params from ``records``. ``keys`` (n): each observation's
+    ``ParamSpace.key``, by which the front groups runs (``pareto.data_groups``).
     """
 
     inputs: np.ndarray
@@ -66,24 +67,6 @@ class StudyData:
         return np.concatenate([self.inputs, self.outstanding])
 
     @classmethod
-    def from_records(
-        cls,
-        space: ParamSpace,
-        config: TunerConfig,
-        observations: list[Observation],
-        outstanding: list[Suggestion],
-    ) -> StudyData:
-        """The arrays of ``observations`` and ``outstanding`` suggestions in ``space``."""
-        return cls.from_rows(
-            space,
-            config,
-            [space.to_basic(o.params) for o in observations],
-            observations,
-            [space.to_basic(s.params) for s in outstanding],
-            [space.key(o.params) for o in observations],
-        )
-
-    @classmethod
     def from_rows(
         cls,
         space: ParamSpace,
@@ -93,7 +76,9 @@ class StudyData:
         outstanding: list[np.ndarray],
         keys: list[Hashable],
     ) -> StudyData:
-        """As ``from_records``, with the observations' basic rows and keys already computed."""
+        """The arrays of ``observations`` and of the ``outstanding`` basic rows (m, d) in
+        ``space``, given each observation's basic row (``space.to_basic``) and key
+        (``space.key``), which the tuner keeps as it records them."""
         dim = space.dim
         outputs = np.array([o.output for o in observations], dtype=float)
         unfinished = np.array([stopped_unbroken(o) for o in observations], dtype=bool)

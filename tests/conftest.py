@@ -57,3 +57,18 @@ def with_observations(tuner: Tuner, observations: list[Observation]) -> Tuner:
     """A copy of ``tuner`` that holds ``observations`` as if each had been observed."""
     state = dataclasses.replace(tuner.to_state(), observations=list(observations))
     return Tuner.from_state(state)
+
+
+def study_data(space, config: TunerConfig, observations: list, outstanding: list = ()):
+    """``StudyData`` of ``observations`` and ``outstanding`` suggestions in ``space``: the rows,
+    keys and records the tuner would give the search."""
+    from carbs_lite.study_data import StudyData
+
+    return StudyData.from_rows(
+        space,
+        config,
+        [space.to_basic(o.params) for o in observations],
+        observations,
+        [space.to_basic(s.params) for s in outstanding],
+        [space.key(o.params) for o in observations],
+    )

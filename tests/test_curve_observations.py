@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import objective
+from conftest import objective, study_data
 
 from carbs_lite import Heuristics, Tuner, TunerConfig
 from carbs_lite.search import CURVE_POINTS_PER_TRY, Search
@@ -38,7 +38,7 @@ def _with_curves(params, steps: int = 8, on: bool = True, dip: bool = False) -> 
 
 def _data(tuner: Tuner) -> StudyData:
     state = tuner.to_state()
-    return StudyData.from_records(tuner.param_space, tuner.config, state.observations, [])
+    return study_data(tuner.param_space, tuner.config, state.observations)
 
 
 def _switched(tuner: Tuner, on: bool) -> Tuner:

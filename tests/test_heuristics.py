@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import run
+from conftest import run, study_data
 
 from carbs_lite import (
     ArchSpace,
@@ -62,9 +62,7 @@ def _variant(tuner: Tuner, **switches) -> Tuner:
 def _data(tuner: Tuner) -> StudyData:
     """The tuner's observations and outstanding points as arrays, through its public state."""
     state = tuner.to_state()
-    return StudyData.from_records(
-        tuner.param_space, tuner.config, state.observations, state.outstanding
-    )
+    return study_data(tuner.param_space, tuner.config, state.observations, state.outstanding)
 
 
 def _search(tuner: Tuner) -> Search:

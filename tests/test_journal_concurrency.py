@@ -296,3 +296,23 @@ def test_soak_8_workers_500_cycles_with_kills_and_a_torn_tail(tmp_path, params):
         len(outstanding),
         logs.count("ignoring an unterminated last record"),
     )
+
+
+def test_a_point_counts_as_taken_meanwhile_only_if_it_is_the_same_point():
+    """The check a worker makes before appending its suggestion compares points as the
+    study does (``ParamSpace.key``): a categorical True is not 1, while 2 and 2.0 are one."""
+    from carbs_lite import CategoricalSpace, LinearSpace, Param
+    from carbs_lite.journal import _taken_since
+    from carbs_lite.spaces import ParamSpace
+
+    space = ParamSpace(
+        [
+            Param("o", CategoricalSpace([1, True]), 1),
+            Param("x", LinearSpace(min=0, max=4, is_integer=True), 2),
+        ]
+    )
+    before = {"outstanding": [], "observations": []}
+    now = {"outstanding": [{"id": "a", "params": {"o": 1, "x": 2}}], "observations": []}
+    assert _taken_since(before, now, {"o": 1.0, "x": 2.0}, space)
+    assert not _taken_since(before, now, {"o": True, "x": 2}, space)
+    assert not _taken_since(now, now, {"o": 1, "x": 2}, space)  # it was there before

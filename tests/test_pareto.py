@@ -23,7 +23,7 @@ FAST = settings(max_examples=100, deadline=None)
 
 
 def group(goodness: list[float], cost: float, first: int = 0) -> Group:
-    """A hand-built group of ``len(goodness)`` observations at one input."""
+    """A hand-built group of ``len(goodness)`` runs of the same params."""
     return Group(
         members=tuple(range(first, first + len(goodness))),
         mean_goodness=float(np.mean(goodness)),
@@ -143,7 +143,7 @@ def test_degenerate_inputs_give_a_non_empty_front(fraction, conservative):
     same_cost = [group([float(v)], 2.0, first=i) for i, v in enumerate([3.0, 5.0, 4.0])]
     front = pareto_front(same_cost, fraction, conservative)
     assert [g.mean_goodness for g in front] == [5.0]
-    # identical inputs observed at different costs form one group at the mean cost
+    # runs of the same params at different costs form one group at the mean cost
     groups = group_runs([(0.0, 0.0)] * 3, [1.0, 2.0, 3.0], [1.0, 2.0, 6.0])
     front = pareto_front(groups, fraction, conservative)
     assert len(front) == 1 and front[0].cost == pytest.approx(3.0)
@@ -292,10 +292,11 @@ def test_front_improvements_mark_runs_that_joined_the_front_when_observed():
 def test_groups_of_records_are_the_groups_of_the_search_data():
     """``record_groups`` (status, observe, the report) and ``data_groups`` (the search) group
     the same runs alike: repeats pooled, failures left out, goodness oriented."""
+    from conftest import study_data
+
     from carbs_lite import ArchSpace, CategoricalSpace, LinearSpace, Observation, Param, TunerConfig
     from carbs_lite.pareto import data_groups, record_groups
     from carbs_lite.spaces import ParamSpace
-    from carbs_lite.study_data import StudyData
 
     space = ParamSpace(
         [
@@ -314,7 +315,7 @@ def test_groups_of_records_are_the_groups_of_the_search_data():
     ]
     observations = [Observation(*run) for run in runs]
     from_records = record_groups(observations, [space.key(o.params) for o in observations], -1.0)
-    data = StudyData.from_records(space, config, observations, [])
+    data = study_data(space, config, observations)
     assert from_records == data_groups(data)
     assert [(g.members, g.mean_goodness, g.cost) for g in from_records] == [
         ((0, 2), -0.6, 2.0),

@@ -491,3 +491,18 @@ def test_param_keys_are_equal_exactly_for_the_same_point():
 def test_a_power_of_two_too_large_for_a_float_is_refused_by_name():
     with pytest.raises(ValueError, match="PowerOfTwoSpace: .* is too large"):
         PowerOfTwoSpace(min=1, max=512).validate(10**400)
+
+
+@pytest.mark.parametrize(
+    "space, values",
+    [
+        (LinearSpace(min=-5.0, max=5.0, scale=0.3), [-5.0, 0.25, 4.5]),
+        (LogSpace(min=1e-6, max=10.0, scale=0.7), [1e-6, 3e-3, 10.0]),
+        (LogitSpace(min=0.01, max=0.99, scale=1.3), [0.01, 0.4, 0.99]),
+        (PowerOfTwoSpace(min=1, max=1024, scale=2.0), [1.0, 64.0, 1024.0]),
+    ],
+)
+def test_the_bounds_check_maps_values_as_the_basic_space_does(space, values):
+    """``_forward_value`` (math, for checking bounds without numpy) is ``_forward`` (numpy)."""
+    expected = space._forward(np.array(values))
+    assert [space._forward_value(v) for v in values] == pytest.approx(expected.tolist(), rel=1e-12)
