@@ -92,9 +92,9 @@ class ArchSpace(Space):
     def dim(self) -> int:
         return 1 + self.max_sub_arches + self.max_sub_arches * self.max_layers
 
-    def key(self, value: Any) -> tuple[tuple[int, ...], ...]:
+    def canonical_key(self, value: Arch) -> tuple[tuple[int, ...], ...]:
         """The arch as a tuple of tuples of layer sizes."""
-        return tuple(tuple(layers) for layers in self.validate(value))
+        return tuple(tuple(layers) for layers in value)
 
     def validate(self, value: Any) -> Arch:
         if not isinstance(value, list | tuple):

@@ -117,7 +117,7 @@ class CategoricalSpace(Space):
     def validate(self, value: Any) -> Choice:
         return self.choices[self.index(value)]
 
-    def key(self, value: Any) -> int:
+    def canonical_key(self, value: Choice) -> int:
         """The choice's position (``index``): 1 and 1.0 are one choice, True another."""
         return self.index(value)
 

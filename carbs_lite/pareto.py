@@ -1,4 +1,5 @@
-"""Pareto logic as pure functions over plain sequences and arrays, and the one place the front's switches apply.
+"""Pareto logic as pure functions over plain sequences and arrays, and the one place the
+front's switches apply.
 
 Goodness is the output oriented so that larger is better. Successful runs of the same params
 form a *group*; the front is built over groups sorted by cost. ``study_front`` and
@@ -75,11 +76,9 @@ def data_groups(data: StudyData) -> list[Group]:
             f"StudyData has {len(data.keys)} keys for {len(data.cost)} observations; "
             "build it with StudyData.from_rows"
         )
-    ok = data.successes.tolist()
-    keys = [key for key, success in zip(data.keys, ok, strict=True) if success]
-    return group_runs(
-        keys, data.goodness[data.successes].tolist(), data.cost[data.successes].tolist()
-    )
+    ok = data.successes
+    keys = [key for key, success in zip(data.keys, ok.tolist(), strict=True) if success]
+    return group_runs(keys, data.goodness[ok].tolist(), data.cost[ok].tolist())
 
 
 def record_groups(
@@ -161,14 +160,20 @@ def study_front(
     return pareto_front(groups, fraction, heuristics.conservative_pareto)
 
 
-def state_front(state: StudyState) -> list[Group]:
-    """``study_front`` of a study's observations that are not retracted
+def state_groups(state: StudyState) -> list[Group]:
+    """``record_groups`` of a study's observations that are not retracted
     (``StudyState.active_observations``); ``members`` index the successes among them."""
     observations = state.active_observations
     space = ParamSpace(state.params)
-    keys = [space.key(o.params) for o in observations]
-    groups = record_groups(observations, keys, state.config.sign)
-    return study_front(groups, state.config, state.heuristics)
+    return record_groups(
+        observations, [space.key(o.params) for o in observations], state.config.sign
+    )
+
+
+def state_front(state: StudyState) -> list[Group]:
+    """``study_front`` of ``state_groups``: the front of a study's observations that are not
+    retracted; ``members`` index the successes among them."""
+    return study_front(state_groups(state), state.config, state.heuristics)
 
 
 def search_front(data: StudyData, config: TunerConfig, heuristics: Heuristics) -> list[Group]:

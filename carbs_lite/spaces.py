@@ -55,8 +55,14 @@ class Space(ABC):
 
     def key(self, value: Any) -> Hashable:
         """A hashable identity of a param value, equal exactly for the same value of the space
-        (``validate``'s canonical form); ``validate``'s ValueError for an invalid one."""
-        return self.validate(value)
+        (``canonical_key`` of ``validate``'s canonical form); ``validate``'s ValueError for an
+        invalid one."""
+        return self.canonical_key(self.validate(value))
+
+    def canonical_key(self, value: Any) -> Hashable:
+        """``key`` of a value already in ``validate``'s canonical form (not checked again):
+        the value itself unless it is unhashable or has another form of the same choice."""
+        return value
 
     @abstractmethod
     def to_basic(self, value: Any) -> np.ndarray:
@@ -413,7 +419,8 @@ class PowerOfTwoSpace(ScalarSpace):
             return np.power(2.0, np.round(np.log2(x)))
 
     def _on_grid(self, value: float) -> bool:
-        return 2.0 ** round(math.log2(value)) == value
+        # an int power: exact, and no overflow for a value just below the float maximum
+        return 2 ** round(math.log2(value)) == value
 
     def validate(self, value: Any) -> int:
         try:
@@ -425,7 +432,7 @@ class PowerOfTwoSpace(ScalarSpace):
             )
         except OverflowError:  # an int too large for a float: refused below as too large
             positive = False
-        if positive and 2 ** round(math.log2(value)) != value:
+        if positive and not self._on_grid(value):
             raise ValueError(f"PowerOfTwoSpace: {value} is not a power of two")
         return int(super().validate(value))
 
@@ -514,7 +521,7 @@ class ParamSpace:
         (each param's ``Space.key``): runs of equal keys form one group of the front.
         ``validate``'s ValueError for invalid params."""
         values = self.validate(values)
-        return tuple(p.space.key(values[p.name]) for p in self.params)
+        return tuple(p.space.canonical_key(values[p.name]) for p in self.params)
 
     def to_basic(self, values: dict[str, Any]) -> np.ndarray:
         """Valid param dict -> basic row (dim,)."""

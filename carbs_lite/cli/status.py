@@ -26,15 +26,12 @@ def front_notes(state: StudyState) -> dict[int, str]:
     bucket: #k is its best" (the cheapest costs are bucketed together and only their best is
     on the front), or "one run, not above #k's best" (a single run must beat a front point's
     best run, not its mean)."""
-    from carbs_lite.pareto import bucket_threshold, bucketing_fraction, record_groups, study_front
-    from carbs_lite.spaces import ParamSpace
+    from carbs_lite.pareto import bucket_threshold, bucketing_fraction, state_groups, study_front
 
-    kept = [i for i in range(len(state.observations)) if i not in state.retracted]
-    observations = [state.observations[i] for i in kept]
-    space = ParamSpace(state.params)
-    keys = [space.key(o.params) for o in observations]
-    successes = [i for i, o in zip(kept, observations, strict=True) if not o.is_failure]
-    groups = record_groups(observations, keys, state.config.sign)
+    successes = [
+        i for i, o in enumerate(state.observations) if i not in state.retracted and not o.is_failure
+    ]
+    groups = state_groups(state)
     if not groups:
         return {}
     front = study_front(groups, state.config, state.heuristics)
