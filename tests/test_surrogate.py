@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyro.contrib.gp as gp
 import pytest
 import torch
 
@@ -12,7 +13,9 @@ from carbs_lite.surrogate import (
     QuantileTransform,
     Standardize,
     _cholesky,
+    _kernel,
     _module_local_params,
+    covariance,
     fit_gp,
     fold_outstanding,
     normal_scores,
@@ -162,3 +165,39 @@ def test_cached_predictions_equal_pyros_own():
         assert torch.allclose(mean, expected_mean, rtol=1e-12, atol=1e-12)
         assert torch.allclose(var, expected_var.clamp_min(1e-12), rtol=1e-10, atol=1e-12)
         model.condition_on(query[:2], mean[:2] + 0.3)
+
+
+@pytest.mark.parametrize("kind", ["matern_linear", "rbf"])
+def test_covariance_and_its_gradient_are_pyros_to_the_bit(kind):
+    """The MAP fit and the predictions use ``covariance``, not the kernel modules, for speed;
+    its values and hyperparameter gradients must be exactly pyro's, or every suggestion moves.
+    """
+    rng = np.random.default_rng(4)
+    x = torch.as_tensor(rng.uniform(-1, 1, (30, 4)), dtype=D)
+    z = torch.as_tensor(rng.uniform(-1, 1, (9, 4)), dtype=D)
+    with _module_local_params():
+        kernel = _kernel(kind, 4)
+    with torch.no_grad():
+        for value in kernel.parameters():
+            value.copy_(torch.as_tensor(rng.normal(0.0, 0.5, value.shape), dtype=D))
+    weights = torch.as_tensor(rng.standard_normal((30, 30)), dtype=D)
+
+    def values_and_gradients(compute) -> list[torch.Tensor]:
+        kernel.zero_grad(set_to_none=True)
+        with _module_local_params():
+            full = compute(x, None, False)
+            (full * weights).sum().backward()
+            cross, diag = compute(x, z, False), compute(z, None, True)
+        return [full.detach(), cross.detach(), diag.detach()] + [
+            p.grad.clone() for p in kernel.parameters()
+        ]
+
+    ours = values_and_gradients(lambda a, b, d: covariance(kernel, a, b, d))
+    pyros = values_and_gradients(lambda a, b, d: kernel(a, b, diag=d))
+    assert len(ours) == len(pyros) == 3 + len(list(kernel.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(ours, pyros, strict=True))
+
+
+def test_covariance_refuses_a_kernel_it_does_not_mirror():
+    with pytest.raises(TypeError, match="Matern52"):
+        covariance(gp.kernels.Matern52(2), torch.zeros(3, 2, dtype=D))
