@@ -132,7 +132,7 @@ class FittedGP:
         model = self.model
         with torch.no_grad(), _module_local_params():
             n = model.X.size(0)
-            kernel = covariance(model.kernel, model.X).contiguous()
+            kernel = _covariance(model.kernel, model.X)
             noise = _positive(model, "noise")
             tril = _cholesky_or_none(kernel, float(model.jitter + noise))
             if tril is None:
@@ -152,10 +152,10 @@ class FittedGP:
         with torch.no_grad(), _module_local_params():
             rows = x - self.x_offset
             cross = torch.linalg.solve_triangular(
-                self._tril, covariance(model.kernel, model.X, rows), upper=False
+                self._tril, _covariance(model.kernel, model.X, rows), upper=False
             ).t()
             mean = cross.matmul(self._whitened_y).reshape(-1) + model.mean_function(rows)
-            prior_var = covariance(model.kernel, rows, diag=True)
+            prior_var = _covariance(model.kernel, rows, diag=True)
             var = (prior_var - cross.pow(2).sum(dim=-1)).clamp(min=0)
         if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
             raise torch.linalg.LinAlgError("GP prediction is not finite")
@@ -242,26 +242,38 @@ def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
     return gp.kernels.Sum(matern, gp.kernels.Linear(dim, variance=torch.tensor(0.1, dtype=DTYPE)))
 
 
-def covariance(
+_MIRRORED_KERNELS = (gp.kernels.RBF, gp.kernels.Matern32, gp.kernels.Linear)
+
+
+def _covariance(
     kernel: gp.kernels.Kernel, x: torch.Tensor, z: torch.Tensor | None = None, diag: bool = False
 ) -> torch.Tensor:
-    """k(x, z) (n, m) of a kernel made by ``_kernel``, or its diagonal k(x, x) (n,) with
-    ``diag``; z defaults to x. TypeError for any other kernel.
+    """k(x, z) (n, m) of a kernel made by ``_kernel``, for rows x (n, d) and z (m, d) with d its
+    ``input_dim``, or with ``diag`` the diagonal k(x, x) (n,); z defaults to x. TypeError for
+    another kernel class or one that acts on only some columns (``active_dims``); ValueError
+    for rows that are not (n, input_dim).
 
-    The same tensor operations as pyro's ``forward`` of ``RBF``, ``Matern32``, ``Linear`` and
-    ``Sum`` (pyro 1.9, ``contrib/gp/kernels``), in the same order, so values and gradients are
-    pyro's to the bit; each hyperparameter is read as ``_positive`` reads it. Calling the
-    modules instead costs about a third more per MAP evaluation on 128 rows, in
-    ``PyroModule.__getattr__`` and module-call hooks, and a suggestion makes some 60 of them.
+    The tensor operations of pyro's ``forward`` of ``RBF``, ``Matern32``, ``Linear`` and ``Sum``
+    (pyro 1.9, ``contrib/gp/kernels``), in the same order, so values and gradients are pyro's
+    to the bit while the module keeps its own parameters, as inside ``_module_local_params``
+    (outside it pyro reads them from its global param store). Calling the modules takes about
+    a third more time per MAP evaluation on 128 rows of 10 columns (2.8-3.0 ms against
+    2.0-2.2 ms), in ``PyroModule.__getattr__`` and module-call hooks; a suggestion makes some
+    60 evaluations.
     """
-    if isinstance(kernel, gp.kernels.Sum):
-        return covariance(kernel.kern0, x, z, diag) + covariance(kernel.kern1, x, z, diag)
+    if type(kernel) is gp.kernels.Sum:
+        return _covariance(kernel.kern0, x, z, diag) + _covariance(kernel.kern1, x, z, diag)
+    if type(kernel) not in _MIRRORED_KERNELS or kernel.active_dims != list(range(kernel.input_dim)):
+        raise TypeError(f"no covariance for this {type(kernel).__name__} kernel")
     z = x if z is None else z
-    if isinstance(kernel, gp.kernels.Linear):
+    for rows in (x, z):
+        if rows.dim() != 2 or rows.size(1) != kernel.input_dim:
+            raise ValueError(
+                f"rows of shape {tuple(rows.shape)} for a kernel of {kernel.input_dim} inputs"
+            )
+    if type(kernel) is gp.kernels.Linear:
         variance = _positive(kernel, "variance")
         return variance * ((x**2).sum(-1) if diag else x.matmul(z.t()))
-    if not isinstance(kernel, gp.kernels.RBF | gp.kernels.Matern32):
-        raise TypeError(f"no covariance for a {type(kernel).__name__} kernel")
     if diag:
         return _positive(kernel, "variance").expand(x.size(0))
     # pyro reads the lengthscale once per side; two reads keep its gradient's rounding
@@ -270,7 +282,7 @@ def covariance(
     x2 = (scaled_x**2).sum(1, keepdim=True)
     z2 = (scaled_z**2).sum(1, keepdim=True)
     r2 = (x2 - 2 * scaled_x.matmul(scaled_z.t()) + z2.t()).clamp(min=0)
-    if isinstance(kernel, gp.kernels.RBF):
+    if type(kernel) is gp.kernels.RBF:
         return _positive(kernel, "variance") * torch.exp(-0.5 * r2)
     # pyro's _torch_sqrt: the 1e-12 keeps the gradient of the square root finite at 0
     sqrt3_r = 3**0.5 * (r2 + 1e-12).sqrt()
@@ -329,7 +341,7 @@ def _negative_log_posterior(model: gp.models.GPRegression) -> torch.Tensor:
     distributions: the same numbers, at about 60% of the time per evaluation, which the
     optimizer makes some 20 of per fit."""
     n = model.X.shape[0]
-    kernel = covariance(model.kernel, model.X)
+    kernel = _covariance(model.kernel, model.X)
     tril = _cholesky(kernel + _positive(model, "noise") * torch.eye(n, dtype=DTYPE))
     white = torch.linalg.solve_triangular(tril, model.y.reshape(n, 1), upper=False)
     nll = 0.5 * white.pow(2).sum() + tril.diagonal().log().sum() + 0.5 * n * LOG_2PI

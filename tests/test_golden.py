@@ -1,6 +1,6 @@
 """Golden traces: the default Tuner's suggestions on every suite problem are those recorded in
-``tests/golden/traces.json``, to the last bits a CPU's rounding may change (``TOLERANCE``), so
-a refactor that keeps behaviour keeps them.
+``tests/golden/traces.json``, up to the last bits a CPU's rounding may change
+(``RELATIVE_TOLERANCE``), so a refactor that keeps behaviour keeps them.
 
 Regenerate only on purpose, when a change is meant to alter suggestions:
 ``python tests/golden/make_traces.py``. CI checks the first ``CI_TRIES`` suggestions of seed 0
@@ -24,11 +24,14 @@ sys.path.insert(0, str(GOLDEN))
 from trace_run import trace  # noqa: E402
 
 RECORDED = json.loads((GOLDEN / "traces.json").read_text())
-TOLERANCE = 1e-12
-"""Relative tolerance on a suggestion's numbers. The same code on another CPU may
-round a value differently in its last bit: numpy and torch pick SIMD kernels (AVX2, AVX-512)
-when they load, and their exp and log round differently (seen: a log-scale param off by 1 ulp
-on an AVX-512 machine). A change of behaviour moves a suggestion by far more than this."""
+RELATIVE_TOLERANCE = 1e-12
+ABSOLUTE_TOLERANCE = 1e-13
+"""Tolerances on a suggestion's floats. The same code on another CPU may round a value
+differently in its last bits: numpy and torch pick SIMD kernels (AVX2, AVX-512) when they load,
+and their exp and log round differently. Seen: 18 of the 55 whole traces failed an exact match
+on an AVX-512 machine, each by a log-scale param at most 6.3e-16 off, relative; all passed
+within these. A value near 0 of a range that crosses 0 carries the rounding of the range's
+scale, hence the absolute tolerance. A change of behaviour moves a suggestion by far more."""
 CI_TRIES = 10
 """Suggestions checked in CI: past the center and 3 of the initial design, 6 search steps,
 every second one made while another suggestion is outstanding (two workers)."""
@@ -51,7 +54,6 @@ def test_suggestions_match_the_golden_trace(problem, seed, tries):
         pytest.importorskip("cocoex")
     expected = RECORDED["traces"][f"{problem}|{seed}"][:tries]
     got = trace(problem, seed, tries)
-    assert len(got) == len(expected)
     for index, (ours, recorded) in enumerate(zip(got, expected, strict=True)):
         assert _same_params(json.loads(ours), json.loads(recorded)), (
             f"suggestion {index} differs: {ours} != {recorded}"
@@ -59,13 +61,15 @@ def test_suggestions_match_the_golden_trace(problem, seed, tries):
 
 
 def _same_params(ours: dict, recorded: dict) -> bool:
-    """Equal params, floats within ``TOLERANCE``; ints, strings and archs exactly."""
+    """Equal params: floats within the tolerances; ints, strings and archs exactly."""
     if ours.keys() != recorded.keys():
         return False
     for name, value in ours.items():
         other = recorded[name]
         if isinstance(value, float) and isinstance(other, float):
-            if not math.isclose(value, other, rel_tol=TOLERANCE):
+            if not math.isclose(
+                value, other, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE
+            ):
                 return False
         elif type(value) is not type(other) or value != other:
             return False
@@ -80,3 +84,6 @@ def test_a_changed_suggestion_is_told_apart():
     assert not _same_params(dict(recorded, arch=[[64, 16]]), recorded)
     assert not _same_params(dict(recorded, kind="sgd"), recorded)
     assert not _same_params({"lr": 0.001}, recorded)
+    zero_crossing = {"x": 2.5e-4, "at_zero": 0.0}
+    assert _same_params({"x": 2.5e-4 + 4.4e-16, "at_zero": 4.4e-16}, zero_crossing)
+    assert not _same_params({"x": 2.5e-4 + 1e-10, "at_zero": 0.0}, zero_crossing)

@@ -13,9 +13,9 @@ from carbs_lite.surrogate import (
     QuantileTransform,
     Standardize,
     _cholesky,
+    _covariance,
     _kernel,
     _module_local_params,
-    covariance,
     fit_gp,
     fold_outstanding,
     normal_scores,
@@ -167,37 +167,48 @@ def test_cached_predictions_equal_pyros_own():
         model.condition_on(query[:2], mean[:2] + 0.3)
 
 
+@pytest.mark.parametrize("dim", [1, 4])
 @pytest.mark.parametrize("kind", ["matern_linear", "rbf"])
-def test_covariance_and_its_gradient_are_pyros_to_the_bit(kind):
-    """The MAP fit and the predictions use ``covariance``, not the kernel modules, for speed;
+def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
+    """The MAP fit and the predictions use ``_covariance``, not the kernel modules, for speed;
     its values and hyperparameter gradients must be exactly pyro's, or every suggestion moves.
     """
     rng = np.random.default_rng(4)
-    x = torch.as_tensor(rng.uniform(-1, 1, (30, 4)), dtype=D)
-    z = torch.as_tensor(rng.uniform(-1, 1, (9, 4)), dtype=D)
+    x = torch.as_tensor(rng.uniform(-1, 1, (30, dim)), dtype=D)
+    z = torch.as_tensor(rng.uniform(-1, 1, (9, dim)), dtype=D)
     with _module_local_params():
-        kernel = _kernel(kind, 4)
+        kernel = _kernel(kind, dim)
     with torch.no_grad():
         for value in kernel.parameters():
             value.copy_(torch.as_tensor(rng.normal(0.0, 0.5, value.shape), dtype=D))
-    weights = torch.as_tensor(rng.standard_normal((30, 30)), dtype=D)
+    weights = [
+        torch.as_tensor(rng.standard_normal(shape), dtype=D) for shape in [(30, 30), (30, 9), 9]
+    ]
 
     def values_and_gradients(compute) -> list[torch.Tensor]:
         kernel.zero_grad(set_to_none=True)
         with _module_local_params():
-            full = compute(x, None, False)
-            (full * weights).sum().backward()
-            cross, diag = compute(x, z, False), compute(z, None, True)
-        return [full.detach(), cross.detach(), diag.detach()] + [
-            p.grad.clone() for p in kernel.parameters()
-        ]
+            parts = [compute(x, None, False), compute(x, z, False), compute(z, None, True)]
+            sum(
+                (part * weight).sum() for part, weight in zip(parts, weights, strict=True)
+            ).backward()
+        return [part.detach() for part in parts] + [p.grad.clone() for p in kernel.parameters()]
 
-    ours = values_and_gradients(lambda a, b, d: covariance(kernel, a, b, d))
+    ours = values_and_gradients(lambda a, b, d: _covariance(kernel, a, b, d))
     pyros = values_and_gradients(lambda a, b, d: kernel(a, b, diag=d))
     assert len(ours) == len(pyros) == 3 + len(list(kernel.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(ours, pyros, strict=True))
 
 
-def test_covariance_refuses_a_kernel_it_does_not_mirror():
-    with pytest.raises(TypeError, match="Matern52"):
-        covariance(gp.kernels.Matern52(2), torch.zeros(3, 2, dtype=D))
+def test_covariance_refuses_what_it_does_not_mirror():
+    rows = torch.zeros(3, 2, dtype=D)
+    with _module_local_params():
+        kernel = _kernel("matern_linear", 2)
+        with pytest.raises(TypeError, match="Matern52"):
+            _covariance(gp.kernels.Matern52(2), rows)
+        with pytest.raises(TypeError, match="RBF"):
+            _covariance(gp.kernels.RBF(1, active_dims=[1]), rows)
+        with pytest.raises(ValueError, match=r"\(3,\)"):
+            _covariance(kernel, torch.zeros(3, dtype=D), diag=True)
+        with pytest.raises(ValueError, match=r"\(3, 3\)"):
+            _covariance(kernel, rows, torch.zeros(3, 3, dtype=D))
