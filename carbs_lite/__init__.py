@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "CostMask": "carbs_lite.heuristics",
     "Diagnostics": "carbs_lite.records",
     "Direction": "carbs_lite.config",
+    "FailureImputation": "carbs_lite.heuristics",
     "FinalPick": "carbs_lite.heuristics",
     "Heuristics": "carbs_lite.heuristics",
     "InitialDesign": "carbs_lite.heuristics",
@@ -57,6 +58,7 @@ __all__ = [
     "CostMask",
     "Diagnostics",
     "Direction",
+    "FailureImputation",
     "FinalPick",
     "Heuristics",
     "InitialDesign",
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
     from carbs_lite.heuristics import (
         CandidateRounding,
         CostMask,
+        FailureImputation,
         FinalPick,
         Heuristics,
         InitialDesign,

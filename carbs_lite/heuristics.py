@@ -103,6 +103,19 @@ class OutstandingEstimator(Enum):
     NONE = "none"
 
 
+class FailureImputation(Enum):
+    """Which failed runs enter the output model, at the worst successful value."""
+
+    NONE = "none"
+    WORST = "worst"
+    FAILED_REGIONS = "failed_regions"
+
+    @classmethod
+    def _missing_(cls, value: object) -> FailureImputation | None:
+        """The former boolean switch: true is WORST, false is NONE."""
+        return {"true": cls.WORST, "false": cls.NONE}.get(str(value).lower())
+
+
 @dataclass(frozen=True)
 class Heuristics:
     """The ablation switches; each is read in exactly one function, named in its doc (a test
@@ -269,15 +282,18 @@ class Heuristics:
     rounding, integer and arch params need no gradient. Not in CARBS, whose candidates are
     only the Gaussian draws. Read in ``search.Search.score``."""
 
-    failure_imputation: bool = False
-    """Failed runs enter the output GP at the worst successful surrogate value, so its mean
-    falls where runs fail instead of reverting to the prior there, and EI there no longer
-    profits from the model's ignorance. The worst observed value rather than a model
-    prediction, so that the imputation does not depend on the fit. Off by default, as in
-    CARBS (failures stay out of the output model; P_success keeps the search away): on the ads
-    configs at 30 tries it doubled the median regret, since a diverged arch then paints its
-    neighbours, often the best archs, as the worst (ablations/RESULTS.md). Read in
-    ``search.Search.fit``."""
+    failure_imputation: FailureImputation = FailureImputation.FAILED_REGIONS
+    """Failed runs that enter the output GP, at the worst successful surrogate value, so that
+    its mean falls where runs fail instead of reverting to the prior there, and EI there no
+    longer profits from the model's ignorance (the worst observed value rather than a model
+    prediction, so that the imputation does not depend on the fit). FAILED_REGIONS: only a
+    failure whose nearest other run (Euclidean, surrogate inputs) failed too, so failures
+    that form a region are imputed, and a failure beside a success, such as an occasional
+    divergence among good archs, is left out rather than painting its neighbours as the
+    worst. WORST: every failure. NONE: as CARBS, failures stay out of the output model and
+    P_success alone keeps the search away. FAILED_REGIONS is the default: it meets issue
+    #14's 1-D failure target where NONE fails 3-6 of 10 late tries, while WORST made the ads
+    configs worse at 15 tries (ablations/RESULTS.md). Read in ``search.Search.fit``."""
 
     early_stopping: bool = False
     """Stop a running try once its learning curve shows it will not join the front

@@ -25,7 +25,13 @@ import torch
 from carbs_lite import acquisition as acq
 from carbs_lite.config import TunerConfig
 from carbs_lite.curves import CurvePoints
-from carbs_lite.heuristics import CandidateRounding, CostMask, Heuristics, SearchRadius
+from carbs_lite.heuristics import (
+    CandidateRounding,
+    CostMask,
+    FailureImputation,
+    Heuristics,
+    SearchRadius,
+)
 from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics
 from carbs_lite.spaces import ParamSpace
@@ -269,13 +275,11 @@ class Search:
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
         kept_ok = ok[kept]
         kept_target = torch.as_tensor(transform(data.goodness[kept][kept_ok]), dtype=DTYPE)
-        if heuristics.failure_imputation and data.failed[kept].any():
-            worst = float(target.min()) if len(target) else 0.0
-            imputed = torch.full((len(kept_ok),), worst, dtype=DTYPE)
-            imputed[torch.as_tensor(kept_ok)] = kept_target
-            x, y = inputs, imputed
-        else:
-            x, y = inputs[kept_ok], kept_target
+        imputed = imputed_failures(inputs, kept_ok, heuristics.failure_imputation)
+        worst = float(target.min()) if len(target) else 0.0
+        x = inputs[torch.as_tensor(kept_ok | imputed)]
+        y = torch.full((len(x),), worst, dtype=DTYPE)
+        y[torch.as_tensor(kept_ok[kept_ok | imputed])] = kept_target
         partial = None
         if curve is not None:
             # the transform stays that of the finished runs, so their targets and the Pareto
@@ -615,6 +619,27 @@ def trust_region_radius(improved: np.ndarray, initial: float, dims: int) -> floa
         elif failures == patience:
             radius, failures = max(radius / 2.0, low), 0
     return radius
+
+
+def imputed_failures(
+    inputs: torch.Tensor, succeeded: np.ndarray, mode: FailureImputation
+) -> np.ndarray:
+    """(n,) bool: the failed runs among rows (n, d) with outcomes ``succeeded`` (n,) that enter
+    the output model at the worst value (``Heuristics.failure_imputation``): none, all, or,
+    with FAILED_REGIONS, those whose nearest other row (Euclidean; the first of equals) failed
+    too."""
+    failed = ~succeeded
+    if mode is FailureImputation.WORST:
+        return failed
+    imputed = np.zeros(len(succeeded), dtype=bool)
+    if mode is FailureImputation.NONE or not failed.any() or len(succeeded) < 2:
+        return imputed
+    rows = np.flatnonzero(failed)
+    distances = torch.cdist(inputs[torch.as_tensor(rows)], inputs)
+    distances[torch.arange(len(rows)), torch.as_tensor(rows)] = math.inf
+    nearest = distances.argmin(dim=1).numpy()
+    imputed[rows[failed[nearest]]] = True
+    return imputed
 
 
 def first_new(rows: np.ndarray, data: StudyData, config: TunerConfig) -> np.ndarray:

@@ -14,6 +14,7 @@ from carbs_lite import (
     ArchSpace,
     CandidateRounding,
     CostMask,
+    FailureImputation,
     FinalPick,
     Heuristics,
     InitialDesign,
@@ -93,7 +94,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.conservative_pareto and h.low_cost_bucketing and h.exploration_bias
     assert h.duplicate_filter  # CARBS: off; it costs nothing on the suite, see RESULTS.md
     assert h.acquisition_refinement and h.success_mask  # not in CARBS
-    assert not h.failure_imputation  # as CARBS; RESULTS.md
+    assert h.failure_imputation is FailureImputation.FAILED_REGIONS  # not in CARBS; RESULTS.md
     assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
     assert h.pareto_clamp is ParetoClamp.LOG_UNIFORM and h.final_pick is FinalPick.ARGMAX
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
@@ -700,15 +701,45 @@ def test_acquisition_refinement_adds_better_points_near_the_best_candidates(para
 
 
 def test_failure_imputation_lowers_the_output_model_where_runs_failed():
-    on = _failed_history(failure_imputation=True)
-    off = _variant(on, failure_imputation=False)
+    on = _failed_history(failure_imputation=FailureImputation.WORST)
+    off = _variant(on, failure_imputation=FailureImputation.NONE)
+    regions = _variant(on, failure_imputation=FailureImputation.FAILED_REGIONS)
     failed = np.stack([on.param_space.to_basic({"x": x}) for x in (0.7, 0.8, 0.9)])
     means = {}
-    for name, tuner in (("on", on), ("off", off)):
+    for name, tuner in (("on", on), ("off", off), ("regions", regions)):
         search = _search(tuner)
         models = search.fit(_data(tuner), np.random.default_rng(0))
         means[name] = models.output.predict(torch.as_tensor(search.features(failed)))[0]
     assert (means["on"] < means["off"]).all()
+    # 0.7, 0.8 and 0.9 form a failed region: each one's nearest run failed too
+    assert torch.equal(means["regions"], means["on"])
+
+
+def test_failed_regions_impute_a_failure_only_beside_another_failure():
+    from carbs_lite.search import imputed_failures
+
+    inputs = torch.tensor([[0.0], [0.1], [0.5], [0.9], [1.0], [0.52]], dtype=torch.float64)
+    succeeded = np.array([True, True, False, False, False, True])
+    regions = imputed_failures(inputs, succeeded, FailureImputation.FAILED_REGIONS)
+    # 0.5 lies beside the success at 0.52: an isolated failure, left out
+    assert regions.tolist() == [False, False, False, True, True, False]
+    worst = imputed_failures(inputs, succeeded, FailureImputation.WORST)
+    assert worst.tolist() == (~succeeded).tolist()
+    assert not imputed_failures(inputs, succeeded, FailureImputation.NONE).any()
+    lone = imputed_failures(inputs[:1], np.array([False]), FailureImputation.FAILED_REGIONS)
+    assert lone.tolist() == [False]
+
+
+def test_failure_imputation_reads_the_former_boolean_of_saved_studies():
+    saved = Heuristics().to_json()
+    assert Heuristics.from_json(dict(saved, failure_imputation=False)).failure_imputation is (
+        FailureImputation.NONE
+    )
+    assert Heuristics.from_json(dict(saved, failure_imputation="true")).failure_imputation is (
+        FailureImputation.WORST
+    )
+    with pytest.raises(ValueError, match="failure_imputation"):
+        Heuristics.from_json(dict(saved, failure_imputation="sometimes"))
 
 
 def test_trust_region_radius_follows_turbo_counts():
