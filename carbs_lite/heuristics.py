@@ -1,8 +1,10 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design`` and ``resampling`` (see their notes) and
-``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates`` and
-``size_cost_inputs``, which have no CARBS counterpart.
+``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``,
+``size_cost_inputs``, ``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and
+``failure_imputation``, which have no CARBS counterpart or differ from it by the evidence in
+ablations/RESULTS.md.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -14,6 +16,9 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+BOOLEAN_WORDS = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
+"""The spellings a boolean switch takes in JSON, TOML and on the command line."""
 
 
 class CandidateRounding(Enum):
@@ -112,8 +117,9 @@ class FailureImputation(Enum):
 
     @classmethod
     def _missing_(cls, value: object) -> FailureImputation | None:
-        """The former boolean switch: true is WORST, false is NONE."""
-        return {"true": cls.WORST, "false": cls.NONE}.get(str(value).lower())
+        """The former boolean switch, in any spelling it took: true is WORST, false is NONE."""
+        word = BOOLEAN_WORDS.get(str(value).lower())
+        return None if word is None else (cls.WORST if word else cls.NONE)
 
 
 @dataclass(frozen=True)
@@ -291,7 +297,8 @@ class Heuristics:
     that form a region are imputed, and a failure beside a success, such as an occasional
     divergence among good archs, is left out rather than painting its neighbours as the
     worst. WORST: every failure. NONE: as CARBS, failures stay out of the output model and
-    P_success alone keeps the search away. FAILED_REGIONS is the default: it meets issue
+    P_success alone keeps the search away. A try stopped early counts as failed here, as it
+    does for the front. FAILED_REGIONS is the default: it meets issue
     #14's 1-D failure target where NONE fails 3-6 of 10 late tries, while WORST made the ads
     configs worse at 15 tries (ablations/RESULTS.md). Read in ``search.Search.fit``."""
 
@@ -375,10 +382,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
-        words = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
-        if str(value).lower() not in words:
+        if str(value).lower() not in BOOLEAN_WORDS:
             raise ValueError(f"{name}: {value!r} is not a boolean (on/off/true/false)")
-        return words[str(value).lower()]
+        return BOOLEAN_WORDS[str(value).lower()]
     if isinstance(default, int) and not isinstance(value, bool):
         try:
             return int(value)

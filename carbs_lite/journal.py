@@ -426,7 +426,10 @@ def open_journal(
 ) -> JournalStudy:
     """Open the journal at ``path``, creating it first if it is absent and ``params`` are given.
 
-    With ``params``, an existing journal must hold the study these arguments describe.
+    With ``params``, an existing journal must hold the study these arguments describe;
+    ValueError naming what differs. A ``config`` or ``heuristics`` left out (None) is not
+    compared: the journal keeps the settings it was made with, so that a worker restarted
+    after an upgrade that changed a default still opens the study.
     """
     if params is None:
         if config is not None or heuristics is not None or metrics is not None:
@@ -443,7 +446,8 @@ def open_journal(
         pass
     journal = JournalStudy(path, study_type)
     wanted, found = _identity(state.to_json()), _identity(journal._header)
-    differing = [k for k in IDENTITY if wanted[k] != found[k]]
+    left_out = {"config": config is None, "heuristics": heuristics is None}
+    differing = [k for k in IDENTITY if wanted[k] != found[k] and not left_out.get(k, False)]
     if differing:
         journal.close()
         raise ValueError(

@@ -434,7 +434,9 @@ class Tuner(Study):
         """The study journal at ``path``, shared by processes (``carbs_lite.journal``).
 
         Creates the file if it is absent and ``params`` are given; otherwise opens it, for
-        reading only if this process may not write it. ``JournalError`` (a
+        reading only if this process may not write it. With ``params``, an existing journal
+        must hold the study they describe (ValueError naming what differs); a ``config`` or
+        ``heuristics`` left out keeps the journal's own. ``JournalError`` (a
         ``StateFileError``) if the file is not a journal, e.g. a snapshot from ``save``.
         """
         return open_journal(path, cls, params, config, heuristics, seed, metrics)

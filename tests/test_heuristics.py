@@ -738,6 +738,8 @@ def test_failure_imputation_reads_the_former_boolean_of_saved_studies():
     assert Heuristics.from_json(dict(saved, failure_imputation="true")).failure_imputation is (
         FailureImputation.WORST
     )
+    for word, kind in (("on", "worst"), ("1", "worst"), ("off", "none"), ("0", "none")):
+        assert Heuristics(failure_imputation=word).failure_imputation.value == kind
     with pytest.raises(ValueError, match="failure_imputation"):
         Heuristics.from_json(dict(saved, failure_imputation="sometimes"))
 

@@ -16,7 +16,7 @@ import time
 import pytest
 from conftest import objective
 
-from carbs_lite import LinearSpace, Param, Tuner, TunerConfig
+from carbs_lite import Heuristics, LinearSpace, Param, Tuner, TunerConfig
 from carbs_lite.journal import JournalError, JournalStudy
 
 FAST = TunerConfig(direction="minimize", num_candidates_per_dim=10, fit_iterations=5)
@@ -369,3 +369,21 @@ def test_journal_and_tuner_answer_the_study_interface_alike(tmp_path, params):
     journal.save(tmp_path / "copy.json")
     assert Tuner.load(tmp_path / "copy.json").to_state() == memory.to_state()
     assert Tuner.load(tmp_path / "study.jsonl").to_state() == memory.to_state()
+
+
+def test_a_journal_made_before_a_default_changed_still_opens_with_its_settings(tmp_path, params):
+    # a journal header written while failure_imputation was a bool, off by default
+    path = tmp_path / "study.jsonl"
+    with Tuner.open(path, params, FAST) as study:
+        study.observe(study.suggest(), 1.0, 1.0)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["state"]["heuristics"]["failure_imputation"] = False
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with Tuner.open(path, params, FAST) as reopened:
+        assert reopened.heuristics.failure_imputation.value == "none"
+        assert len(reopened.observations) == 1
+    with pytest.raises(ValueError, match="heuristics differs"):
+        Tuner.open(path, params, FAST, Heuristics())
+    with pytest.raises(ValueError, match="config differs"):
+        Tuner.open(path, params, TunerConfig(direction="maximize"))

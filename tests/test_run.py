@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from carbs_lite import Tuner
@@ -53,3 +55,18 @@ def test_bad_tries_is_a_usage_error(capsys, tries):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--tries", tries])
     assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_run_resumes_a_study_made_before_a_default_changed(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    argv = ["run", "--tries", "2", "--study", str(study), "--out", str(tmp_path / "r.html")]
+    assert main(argv) == 0
+    saved = json.loads(study.read_text())
+    saved["heuristics"]["failure_imputation"] = False  # the former bool, off by default
+    study.write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert Tuner.load(study).heuristics.failure_imputation.value == "none"
+    assert main([*argv, "--switch", "failure_imputation=worst"]) == 2
+    assert "holds a study with failure_imputation=none" in capsys.readouterr().err
