@@ -21,6 +21,13 @@ BOOLEAN_WORDS = {"true": True, "on": True, "1": True, "false": False, "off": Fal
 """The spellings a boolean switch takes in JSON, TOML and on the command line."""
 
 
+def _former_boolean(value: object, true: Any, false: Any) -> Any:
+    """``true`` or ``false`` for ``value`` in any of the ``BOOLEAN_WORDS``, else None: the
+    member an enum switch that was once a boolean reads a saved or typed boolean as."""
+    word = BOOLEAN_WORDS.get(str(value).lower())
+    return None if word is None else (true if word else false)
+
+
 class CandidateRounding(Enum):
     """When integer candidates are rounded."""
 
@@ -53,7 +60,7 @@ class SearchProbability(Enum):
     @classmethod
     def _missing_(cls, value: object) -> SearchProbability | None:
         """The former boolean switch: true is DENSITY, false is OFF."""
-        return {"true": cls.DENSITY, "false": cls.OFF}.get(str(value).lower())
+        return _former_boolean(value, cls.DENSITY, cls.OFF)
 
 
 class OutputTransform(Enum):
@@ -117,9 +124,8 @@ class FailureImputation(Enum):
 
     @classmethod
     def _missing_(cls, value: object) -> FailureImputation | None:
-        """The former boolean switch, in any spelling it took: true is WORST, false is NONE."""
-        word = BOOLEAN_WORDS.get(str(value).lower())
-        return None if word is None else (cls.WORST if word else cls.NONE)
+        """The former boolean switch: true is WORST, false is NONE."""
+        return _former_boolean(value, cls.WORST, cls.NONE)
 
 
 @dataclass(frozen=True)
