@@ -299,14 +299,16 @@ class Heuristics:
     its mean falls where runs fail instead of reverting to the prior there, and EI there no
     longer profits from the model's ignorance (the worst observed value rather than a model
     prediction, so that the imputation does not depend on the fit). FAILED_REGIONS: only a
-    failure whose nearest other run (Euclidean, surrogate inputs) failed too, so failures
-    that form a region are imputed, and a failure beside a success, such as an occasional
-    divergence among good archs, is left out rather than painting its neighbours as the
-    worst. WORST: every failure. NONE: as CARBS, failures stay out of the output model and
-    P_success alone keeps the search away. A try stopped early counts as failed here, as it
-    does for the front. FAILED_REGIONS is the default: it meets issue
-    #14's 1-D failure target where NONE fails 3-6 of 10 late tries, while WORST made the ads
-    configs worse at 15 tries (ablations/RESULTS.md). Read in ``search.Search.fit``."""
+    failure whose nearest other runs (Euclidean, surrogate inputs, among the runs the output
+    model conditions on) all failed too, so failures that form a region are imputed, and a
+    failure beside a success, such as an occasional divergence among good archs, is left out
+    rather than painting its neighbours as the worst. WORST: every failure. NONE: as CARBS,
+    failures stay out of the output model and P_success alone keeps the search away. A try
+    stopped early is not imputed: it was judged not worth finishing, not broken, as the
+    success model also takes it. FAILED_REGIONS is the default: it meets issue #14's 1-D
+    failure target where NONE fails 3-6 of 10 late tries, and changed few ads runs with no
+    detectable effect, while WORST made ads-default worse at 15 tries (p = 0.007)
+    (ablations/RESULTS.md). Read in ``search.Search.fit``."""
 
     early_stopping: bool = False
     """Stop a running try once its learning curve shows it will not join the front

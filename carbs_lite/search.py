@@ -275,7 +275,7 @@ class Search:
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
         kept_ok = ok[kept]
         kept_target = torch.as_tensor(transform(data.goodness[kept][kept_ok]), dtype=DTYPE)
-        imputed = imputed_failures(inputs, kept_ok, heuristics.failure_imputation)
+        imputed = imputed_failures(inputs, data.failures[kept], heuristics.failure_imputation)
         worst = float(target.min()) if len(target) else 0.0
         x = inputs[torch.as_tensor(kept_ok | imputed)]
         y = torch.full((len(x),), worst, dtype=DTYPE)
@@ -622,23 +622,26 @@ def trust_region_radius(improved: np.ndarray, initial: float, dims: int) -> floa
 
 
 def imputed_failures(
-    inputs: torch.Tensor, succeeded: np.ndarray, mode: FailureImputation
+    inputs: torch.Tensor, broken: np.ndarray, mode: FailureImputation
 ) -> np.ndarray:
-    """(n,) bool: the failed runs among rows (n, d) with outcomes ``succeeded`` (n,) that enter
-    the output model at the worst value (``Heuristics.failure_imputation``): none, all, or,
-    with FAILED_REGIONS, those whose nearest other row (Euclidean; the first of equals) failed
-    too."""
-    failed = ~succeeded
+    """(n,) bool: the broken runs (``StudyData.failures``: failed, not stopped early) among
+    rows (n, d) that enter the output model at the worst value (``Heuristics.
+    failure_imputation``): none, all (WORST), or, with FAILED_REGIONS, those whose nearest
+    other rows are all broken too, every row at the nearest distance counted, so that the
+    answer does not depend on the order of the runs. Distances are Euclidean, computed
+    directly, not through a matrix product whose rounding can tie near neighbours."""
     if mode is FailureImputation.WORST:
-        return failed
-    imputed = np.zeros(len(succeeded), dtype=bool)
-    if mode is FailureImputation.NONE or not failed.any() or len(succeeded) < 2:
+        return broken.copy()
+    imputed = np.zeros(len(broken), dtype=bool)
+    if mode is FailureImputation.NONE or not broken.any() or len(broken) < 2:
         return imputed
-    rows = np.flatnonzero(failed)
-    distances = torch.cdist(inputs[torch.as_tensor(rows)], inputs)
+    rows = np.flatnonzero(broken)
+    distances = torch.cdist(
+        inputs[torch.as_tensor(rows)], inputs, compute_mode="donot_use_mm_for_euclid_dist"
+    )
     distances[torch.arange(len(rows)), torch.as_tensor(rows)] = math.inf
-    nearest = distances.argmin(dim=1).numpy()
-    imputed[rows[failed[nearest]]] = True
+    nearest = distances == distances.min(dim=1, keepdim=True).values
+    imputed[rows] = ~(nearest & torch.as_tensor(~broken)).any(dim=1).numpy()
     return imputed
 
 

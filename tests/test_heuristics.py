@@ -719,15 +719,46 @@ def test_failed_regions_impute_a_failure_only_beside_another_failure():
     from carbs_lite.search import imputed_failures
 
     inputs = torch.tensor([[0.0], [0.1], [0.5], [0.9], [1.0], [0.52]], dtype=torch.float64)
-    succeeded = np.array([True, True, False, False, False, True])
-    regions = imputed_failures(inputs, succeeded, FailureImputation.FAILED_REGIONS)
+    broken = np.array([False, False, True, True, True, False])
+    regions = imputed_failures(inputs, broken, FailureImputation.FAILED_REGIONS)
     # 0.5 lies beside the success at 0.52: an isolated failure, left out
     assert regions.tolist() == [False, False, False, True, True, False]
-    worst = imputed_failures(inputs, succeeded, FailureImputation.WORST)
-    assert worst.tolist() == (~succeeded).tolist()
-    assert not imputed_failures(inputs, succeeded, FailureImputation.NONE).any()
-    lone = imputed_failures(inputs[:1], np.array([False]), FailureImputation.FAILED_REGIONS)
+    assert imputed_failures(inputs, broken, FailureImputation.WORST).tolist() == broken.tolist()
+    assert not imputed_failures(inputs, broken, FailureImputation.NONE).any()
+    lone = imputed_failures(inputs[:1], np.array([True]), FailureImputation.FAILED_REGIONS)
     assert lone.tolist() == [False]
+
+
+def test_failed_regions_do_not_depend_on_the_order_of_runs_at_one_point():
+    from carbs_lite.search import imputed_failures
+
+    same_point = torch.zeros((3, 2), dtype=torch.float64)
+    for broken in ([False, True, True], [True, True, False]):
+        imputed = imputed_failures(same_point, np.array(broken), FailureImputation.FAILED_REGIONS)
+        assert not imputed.any()  # a success sits at the nearest distance of each failure
+    # neighbours 3e-8 and 5e-8 away are told apart (a matrix-product distance rounds both to 0)
+    near = torch.tensor([[1.0, 1.0], [1.0, 1.0 + 3e-8], [1.0, 1.0 - 5e-8]], dtype=torch.float64)
+    near = near.repeat(10, 1) + torch.arange(10, dtype=torch.float64).repeat_interleave(3)[:, None]
+    broken = np.tile([True, True, False], 10)
+    imputed = imputed_failures(near, broken, FailureImputation.FAILED_REGIONS)
+    assert imputed.tolist() == np.tile([True, True, False], 10).tolist()
+
+
+def test_a_try_stopped_early_stays_out_of_the_output_model():
+    tuner = _failed_history()
+    state = tuner.to_state()
+    # the runs at 0.8 and 0.9 were stopped early with a finite last result, not broken
+    observations = [
+        dataclasses.replace(o, output=0.5, stopped="not worth finishing")
+        if o.params["x"] in (0.8, 0.9)
+        else o
+        for o in state.observations
+    ]
+    stopped = Tuner.from_state(dataclasses.replace(state, observations=observations))
+    search = _search(stopped)
+    models = search.fit(_data(stopped), np.random.default_rng(0))
+    # the successes alone: 0.7 is broken, but its nearest run (0.8) is not
+    assert models.output.model.X.shape[0] == 5
 
 
 def test_failure_imputation_reads_the_former_boolean_of_saved_studies():

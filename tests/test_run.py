@@ -66,7 +66,8 @@ def test_run_resumes_a_study_made_before_a_default_changed(tmp_path, capsys):
     study.write_text(json.dumps(saved))
     capsys.readouterr()
     assert main(argv) == 0
-    assert "resuming" in capsys.readouterr().out
+    assert "resuming" in (out := capsys.readouterr().out)
+    assert "(its heuristics: failure_imputation=none)" in out
     assert Tuner.load(study).heuristics.failure_imputation.value == "none"
     assert main([*argv, "--switch", "failure_imputation=worst"]) == 2
     assert "holds a study with failure_imputation=none" in capsys.readouterr().err

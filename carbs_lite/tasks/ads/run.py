@@ -78,7 +78,10 @@ def _study(args: argparse.Namespace) -> Any:
                 "pass --study NEW to start afresh"
             )
     done = len(found.observations)
-    print(f"resuming {path}: {done} of {args.tries} tries done")
+    defaults = type(found.heuristics)().to_json()
+    kept = [f"{k}={v}" for k, v in found.heuristics.to_json().items() if defaults[k] != v]
+    settings = f" (its heuristics: {', '.join(kept)})" if kept else ""
+    print(f"resuming {path}: {done} of {args.tries} tries done{settings}")
     return study
 
 
