@@ -275,11 +275,12 @@ class Search:
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
         kept_ok = ok[kept]
         kept_target = torch.as_tensor(transform(data.goodness[kept][kept_ok]), dtype=DTYPE)
-        imputed = imputed_failures(inputs, data.failures[kept], heuristics.failure_imputation)
+        failures = data.failures[kept]
+        modelled = kept_ok | imputed_failures(inputs, failures, heuristics.failure_imputation)
         worst = float(target.min()) if len(target) else 0.0
-        x = inputs[torch.as_tensor(kept_ok | imputed)]
+        x = inputs[torch.as_tensor(modelled)]
         y = torch.full((len(x),), worst, dtype=DTYPE)
-        y[torch.as_tensor(kept_ok[kept_ok | imputed])] = kept_target
+        y[torch.as_tensor(kept_ok[modelled])] = kept_target
         partial = None
         if curve is not None:
             # the transform stays that of the finished runs, so their targets and the Pareto
@@ -293,7 +294,6 @@ class Search:
         cost, log_cost_range = self.cost_model(data, rng, kept, curve)
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
-        failures = data.failures[kept]
         if failures.any():
             labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
             success = fit_gp(inputs, labels, rng=rng, **_fit_settings(self.config))

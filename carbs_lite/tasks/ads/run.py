@@ -50,6 +50,7 @@ def _format_try(result: Any) -> str:
 
 def _study(args: argparse.Namespace) -> Any:
     """The study at ``--study``, resumed when it matches the arguments, else a new one."""
+    from carbs_lite.heuristics import Heuristics
     from carbs_lite.state import load_state
     from carbs_lite.tasks.ads.tuning import arch_tuner
     from carbs_lite.tuner import Tuner
@@ -71,15 +72,15 @@ def _study(args: argparse.Namespace) -> Any:
             )
     # only the switches given must match: the study keeps the rest of the heuristics it was
     # made with, so a study begun before an upgrade that changed a default still resumes
+    stored = found.heuristics.to_json()
     for name in sorted({text.partition("=")[0] for text in args.switch}):
         if getattr(wanted.heuristics, name) != getattr(found.heuristics, name):
             raise CommandError(
-                f"{path} holds a study with {name}={found.heuristics.to_json()[name]}; "
-                "pass --study NEW to start afresh"
+                f"{path} holds a study with {name}={stored[name]}; pass --study NEW to start afresh"
             )
     done = len(found.observations)
-    defaults = type(found.heuristics)().to_json()
-    kept = [f"{k}={v}" for k, v in found.heuristics.to_json().items() if defaults[k] != v]
+    defaults = Heuristics().to_json()
+    kept = [f"{k}={v}" for k, v in stored.items() if defaults[k] != v]
     settings = f" (its heuristics: {', '.join(kept)})" if kept else ""
     print(f"resuming {path}: {done} of {args.tries} tries done{settings}")
     return study
