@@ -1,10 +1,11 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
-Defaults reproduce CARBS, except ``initial_design`` and ``resampling`` (see their notes) and
-``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``,
-``size_cost_inputs``, ``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and
-``failure_imputation``, which have no CARBS counterpart or differ from it by the evidence in
-ablations/RESULTS.md.
+Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
+``pareto_clamp``, ``search_space_probability`` and the exploration bias's magnitude (``TunerConfig.exploration_bias``), see
+their notes, and ``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``,
+``coarse_candidates``, ``size_cost_inputs``, ``acquisition_refinement``, ``success_mask``,
+``duplicate_filter`` and ``failure_imputation``, which have no CARBS counterpart or differ from
+it by the evidence in ablations/RESULTS.md.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -179,7 +180,7 @@ class Heuristics:
     have no simplified version and are unchanged. Not in CARBS; False: Gaussian candidates
     only. Read in ``search.Search.candidates``."""
 
-    search_space_probability: SearchProbability = SearchProbability.DENSITY
+    search_space_probability: SearchProbability = SearchProbability.TAIL
     """P_search from r^2 = ||(x - c) / std||^2, the scaled squared distance to the nearest front
     point (the Mahalanobis distance of the correlated steps under ``coherent_steps``). DENSITY
     (CARBS): exp(-r^2 / 2), the Gaussian density relative to its peak; in d basic dimensions a
@@ -187,7 +188,12 @@ class Heuristics:
     candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
     r^2), the chance that a draw lies at least that far out, about 1/2 for a typical draw in any
     dimension, so only unusually distant candidates are discounted. OFF: factor 1 (the legacy
-    values true / false mean DENSITY / OFF). Read in ``search.Search.scores``."""
+    values true / false mean DENSITY / OFF). TAIL is the default since the acquisition became
+    plain EI (standardized outputs, a bias of 0.01): DENSITY then held the search too close to
+    the front (suite, 30 tries: TAIL better on 68 of 112 seeds, worse on 44, p = 0.001) and
+    found an unseen categorical choice later, and OFF let more tries over the cost cap on the
+    ads task (``benchmarks/ads_tries.py``: 68% of tries feasible against TAIL's 74% and
+    DENSITY's 81%) (ablations/RESULTS.md). Read in ``search.Search.scores``."""
 
     search_radius: SearchRadius = SearchRadius.FIXED
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
@@ -205,10 +211,15 @@ class Heuristics:
     log cost on the front. STEP: the front's own step function. Read in
     ``search.Search.fit``."""
 
-    pareto_clamp: ParetoClamp = ParetoClamp.LOG_UNIFORM
+    pareto_clamp: ParetoClamp = ParetoClamp.ALWAYS_BEST
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
-    (LOG_UNIFORM) or uniformly (UNIFORM) between the cheapest and dearest front point; ALWAYS_BEST
-    uses the best front value; OFF no clamp. Read in ``search.Search.pareto_floor``."""
+    (LOG_UNIFORM, CARBS) or uniformly (UNIFORM) between the cheapest and dearest front point;
+    ALWAYS_BEST uses the best front value, so EI everywhere is the improvement on the best run
+    (the cost cap and the front's centers still make the search cost-aware); OFF no clamp.
+    ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69 seeds
+    better/worse, p = 0.009), spending tries on improving cheap front points that the best
+    run under the cap does not need; no difference was detectable on the ads configs
+    (ablations/RESULTS.md). Read in ``search.Search.pareto_floor``."""
 
     final_pick: FinalPick = FinalPick.ARGMAX
     """ARGMAX of the acquisition; PROPORTIONAL samples with probability ~ acquisition; SOFTMAX
@@ -262,15 +273,20 @@ class Heuristics:
     """Fold outstanding suggestions into the output model as a posterior sample (THOMPSON) or
     the posterior mean (MEAN), or ignore them (NONE). Read in ``search.Search.fit``."""
 
-    output_transform: OutputTransform = OutputTransform.QUANTILE
+    output_transform: OutputTransform = OutputTransform.STANDARDIZE
     """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order
     of the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
-    (goodness - mean) / std, which keeps the sizes of the differences. The Pareto values and
-    the exploration bias live in the same units. Read in ``search.Search.fit``."""
+    (goodness - mean) / std, which keeps the sizes of the differences, as Optuna's GPSampler
+    and BoTorch's ``Standardize`` do. The Pareto values and the exploration bias live in the
+    same units. STANDARDIZE is the default: near an optimum the ranks flatten the differences
+    that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45 seeds
+    better/worse, p = 0.0002; ablations/RESULTS.md). Read in ``search.Search.fit``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside
-    EI; False uses 0. Read in ``search.Search.scores``."""
+    EI, as CARBS does; False uses 0, plain EI (Jones, Schonlau and Welch 1998). The magnitude's
+    default is no longer CARBS's (``TunerConfig.exploration_bias``). Read in
+    ``search.Search.scores``."""
 
     inactive_imputation: bool = True
     """The surrogates see conditional params' inactive dimensions at a fixed "absent" value
