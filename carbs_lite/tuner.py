@@ -564,7 +564,7 @@ class Tuner(Study):
         recentered = self._search_center is not None
         if recentered and not self._center_taken(data):
             # the user asked to look there: the model alone may rate a far, untried center
-            # no better than what it knows, and the exploiting acquisition never go there
+            # no better than what it knows, and an exploiting acquisition may never go there
             return Proposal(self._search.search_center, Diagnostics("center"))
         random_phase = started < self.config.num_random_samples and not recentered
         if random_phase or not data.successes.any():
