@@ -7,7 +7,7 @@ For each seed every method gets a simulator seeded alike (SEED = seed) and ``tri
 runs of 60 days, starting from the baseline ``[[64, 64]]``. A method's pick is its best
 *observed* feasible try (qps > 3500, not diverged); it is scored by the simulator's noiseless
 score of that arch. Regret = CEILING - true score. ``--switch`` sets a ``Heuristics`` field
-for carbs_lite (e.g. ``search_space_probability=tail``). Needs the ``bench`` extra (optuna).
+for carbs_lite (e.g. ``search_space_probability=density``). Needs the ``bench`` extra (optuna).
 """
 
 from __future__ import annotations

@@ -62,9 +62,9 @@ class TunerConfig:
     the xi of Lizotte's "Practical Bayesian optimization" (2008), 0.01, also scikit-optimize's
     default for EI. CARBS uses 1.0, which asks every candidate to beat the best run by a whole
     standard deviation, so only the most uncertain far-off points keep any EI and the search
-    never closes in; 1.0 was worse on the suite at 30 tries (9/47 seeds better/worse,
-    p = 4e-6), while no bias at all found an unseen categorical choice later
-    (ablations/RESULTS.md)."""
+    never closes in; 1.0 was worse on the suite at 30 tries (9/47 problem-seed pairs
+    better/worse than without a bias, p = 4e-6), while no bias at all found an unseen
+    categorical choice later (ablations/RESULTS.md)."""
     duplicate_tolerance: float = 1e-6
     softmax_temperature: float = 0.1
     max_fit_points: int = 128

@@ -1,11 +1,11 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
-``pareto_clamp``, ``search_space_probability`` and the exploration bias's magnitude (``TunerConfig.exploration_bias``), see
-their notes, and ``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``,
-``coarse_candidates``, ``size_cost_inputs``, ``acquisition_refinement``, ``success_mask``,
-``duplicate_filter`` and ``failure_imputation``, which have no CARBS counterpart or differ from
-it by the evidence in ablations/RESULTS.md.
+``pareto_clamp``, ``search_space_probability`` and the exploration bias's magnitude
+(``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
+``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``, ``size_cost_inputs``,
+``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``,
+which have no CARBS counterpart or differ from it by the evidence in ablations/RESULTS.md.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -185,15 +185,15 @@ class Heuristics:
     point (the Mahalanobis distance of the correlated steps under ``coherent_steps``). DENSITY
     (CARBS): exp(-r^2 / 2), the Gaussian density relative to its peak; in d basic dimensions a
     typical draw has r^2 ~ d, so the factor spans many orders of magnitude and favours the
-    candidates closest to a front point over the other terms. TAIL: P(chi^2_d >=
-    r^2), the chance that a draw lies at least that far out, about 1/2 for a typical draw in any
+    candidates closest to a front point over the other terms. TAIL: P(chi^2_d >= r^2), the
+    chance that a draw lies at least that far out, about 1/2 for a typical draw in any
     dimension, so only unusually distant candidates are discounted. OFF: factor 1 (the legacy
     values true / false mean DENSITY / OFF). TAIL is the default since the acquisition became
     plain EI (standardized outputs, a bias of 0.01): DENSITY then held the search too close to
-    the front (suite, 30 tries: TAIL better on 68 of 112 seeds, worse on 44, p = 0.001) and
-    found an unseen categorical choice later, and OFF let more tries over the cost cap on the
-    ads task (``benchmarks/ads_tries.py``: 68% of tries feasible against TAIL's 74% and
-    DENSITY's 81%) (ablations/RESULTS.md). Read in ``search.Search.scores``."""
+    the front (suite, 30 tries: TAIL better on 68 of 112 problem-seed pairs, worse on 44, p =
+    0.001) and found an unseen categorical choice later, and OFF let more tries over the cost
+    cap on the ads task (``benchmarks/ads_tries.py``: 68% of tries feasible against TAIL's 74%
+    and DENSITY's 81%) (ablations/RESULTS.md). Read in ``search.Search.scores``."""
 
     search_radius: SearchRadius = SearchRadius.FIXED
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
@@ -216,10 +216,10 @@ class Heuristics:
     (LOG_UNIFORM, CARBS) or uniformly (UNIFORM) between the cheapest and dearest front point;
     ALWAYS_BEST uses the best front value, so EI everywhere is the improvement on the best run
     (the cost cap and the front's centers still make the search cost-aware); OFF no clamp.
-    ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69 seeds
-    better/worse, p = 0.009), spending tries on improving cheap front points that the best
-    run under the cap does not need; no difference was detectable on the ads configs
-    (ablations/RESULTS.md). Read in ``search.Search.pareto_floor``."""
+    ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
+    problem-seed pairs better/worse, p = 0.009), spending tries on improving cheap front points
+    that the best run under the cap does not need; no difference was detectable on the ads
+    configs (ablations/RESULTS.md). Read in ``search.Search.pareto_floor``."""
 
     final_pick: FinalPick = FinalPick.ARGMAX
     """ARGMAX of the acquisition; PROPORTIONAL samples with probability ~ acquisition; SOFTMAX
@@ -274,13 +274,14 @@ class Heuristics:
     the posterior mean (MEAN), or ignore them (NONE). Read in ``search.Search.fit``."""
 
     output_transform: OutputTransform = OutputTransform.STANDARDIZE
-    """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order
-    of the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
+    """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order of
+    the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
     (goodness - mean) / std, which keeps the sizes of the differences, as Optuna's GPSampler
     and BoTorch's ``Standardize`` do. The Pareto values and the exploration bias live in the
     same units. STANDARDIZE is the default: near an optimum the ranks flatten the differences
-    that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45 seeds
-    better/worse, p = 0.0002; ablations/RESULTS.md). Read in ``search.Search.fit``."""
+    that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45
+    problem-seed pairs better/worse, p = 0.0002; ablations/RESULTS.md). Read in
+    ``search.Search.fit``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside

@@ -46,10 +46,10 @@ class StateFileError(ValueError):
 class Diagnostics:
     """Why a suggestion was made: model predictions at the pick and its acquisition terms.
 
-    ``source`` is one of "center" (the search center: a study's first suggestion, and the first
-    after a re-centering), "random" (the initial design), "search" (acquisition), "resample" (a
-    front point re-run) or "fallback" (random around the front after a model failure). Model
-    fields are NaN where no model was used.
+    ``source`` is one of "center" (the first suggestion of a study is the search center),
+    "random" (the initial design), "search" (acquisition), "resample" (a front point re-run)
+    or "fallback" (random around the front after a model failure). Model fields are NaN
+    where no model was used.
     """
 
     source: str

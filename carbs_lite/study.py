@@ -130,12 +130,12 @@ class Study(ABC):
     def set_search_center(self, params: dict[str, Any]) -> None:
         """Move the search center to ``params`` (ValueError naming a param outside the space).
 
-        The next suggestion is that center itself, unless that point was run or handed out
-        already; the initial design moves its draws toward it; the rest of the random phase is
-        skipped once a run has succeeded (a space-filling design would ignore the center); and
-        search steps are drawn around it as well as around the front points. Candidates near
-        it then compete in the acquisition like any other, so once the center's result is in,
-        a region the results show to be poor may not be picked again.
+        From then on the study's first suggestion, if none was made yet, is that center; the
+        initial design moves its draws toward it; the rest of the random phase is skipped once
+        a run has succeeded (a space-filling design would ignore the center); and search steps
+        are drawn around it as well as around the front points. Candidates near it then
+        compete in the acquisition like any other, so a region the results already show to be
+        poor may still not be picked.
         """
 
     @abstractmethod

@@ -5,10 +5,9 @@ Phases: the first suggestion of a study is its search center; then the initial d
 (``carbs_lite.initial``) while fewer than ``num_random_samples`` points were started or none
 has succeeded; then search steps (``carbs_lite.search``). Results recorded by ``warm_start``
 count as started points like any other. A re-centered study (``set_search_center``, or
-``warm_start`` with ``recenter``) first suggests its new center, unless that point was run or
-handed out already, and leaves the initial design once a run has succeeded, however few
-points were started: the default design fills the whole space and would ignore the center,
-and the search steps are drawn around it. Each ``suggest()`` draws its
+``warm_start`` with ``recenter``) leaves the initial design once a run has succeeded, however
+few points were started: the default design fills the whole space and would ignore the
+center, and the search steps are drawn around it. Each ``suggest()`` draws its
 randomness from ``numpy.random.default_rng([seed, n])``, n counting suggestions so far, and
 refits every model deterministically, so a tuner restored from its state makes the same next
 suggestion. The search (torch, pyro) is imported at the first ``suggest()``, so that reading,
@@ -514,13 +513,6 @@ class Tuner(Study):
         )
         return Search(centered, self.config, self.heuristics, centered.center_in_basic())
 
-    def _center_taken(self, data: StudyData) -> bool:
-        """Whether the re-centered search center was run or handed out already."""
-        from carbs_lite.acquisition import drop_duplicates
-
-        center = self._search.search_center[None, :]
-        return not len(drop_duplicates(center, data.taken, self.config.duplicate_tolerance, True))
-
     def _kept(self) -> list[int]:
         """Indices of the observations the search sees: all but the retracted ones."""
         return [i for i in range(len(self._observations)) if i not in self._retracted]
@@ -562,10 +554,6 @@ class Tuner(Study):
         if self._suggestion_count == 0 and started == 0:
             return Proposal(self._search.space.center_in_basic(), Diagnostics("center"))
         recentered = self._search_center is not None
-        if recentered and not self._center_taken(data):
-            # the user asked to look there: the model alone may rate a far, untried center
-            # no better than what it knows, and an exploiting acquisition may never go there
-            return Proposal(self._search.search_center, Diagnostics("center"))
         random_phase = started < self.config.num_random_samples and not recentered
         if random_phase or not data.successes.any():
             return initial_proposal(self._search, data, rng, self._adaptive_radius)

@@ -291,11 +291,11 @@ def _observe_all(study: str, ids: list[str]) -> None:
 
 def test_init_switch_is_kept_in_the_study(tmp_path, capsys):
     study = tmp_path / "study.json"
-    switches = ["--switch", "search_space_probability=tail", "--switch", "size_cost_inputs=on"]
+    switches = ["--switch", "search_space_probability=density", "--switch", "size_cost_inputs=off"]
     assert main(["init", str(study), "--problem", "ads-arch", *switches]) == 0
     heuristics = Tuner.load(study).heuristics
-    assert heuristics.search_space_probability is SearchProbability.TAIL
-    assert heuristics.size_cost_inputs is True
+    assert heuristics.search_space_probability is SearchProbability.DENSITY  # default: TAIL
+    assert heuristics.size_cost_inputs is False  # default: on
     assert _suggest(study, capsys)[1] == {"arch": [[64, 64]]}
     assert Tuner.load(study).heuristics == heuristics  # and survives a save by `suggest`
 

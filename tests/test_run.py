@@ -63,11 +63,15 @@ def test_run_resumes_a_study_made_before_a_default_changed(tmp_path, capsys):
     assert main(argv) == 0
     saved = json.loads(study.read_text())
     saved["heuristics"]["failure_imputation"] = False  # the former bool, off by default
+    saved["config"]["exploration_bias"] = 1.0  # the former default magnitude
     study.write_text(json.dumps(saved))
     capsys.readouterr()
     assert main(argv) == 0
     assert "resuming" in (out := capsys.readouterr().out)
     assert "(its heuristics: failure_imputation=none)" in out
     assert Tuner.load(study).heuristics.failure_imputation.value == "none"
+    assert Tuner.load(study).config.exploration_bias == 1.0
     assert main([*argv, "--switch", "failure_imputation=worst"]) == 2
     assert "holds a study with failure_imputation=none" in capsys.readouterr().err
+    assert main([*argv, "--min-qps", "4000"]) == 2
+    assert "holds a study with another --min-qps" in capsys.readouterr().err

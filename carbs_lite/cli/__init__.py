@@ -178,7 +178,7 @@ def _add_switch_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a Heuristics field, e.g. search_space_probability=tail (repeatable)",
+        help="set a Heuristics field, e.g. search_space_probability=density (repeatable)",
     )
 
 

@@ -64,14 +64,19 @@ def _study(args: argparse.Namespace) -> Any:
     except (OSError, ValueError) as error:
         raise CommandError(f"{path}: cannot resume it ({error}); pass another --study") from None
     wanted, found = fresh.to_state(), study.to_state()
-    for name in ("seed", "config", "params", "tries"):
+    for name in ("seed", "params", "tries"):
         if getattr(wanted, name) != getattr(found, name):
             raise CommandError(
                 f"{path} holds a study with another {'budget of tries' if name == 'tries' else name}"
                 "; pass --study NEW to start afresh"
             )
-    # only the switches given must match: the study keeps the rest of the heuristics it was
-    # made with, so a study begun before an upgrade that changed a default still resumes
+    # only what the arguments set must match (the QPS floor, as the cost cap, and the
+    # switches given): the study keeps the rest of the config and heuristics it was made with,
+    # so a study begun before an upgrade that changed a default still resumes
+    if wanted.config.max_suggestion_cost != found.config.max_suggestion_cost:
+        raise CommandError(
+            f"{path} holds a study with another --min-qps; pass --study NEW to start afresh"
+        )
     stored = found.heuristics.to_json()
     for name in sorted({text.partition("=")[0] for text in args.switch}):
         if getattr(wanted.heuristics, name) != getattr(found.heuristics, name):
