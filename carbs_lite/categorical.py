@@ -66,7 +66,8 @@ class CategoricalSpace(Space):
     P_search for a categorical step: a candidate that keeps the center's choice adds nothing to
     the squared step distance r^2; one that switches adds 2 / s^2 (two coordinates differ by 1,
     s >= 1 the step std), i.e. a factor of at most exp(-1) ~ 0.37 under CARBS's
-    ``SearchProbability.DENSITY``, and barely any under the default ``TAIL``. Every other choice is equally likely, as in the sampler.
+    ``SearchProbability.DENSITY``, and barely any under the default ``TAIL``. Every other
+    choice is equally likely, as in the sampler.
     ValueError at construction names a bad, repeated or missing choice. Two spaces are equal
     when their choices are, in order and by the same type-aware rule as ``validate`` (the
     choice True is not the choice 1).
