@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Study": "carbs_lite.study",
     "StudyState": "carbs_lite.records",
     "Suggestion": "carbs_lite.records",
+    "SurrogateKernel": "carbs_lite.heuristics",
     "Tuner": "carbs_lite.tuner",
     "TunerConfig": "carbs_lite.config",
     "tune_arch": "carbs_lite.tasks.ads.tuning",
@@ -83,6 +84,7 @@ __all__ = [
     "Study",
     "StudyState",
     "Suggestion",
+    "SurrogateKernel",
     "Tuner",
     "TunerConfig",
     "tune_arch",
@@ -121,6 +123,7 @@ if TYPE_CHECKING:
         ParetoModel,
         SearchProbability,
         SearchRadius,
+        SurrogateKernel,
     )
     from carbs_lite.journal import JournalStudy
     from carbs_lite.records import (

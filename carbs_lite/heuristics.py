@@ -1,7 +1,7 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
-``pareto_clamp``, ``search_space_probability`` and the exploration bias's magnitude
+``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel`` and the exploration bias's magnitude
 (``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
 ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``, ``size_cost_inputs``,
 ``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``,
@@ -69,6 +69,13 @@ class OutputTransform(Enum):
 
     QUANTILE = "quantile"
     STANDARDIZE = "standardize"
+
+
+class SurrogateKernel(Enum):
+    """The covariance of the output, cost and success GPs (``surrogate.KERNELS``)."""
+
+    MATERN52_LINEAR = "matern52_linear"
+    MATERN32_LINEAR = "matern32_linear"
 
 
 class SearchRadius(Enum):
@@ -282,6 +289,16 @@ class Heuristics:
     that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45
     problem-seed pairs better/worse, p = 0.0002; ablations/RESULTS.md). Read in
     ``search.Search.fit``."""
+
+    surrogate_kernel: SurrogateKernel = SurrogateKernel.MATERN52_LINEAR
+    """The kernel of the output, cost and success GPs, ARD Matern plus linear in both cases.
+    MATERN32_LINEAR is the kernel of CARBS-style tuners (PufferLib's Protein); MATERN52_LINEAR
+    swaps in the Matern 5/2 of Optuna's GPSampler and BoTorch's defaults, twice differentiable
+    rather than once, so the posterior mean is smooth at an optimum and EI can close in on it.
+    MATERN52_LINEAR is the default: with the wider noise prior (``surrogate.NOISE_PRIOR_SCALE``)
+    it was better on the suite (79/32 problem-seed pairs better/worse at 15 tries, 77/35 at 30)
+    and on the ads task (13/5 seeds at 10 tries), and Matern 5/2 alone, on the old prior, was
+    better at 15 tries (68/44) (ablations/RESULTS.md). Read in ``search.Search.fit_settings``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside

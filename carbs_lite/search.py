@@ -288,7 +288,7 @@ class Search:
             # one's value under QUANTILE
             partial_x = torch.as_tensor(features(data.inputs[curve.run]), dtype=DTYPE)
             partial = (partial_x, curve.progress, transform(curve.goodness))
-        output = _fit_surrogate(self.config, x, y, rng, partial)
+        output = _fit_surrogate(self.fit_settings(), x, y, rng, partial)
         outstanding = torch.as_tensor(features(data.outstanding), dtype=DTYPE)
         fold_outstanding(output, outstanding, heuristics.outstanding_estimator, rng)
         cost, log_cost_range = self.cost_model(data, rng, kept, curve)
@@ -296,13 +296,22 @@ class Search:
         success = None
         if failures.any():
             labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
-            success = fit_gp(inputs, labels, rng=rng, **_fit_settings(self.config))
+            success = fit_gp(inputs, labels, rng=rng, **self.fit_settings())
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))
         pareto = fit_pareto_model(
             heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy()
         )
         return FittedModels(output, cost, success, transform, pareto, log_cost_range, front)
+
+    def fit_settings(self) -> dict[str, Any]:
+        """``fit_gp`` keyword arguments of the output, cost and success GPs: the kernel
+        (``surrogate_kernel``) and the config's fit iterations and fit-point limit."""
+        return {
+            "kind": self.heuristics.surrogate_kernel.value,
+            "iterations": self.config.fit_iterations,
+            "max_fit_points": self.config.max_fit_points,
+        }
 
     def cost_model(
         self,
@@ -326,7 +335,7 @@ class Search:
                 curve.progress,
                 scale_log_cost(np.log(curve.cost), log_cost_range),
             )
-        return _fit_surrogate(self.config, inputs, target, rng, partial), log_cost_range
+        return _fit_surrogate(self.fit_settings(), inputs, target, rng, partial), log_cost_range
 
     def curve_rows(self, data: StudyData, kept: slice | np.ndarray) -> CurvePoints | None:
         """The learning-curve points (``StudyData.curves``) the output and cost models also
@@ -652,22 +661,18 @@ def first_new(rows: np.ndarray, data: StudyData, config: TunerConfig) -> np.ndar
     return fresh[0] if len(fresh) else rows[0]
 
 
-def _fit_settings(config: TunerConfig) -> dict[str, int]:
-    """``fit_gp`` keyword arguments from the config."""
-    return {"iterations": config.fit_iterations, "max_fit_points": config.max_fit_points}
-
-
 def _fit_surrogate(
-    config: TunerConfig,
+    settings: dict[str, Any],
     x: torch.Tensor,
     y: torch.Tensor,
     rng: np.random.Generator,
     partial: tuple[torch.Tensor, np.ndarray, np.ndarray] | None = None,
 ) -> Surrogate:
-    """``fit_gp`` on rows (n, d) and targets (n,); with ``partial`` (rows (k, d), progress (k,),
-    targets (k,)) of curve points, ``fit_with_progress``, a model of finished runs."""
+    """``fit_gp`` with ``settings`` (``Search.fit_settings``) on rows (n, d) and targets (n,);
+    with ``partial`` (rows (k, d), progress (k,), targets (k,)) of curve points,
+    ``fit_with_progress``, a model of finished runs."""
     if partial is None:
-        return fit_gp(x, y, rng=rng, **_fit_settings(config))
+        return fit_gp(x, y, rng=rng, **settings)
     partial_x, progress, partial_y = partial
     return fit_with_progress(
         x,
@@ -676,7 +681,7 @@ def _fit_surrogate(
         torch.as_tensor(progress, dtype=DTYPE),
         torch.as_tensor(partial_y, dtype=DTYPE),
         rng=rng,
-        **_fit_settings(config),
+        **settings,
     )
 
 

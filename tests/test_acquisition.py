@@ -199,7 +199,9 @@ def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
 
     space = ParamSpace([Param("x", LinearSpace(min=0.0, max=4.0), 0.0)])
     x = np.linspace(0.0, 4.0, 9)[:, None]
-    data = StudyData(x, np.exp(x[:, 0]), np.zeros(9, dtype=bool), -x[:, 0], np.zeros((0, 1)))
+    # log cost x plus seeded noise, so that the cost GP stays uncertain between runs
+    log_cost = x[:, 0] + 0.1 * np.random.default_rng(1).standard_normal(9)
+    data = StudyData(x, np.exp(log_cost), np.zeros(9, dtype=bool), -x[:, 0], np.zeros((0, 1)))
     rng = np.random.default_rng(0)
     model, log_range = Search(space, TunerConfig(), Heuristics()).cost_model(data, rng)
 
@@ -211,8 +213,12 @@ def test_under_cost_cap_follows_the_cost_model_and_the_confidence():
     assert under_cap(queries, cap).tolist() == [True, True, False, False]
     assert under_cap(queries, TunerConfig()).all()  # no cap
     near = np.array([[2.25]])  # between two runs, predicted just under the cap
-    lenient = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.5)
-    strict = TunerConfig(max_suggestion_cost=math.exp(2.26), cost_cap_confidence=0.99)
+    scaled_mean, scaled_var = model.predict(torch.as_tensor(near))
+    low, high = log_range
+    predicted = low + float(scaled_mean) * (high - low)
+    margin = 0.5 * float(scaled_var.sqrt()) * (high - low)
+    lenient = TunerConfig(max_suggestion_cost=math.exp(predicted + margin), cost_cap_confidence=0.5)
+    strict = TunerConfig(max_suggestion_cost=math.exp(predicted + margin), cost_cap_confidence=0.99)
     assert under_cap(near, lenient).all()
     assert not under_cap(near, strict).any()
 

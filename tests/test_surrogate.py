@@ -16,6 +16,7 @@ from carbs_lite.surrogate import (
     _covariance,
     _kernel,
     _module_local_params,
+    _positive,
     fit_gp,
     fold_outstanding,
     normal_scores,
@@ -168,7 +169,7 @@ def test_cached_predictions_equal_pyros_own():
 
 
 @pytest.mark.parametrize("dim", [1, 4])
-@pytest.mark.parametrize("kind", ["matern_linear", "rbf"])
+@pytest.mark.parametrize("kind", ["matern52_linear", "matern32_linear", "rbf"])
 def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
     """The MAP fit and the predictions use ``_covariance``, not the kernel modules, for speed;
     its values and hyperparameter gradients must be exactly pyro's, or every suggestion moves.
@@ -203,12 +204,38 @@ def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
 def test_covariance_refuses_what_it_does_not_mirror():
     rows = torch.zeros(3, 2, dtype=D)
     with _module_local_params():
-        kernel = _kernel("matern_linear", 2)
-        with pytest.raises(TypeError, match="Matern52"):
-            _covariance(gp.kernels.Matern52(2), rows)
+        kernel = _kernel("matern52_linear", 2)
+        with pytest.raises(TypeError, match="Exponential"):
+            _covariance(gp.kernels.Exponential(2), rows)
         with pytest.raises(TypeError, match="RBF"):
             _covariance(gp.kernels.RBF(1, active_dims=[1]), rows)
         with pytest.raises(ValueError, match=r"\(3,\)"):
             _covariance(kernel, torch.zeros(3, dtype=D), diag=True)
         with pytest.raises(ValueError, match=r"\(3, 3\)"):
             _covariance(kernel, rows, torch.zeros(3, 3, dtype=D))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_variance_follows_the_data(seed):
+    """The noise prior is wide enough that a deterministic output is fit almost exactly (EI
+    can then tell points near an optimum apart) and a noisy one is fit as noisy (EI does not
+    chase lucky draws): 40 rows of a smooth 2-D function, standardized, as the output GP sees
+    them."""
+    rng = np.random.default_rng(seed)
+    x = torch.as_tensor(rng.uniform(0, 1, (40, 2)), dtype=D)
+    smooth = torch.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    fitted = {}
+    for noise in (0.0, 0.3):
+        y = smooth + noise * torch.as_tensor(rng.standard_normal(40), dtype=D)
+        y = (y - y.mean()) / y.std()
+        with torch.no_grad(), _module_local_params():
+            fitted[noise] = float(_positive(fit_gp(x, y).model, "noise"))
+    assert fitted[0.0] < 1e-4
+    # the true noise variance is about 0.3^2 / var(y), 0.45 in standardized units
+    assert fitted[0.3] > 0.05
+
+
+def test_fit_gp_refuses_an_unknown_kernel():
+    x = torch.zeros(3, 2, dtype=D)
+    with pytest.raises(ValueError, match="unknown kernel 'matern12'.*matern52_linear"):
+        fit_gp(x, torch.tensor([0.0, 1.0, 2.0], dtype=D), kind="matern12")
