@@ -1,8 +1,8 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
-``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel`` and the exploration bias's magnitude
-(``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
+``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel`` and the exploration bias's
+magnitude (``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
 ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``, ``size_cost_inputs``,
 ``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``,
 which have no CARBS counterpart or differ from it by the evidence in ablations/RESULTS.md.
@@ -296,13 +296,13 @@ class Heuristics:
 
     surrogate_kernel: SurrogateKernel = SurrogateKernel.MATERN52_LINEAR
     """The kernel of the output, cost and success GPs, ARD Matern plus linear in both cases.
-    MATERN32_LINEAR is the kernel of CARBS-style tuners (PufferLib's Protein); MATERN52_LINEAR
-    swaps in the Matern 5/2 of Optuna's GPSampler and BoTorch's defaults, twice differentiable
-    rather than once, so the posterior mean is smooth at an optimum and EI can close in on it.
-    MATERN52_LINEAR is the default: with the wider noise prior (``surrogate.NOISE_PRIOR_SCALE``)
-    it was better on the suite (79/32 problem-seed pairs better/worse at 15 tries, 77/35 at 30)
-    and on the ads task (13/5 seeds at 10 tries), and Matern 5/2 alone, on the old prior, was
-    better at 15 tries (68/44) (ablations/RESULTS.md). Read in ``search.Search.fit_settings``."""
+    MATERN32_LINEAR is CARBS's kernel; MATERN52_LINEAR swaps in the Matern 5/2 of Optuna's
+    GPSampler (and of BoTorch before 0.12), twice differentiable rather than once, so the
+    posterior mean is smooth at an optimum and EI can close in on it. MATERN52_LINEAR is the
+    default: with the noise prior of ``surrogate.NOISE_PRIOR_SCALE``, MATERN32_LINEAR was worse
+    on the suite (44/66 problem-seed pairs better/worse at 15 tries, p = 0.009; 46/66 at 30,
+    p = 0.03) and on the ads task (7/12 seeds at 10 tries) (ablations/RESULTS.md). Read in
+    ``search.Search.fit_settings``."""
 
     exploration_bias: bool = True
     """Subtract ``TunerConfig.exploration_bias`` (surrogate units) from the improvement inside

@@ -29,13 +29,17 @@ logger = logging.getLogger(__name__)
 DTYPE = torch.float64
 NOISE_PRIOR_LOC = math.log(1e-2)
 NOISE_PRIOR_SCALE = 2.0
-"""The noise variance's prior is LogNormal(``NOISE_PRIOR_LOC``, ``NOISE_PRIOR_SCALE``), in the
-units of the standardized targets. CARBS-style tuners use a scale of 0.5 (PufferLib's Protein
-credits it to HEBO), which holds the noise within about [0.004, 0.027]: a deterministic output
-then cannot be fit closely enough for EI to tell points near an optimum apart, and a noisy one
-cannot be fit as noisy. A scale of 2 keeps the median and lets the data choose within about
-[2e-4, 0.5] (95%): better on the suite at 15 and 30 tries and no worse on the ads task
-(ablations/RESULTS.md, "Matern 5/2 and a wider noise prior")."""
+"""Every GP's noise variance has the prior LogNormal(``NOISE_PRIOR_LOC``, ``NOISE_PRIOR_SCALE``),
+in the units of its own targets (the output GP's standardized goodness, the cost GP's scaled
+log cost, the success GP's +-1 labels). CARBS uses a scale of 0.5 (its ``model.py``, crediting
+HEBO), which puts 95% of the prior's mass in [0.004, 0.027]. Fit on 40 rows of a smooth 2-D
+function with it, the noise came out 5e-4-6e-4 without noise, so EI could not tell points near
+an optimum apart, and 0.008-0.16 with a true noise variance of 0.31-0.37, fit as less noisy
+than it is. A scale of 2 keeps the median and spreads 95% of the mass over [2e-4, 0.5]: the
+same fits give about 1e-6 and 0.23-0.28. With the Matern 5/2 kernel it was better on the suite
+at 15 and 30 tries and on the ads task; with Matern 3/2 it was better on the suite at 30 tries
+only and worse on the ads task (ablations/RESULTS.md, "Matern 5/2 and a wider noise
+prior")."""
 LENGTHSCALE_PRIOR_SCALE = 2.0
 JITTER = 1e-6
 LOG_2PI = math.log(2.0 * math.pi)
@@ -229,9 +233,9 @@ def fit_with_progress(
     max_fit_points: int = 128,
     rng: np.random.Generator | None = None,
 ) -> AtFullProgress:
-    """``fit_gp`` on finished rows (n, d) with targets (n,) at progress 1 and partial rows
-    (k, d) at their progress (k,) in (0, 1] with targets (k,), wrapped to predict finished
-    runs. The progress input is the fidelity of multi-fidelity BO; Protein (PufferLib) gets
+    """``fit_gp`` with the kernel ``kind`` (ValueError if not in ``KERNELS``) on finished rows
+    (n, d) with targets (n,) at progress 1 and partial rows (k, d) at their progress (k,) in
+    (0, 1] with targets (k,), wrapped to predict finished runs. The progress input is the fidelity of multi-fidelity BO; Protein (PufferLib) gets
     the same effect by observing a partial run with its training-steps param set to the steps
     so far."""
     finished = at_full_progress(x)
@@ -271,13 +275,12 @@ def _covariance(
     for rows that are not (n, input_dim).
 
     The tensor operations of pyro's ``forward`` of ``RBF``, ``Matern32``, ``Matern52``,
-    ``Linear`` and ``Sum``
-    (pyro 1.9, ``contrib/gp/kernels``), in the same order, so values and gradients are pyro's
-    to the bit while the module keeps its own parameters, as inside ``_module_local_params``
-    (outside it pyro reads them from its global param store). Calling the modules takes about
-    a third more time per MAP evaluation on 128 rows of 10 columns (2.8-3.0 ms against
-    2.0-2.2 ms), in ``PyroModule.__getattr__`` and module-call hooks; a suggestion makes some
-    60 evaluations.
+    ``Linear`` and ``Sum`` (pyro 1.9, ``contrib/gp/kernels``), in the same order, so values and
+    gradients are pyro's to the bit while the module keeps its own parameters, as inside
+    ``_module_local_params`` (outside it pyro reads them from its global param store). Calling
+    the modules takes about a third more time per MAP evaluation on 128 rows of 10 columns
+    (2.8-3.0 ms against 2.0-2.2 ms), in ``PyroModule.__getattr__`` and module-call hooks; a
+    suggestion makes some 60 evaluations.
     """
     if type(kernel) is gp.kernels.Sum:
         return _covariance(kernel.kern0, x, z, diag) + _covariance(kernel.kern1, x, z, diag)

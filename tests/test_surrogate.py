@@ -231,7 +231,7 @@ def test_noise_variance_follows_the_data(seed):
         with torch.no_grad(), _module_local_params():
             fitted[noise] = float(_positive(fit_gp(x, y).model, "noise"))
     assert fitted[0.0] < 1e-4
-    # the true noise variance is about 0.3^2 / var(y), 0.45 in standardized units
+    # the true noise variance, 0.3^2 / var(y), is 0.31-0.37 on these seeds; fits 0.23-0.28
     assert fitted[0.3] > 0.05
 
 
