@@ -235,20 +235,20 @@ def fit_with_progress(
 ) -> AtFullProgress:
     """``fit_gp`` with the kernel ``kind`` (ValueError if not in ``KERNELS``) on finished rows
     (n, d) with targets (n,) at progress 1 and partial rows (k, d) at their progress (k,) in
-    (0, 1] with targets (k,), wrapped to predict finished runs. The progress input is the fidelity of multi-fidelity BO; Protein (PufferLib) gets
-    the same effect by observing a partial run with its training-steps param set to the steps
-    so far."""
+    (0, 1] with targets (k,), wrapped to predict finished runs. The progress input is the
+    fidelity of multi-fidelity BO; Protein (PufferLib) gets the same effect by observing a
+    partial run with its training-steps param set to the steps so far."""
     finished = at_full_progress(x)
     rows = torch.cat([finished, with_progress(partial_x, partial_progress)])
     targets = torch.cat([y, partial_y])
     return AtFullProgress(fit_gp(rows, targets, kind, iterations, max_fit_points, rng))
 
 
-KERNELS = ("matern52_linear", "matern32_linear", "rbf")
+_MATERN = {"matern52_linear": gp.kernels.Matern52, "matern32_linear": gp.kernels.Matern32}
+
+KERNELS = (*_MATERN, "rbf")
 """The kernels ``fit_gp`` builds: a Matern 5/2 or 3/2 ARD kernel plus a linear kernel, or an
 isotropic RBF (the 1-D Pareto models)."""
-
-_MATERN = {"matern52_linear": gp.kernels.Matern52, "matern32_linear": gp.kernels.Matern32}
 
 
 def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
