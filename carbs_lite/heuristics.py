@@ -69,6 +69,7 @@ class OutputTransform(Enum):
 
     QUANTILE = "quantile"
     STANDARDIZE = "standardize"
+    BOX_COX = "box_cox"
 
 
 class SurrogateKernel(Enum):
@@ -288,8 +289,10 @@ class Heuristics:
     """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order of
     the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
     (goodness - mean) / std, which keeps the sizes of the differences, as Optuna's GPSampler
-    and BoTorch's ``Standardize`` do. The Pareto values and the exploration bias live in the
-    same units. STANDARDIZE is the default: near an optimum the ranks flatten the differences
+    and BoTorch's ``Standardize`` do. BOX_COX: standardized log outputs where the Box-Cox
+    likelihood prefers the log to the outputs themselves (outputs spread over orders of
+    magnitude), else as STANDARDIZE (``output_transforms.BoxCoxTransform``). The Pareto values
+    and the exploration bias live in the same units. STANDARDIZE is the default: near an optimum the ranks flatten the differences
     that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45
     problem-seed pairs better/worse, p = 0.0002; ablations/RESULTS.md). Read in
     ``search.Search.fit``."""

@@ -32,6 +32,7 @@ from carbs_lite.heuristics import (
     Heuristics,
     SearchRadius,
 )
+from carbs_lite.output_transforms import OutputTransformer, output_transform
 from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics
 from carbs_lite.spaces import ParamSpace
@@ -40,14 +41,11 @@ from carbs_lite.surrogate import (
     DTYPE,
     FittedGP,
     ParetoFunction,
-    QuantileTransform,
-    Standardize,
     Surrogate,
     fit_gp,
     fit_pareto_model,
     fit_with_progress,
     fold_outstanding,
-    output_transform,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,7 +100,7 @@ class FittedModels:
     output: Surrogate
     cost: Surrogate
     success: FittedGP | None
-    transform: QuantileTransform | Standardize
+    transform: OutputTransformer
     pareto: ParetoFunction
     log_cost_range: tuple[float, float]
     front: list[Group]
@@ -270,7 +268,9 @@ class Search:
         front = search_front(data, self.config, heuristics)
         kept = self.conditioning(data, front, rng)
         curve = self.curve_rows(data, kept)
-        transform = output_transform(data.goodness[ok], heuristics.output_transform)
+        transform = output_transform(
+            data.goodness[ok], heuristics.output_transform, self.config.sign
+        )
         inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
         target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
         kept_ok = ok[kept]

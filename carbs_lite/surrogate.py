@@ -21,7 +21,7 @@ import pyro
 import pyro.contrib.gp as gp
 import torch
 
-from carbs_lite.heuristics import OutputTransform, OutstandingEstimator, ParetoModel
+from carbs_lite.heuristics import OutstandingEstimator, ParetoModel
 from carbs_lite.pareto import isotonic_increasing, running_best
 
 logger = logging.getLogger(__name__)
@@ -61,61 +61,6 @@ def _module_local_params() -> Iterator[None]:
 
 ParetoFunction = Callable[[torch.Tensor], torch.Tensor]
 """Maps scaled log costs (n,) to the best achievable goodness (n,), in surrogate units."""
-
-
-def normal_scores(values: np.ndarray) -> np.ndarray:
-    """Quantile transform to a standard normal: z_i = Phi^-1((rank_i + 0.5) / n), ties averaged."""
-    values = np.asarray(values, dtype=float)
-    n = len(values)
-    _, tie_group, ties = np.unique(values, return_inverse=True, return_counts=True)
-    # the 0-based ranks of a tie group are first .. first + ties - 1; their mean is exact
-    first = np.cumsum(ties) - ties
-    ranks = (first + (ties - 1) / 2)[tie_group.ravel()]
-    quantiles = torch.as_tensor((ranks + 0.5) / n, dtype=DTYPE)
-    return torch.special.ndtri(quantiles).numpy()
-
-
-class QuantileTransform:
-    """Monotone map from goodness to normal scores, piecewise linear between observed values."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.knots, index = np.unique(np.asarray(values, dtype=float), return_index=True)
-        self.scores = normal_scores(values)[index]
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        if len(self.knots) == 1:
-            return np.zeros_like(np.asarray(values, dtype=float))
-        return np.interp(values, self.knots, self.scores)
-
-    def inverse(self, scores: np.ndarray) -> np.ndarray:
-        """Normal scores back to goodness, clipped to the observed range."""
-        if len(self.knots) == 1:
-            return np.full_like(np.asarray(scores, dtype=float), self.knots[0])
-        return np.interp(scores, self.scores, self.knots)
-
-
-class Standardize:
-    """Affine map from goodness to z-scores, (g - mean) / std over the observed values."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=float)
-        self.mean = float(values.mean())
-        std = float(values.std())
-        self.std = std if std > 0 else 1.0
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return (np.asarray(values, dtype=float) - self.mean) / self.std
-
-    def inverse(self, scores: np.ndarray) -> np.ndarray:
-        """z-scores back to goodness."""
-        return np.asarray(scores, dtype=float) * self.std + self.mean
-
-
-def output_transform(values: np.ndarray, kind: OutputTransform) -> QuantileTransform | Standardize:
-    """The map from goodness to output-GP targets fit on ``values``, per the switch."""
-    if kind is OutputTransform.STANDARDIZE:
-        return Standardize(values)
-    return QuantileTransform(values)
 
 
 class FittedGP:

@@ -33,6 +33,7 @@ from carbs_lite import (
     TunerConfig,
 )
 from carbs_lite import acquisition as acq
+from carbs_lite.output_transforms import Standardize
 from carbs_lite.pareto import search_front
 from carbs_lite.search import Search
 from carbs_lite.study_data import StudyData
@@ -349,9 +350,10 @@ def test_outstanding_estimator(params, estimator):
 def test_output_transform(params):
     standardized = _tuner(params, steps=8)
     quantile = _variant(standardized, output_transform=OutputTransform.QUANTILE)
+    box_cox = _variant(standardized, output_transform=OutputTransform.BOX_COX)
     goodness = _data(quantile).goodness
     targets = {}
-    for tuner in (quantile, standardized):
+    for tuner in (quantile, standardized, box_cox):
         models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
         targets[tuner] = models.transform(goodness)
         assert models.transform.inverse(targets[tuner]) == pytest.approx(goodness)
@@ -361,6 +363,11 @@ def test_output_transform(params):
     assert np.corrcoef(goodness, targets[quantile])[0, 1] < 0.99
     assert np.array_equal(np.argsort(targets[quantile]), np.argsort(targets[standardized]))
     assert not np.allclose(_scored(quantile)["log_ei"], _scored(standardized)["log_ei"])
+    # these outputs (positive losses spread over a decade) are better modelled by their log
+    outputs = -goodness
+    logged = Standardize(-np.log(outputs))(-np.log(outputs))
+    assert targets[box_cox] == pytest.approx(logged)
+    assert not np.allclose(_scored(box_cox)["log_ei"], _scored(standardized)["log_ei"])
 
 
 def test_surrogate_kernel():

@@ -1,4 +1,4 @@
-"""GP surrogates: fit quality, robustness, quantile transform, outstanding folding."""
+"""GP surrogates: fit quality, robustness, outstanding folding."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import torch
 from carbs_lite.arch import ArchSpace
 from carbs_lite.heuristics import OutstandingEstimator
 from carbs_lite.surrogate import (
-    QuantileTransform,
-    Standardize,
     _cholesky,
     _covariance,
     _kernel,
@@ -19,7 +17,6 @@ from carbs_lite.surrogate import (
     _positive,
     fit_gp,
     fold_outstanding,
-    normal_scores,
 )
 
 D = torch.float64
@@ -114,27 +111,6 @@ def test_fit_on_capped_subset_predicts_with_all_points():
     model = fit_gp(x, y, max_fit_points=50, rng=rng)
     assert model.model.X.shape[0] == 300
     assert float((model.predict(x[:20])[0] - y[:20]).abs().max()) < 0.05
-
-
-def test_normal_scores_and_transform():
-    scores = normal_scores(np.array([3.0, 1.0, 2.0, 2.0]))
-    assert scores[1] < scores[2] == scores[3] < scores[0]
-    assert scores.sum() == pytest.approx(0.0, abs=1e-12)
-    transform = QuantileTransform(np.array([1.0, 2.0, 3.0]))
-    assert transform(np.array([2.0]))[0] == pytest.approx(0.0, abs=1e-12)
-    assert transform.inverse(transform(np.array([2.5])))[0] == pytest.approx(2.5)
-    assert QuantileTransform(np.array([5.0, 5.0]))(np.array([7.0])).tolist() == [0.0]
-
-
-def test_standardize_keeps_the_sizes_of_differences():
-    values = np.array([-0.811, -0.785, -0.784, -0.783])  # one far-worse run, three close ones
-    z = Standardize(values)(values)
-    assert z.mean() == pytest.approx(0.0, abs=1e-12) and z.std() == pytest.approx(1.0)
-    assert z[1] - z[0] == pytest.approx(26 * (z[2] - z[1]))  # affine: gaps keep their ratio
-    ranks = QuantileTransform(values)(values)
-    assert ranks[1] - ranks[0] < 2 * (ranks[2] - ranks[1])  # ranks: the outlier is one step away
-    assert Standardize(values).inverse(z) == pytest.approx(values)
-    assert Standardize(np.array([5.0, 5.0]))(np.array([7.0])).tolist() == [2.0]
 
 
 def test_fold_outstanding_collapses_variance_at_pending_points():
