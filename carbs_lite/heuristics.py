@@ -289,9 +289,12 @@ class Heuristics:
     """QUANTILE (CARBS): each goodness becomes the normal score of its rank, so only the order of
     the runs reaches the output GP (one far-worse run sits one rank lower). STANDARDIZE:
     (goodness - mean) / std, which keeps the sizes of the differences, as Optuna's GPSampler
-    and BoTorch's ``Standardize`` do. BOX_COX: standardized log outputs where the Box-Cox
-    likelihood prefers the log to the outputs themselves (outputs spread over orders of
-    magnitude), else as STANDARDIZE (``output_transforms.BoxCoxTransform``). The Pareto values
+    and BoTorch's ``Standardize`` do. BOX_COX: the output GP is fit twice, on the
+    standardized outputs and on their standardized log (the Box-Cox exponents 1 and 0,
+    ``output_transforms.BoxCoxTransform``), and the log is kept when the GP's likelihood of the
+    goodness is higher with it by a Bayes factor above e (``search.chosen_output_fit``): a
+    reward that is ~0 far from a narrow optimum has a log the GP models far better, and the
+    search can follow it up from values a standardization squeezes together. The Pareto values
     and the exploration bias live in the same units. STANDARDIZE is the default: near an optimum the ranks flatten the differences
     that EI needs to close in, and QUANTILE was worse on the suite at 30 tries (11/45
     problem-seed pairs better/worse, p = 0.0002; ablations/RESULTS.md). Read in

@@ -10,14 +10,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.stats
 import torch
 
 from carbs_lite.heuristics import OutputTransform
 
-MIN_BOX_COX_VALUES = 3
-"""``BoxCoxTransform`` compares its two exponents only on at least this many distinct outputs;
-with fewer both fit them equally well and it keeps the outputs' scale."""
+MIN_LOG_VALUES = 3
+"""``output_transforms`` offers the log only for at least this many distinct outputs: with
+fewer, any monotone map fits them equally well."""
 
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
@@ -69,41 +68,28 @@ class Standardize:
 
 
 class BoxCoxTransform:
-    """Log outputs where the Box-Cox likelihood prefers them to the outputs themselves; then
-    standardized.
+    """The Box-Cox transform (Box and Cox 1964) with exponent 1 (the outputs as they are) or 0
+    (their log), then standardized.
 
-    The Box-Cox family (Box and Cox 1964), (o^lambda - 1) / lambda with the log at lambda = 0,
-    acts on the outputs o = sign x goodness in the user's units, whichever the direction, since
-    their spread, not the direction, decides how to model them. Of its two classic members,
-    lambda = 1 (the outputs as they are) and lambda = 0 (their log), the one with the higher
-    Box-Cox log-likelihood on the fitted outputs (``scipy.stats.boxcox_llf``) is used; outputs
-    that are not all positive, or have fewer than ``MIN_BOX_COX_VALUES`` distinct values, keep
-    lambda = 1. The result is multiplied by ``sign`` and standardized (mean 0, std 1 over the
-    fitted values), so the targets increase with goodness.
+    It acts on the outputs o = sign x goodness in the user's units, whichever the direction:
+    their spread, not the direction, decides how to model them. The result is multiplied by
+    ``sign`` and standardized (mean 0, std 1 over the fitted values), so the targets increase
+    with goodness; with ``log`` False they are ``Standardize``'s. The log needs positive
+    outputs; below the smallest fitted output o_min it continues linearly with slope
+    1 / o_min, so that a later value there (a learning-curve point, even one <= 0) stays
+    finite and in order.
 
-    Outputs spread over orders of magnitude (a reward that is ~0 far from a narrow optimum, a
-    loss closing in on 0) choose the log, which keeps apart the small values a standardization
-    squeezes together; outputs spread evenly choose lambda = 1 and get ``Standardize``'s
-    targets. Only these two exponents, not lambda fit freely as HEBO (Cowen-Rivers et al., JAIR
-    2022) does: the free fit is not invariant to the outputs' offset and on outputs far from 0
-    (losses of 0.78-0.81, say) its maximum-likelihood lambda reached -200, a transform no
-    smoother than ranks (ablations/RESULTS.md). Below the smallest fitted output o_min the log
-    continues linearly with slope 1 / o_min, so that later values there (a learning-curve
-    point, even one <= 0) stay finite and in order.
-
-    values: goodness (n,); sign: +1 (maximize) or -1 (minimize).
+    values: goodness (n,) of the fitted runs; sign: +1 (maximize) or -1 (minimize); log: the
+    exponent is 0, not 1. ValueError if ``log`` is asked for outputs that are not all positive.
     """
 
-    def __init__(self, values: np.ndarray, sign: float) -> None:
+    def __init__(self, values: np.ndarray, sign: float, log: bool) -> None:
         goodness = np.asarray(values, dtype=float)
         outputs = sign * goodness
-        self.sign = sign
+        if log and not np.all(outputs > 0):
+            raise ValueError("the log transform needs positive outputs")
+        self.sign, self.log = sign, log
         self.low = float(outputs.min()) if len(outputs) else 1.0
-        self.log = bool(
-            np.all(outputs > 0)
-            and len(np.unique(outputs)) >= MIN_BOX_COX_VALUES
-            and scipy.stats.boxcox_llf(0.0, outputs) > scipy.stats.boxcox_llf(1.0, outputs)
-        )
         self.standardize = Standardize(self._powered(goodness))
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
@@ -121,6 +107,17 @@ class BoxCoxTransform:
         outputs = np.where(logs < math.log(low), below, above)
         return self.sign * outputs
 
+    def log_jacobian(self, values: np.ndarray) -> np.ndarray:
+        """log |d target / d goodness| at goodness (n,): -log std, and with the log -log
+        max(o, o_min) as well. Added over the fitted rows to a GP's log marginal likelihood
+        of the targets, it gives the likelihood of the goodness itself, which compares
+        transforms (the warped GP of Snelson, Rasmussen and Ghahramani, NeurIPS 2004)."""
+        goodness = np.asarray(values, dtype=float)
+        scale = np.full(goodness.shape, -math.log(self.standardize.std))
+        if not self.log:
+            return scale
+        return scale - np.log(np.maximum(self.sign * goodness, self.low))
+
     def _powered(self, goodness: np.ndarray) -> np.ndarray:
         """sign x the chosen power of the outputs of ``goodness`` (n,)."""
         if not self.log:
@@ -134,11 +131,21 @@ OutputTransformer = QuantileTransform | Standardize | BoxCoxTransform
 """Any of the maps ``output_transform`` returns."""
 
 
-def output_transform(values: np.ndarray, kind: OutputTransform, sign: float) -> OutputTransformer:
-    """The map from goodness (n,) to output-GP targets fit on ``values``, per the switch;
-    ``sign`` is +1 when the study maximizes its output, -1 when it minimizes it."""
+def output_transforms(
+    values: np.ndarray, kind: OutputTransform, sign: float
+) -> list[OutputTransformer]:
+    """The maps from goodness (n,) to output-GP targets fit on ``values`` that the switch
+    offers, the first the one to use without a choice: one for QUANTILE and STANDARDIZE; for
+    BOX_COX the identity and, for at least ``MIN_LOG_VALUES`` distinct outputs, all positive,
+    the log (``BoxCoxTransform``), between which the output GP's likelihood chooses
+    (``search.Search.fit``). ``sign``: +1 when the study maximizes its output, -1 when it
+    minimizes it."""
     if kind is OutputTransform.STANDARDIZE:
-        return Standardize(values)
-    if kind is OutputTransform.BOX_COX:
-        return BoxCoxTransform(values, sign)
-    return QuantileTransform(values)
+        return [Standardize(values)]
+    if kind is OutputTransform.QUANTILE:
+        return [QuantileTransform(values)]
+    outputs = sign * np.asarray(values, dtype=float)
+    options = [BoxCoxTransform(values, sign, log=False)]
+    if np.all(outputs > 0) and len(np.unique(outputs)) >= MIN_LOG_VALUES:
+        options.append(BoxCoxTransform(values, sign, log=True))
+    return options

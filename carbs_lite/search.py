@@ -32,7 +32,7 @@ from carbs_lite.heuristics import (
     Heuristics,
     SearchRadius,
 )
-from carbs_lite.output_transforms import OutputTransformer, output_transform
+from carbs_lite.output_transforms import BoxCoxTransform, OutputTransformer, output_transforms
 from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics
 from carbs_lite.spaces import ParamSpace
@@ -56,6 +56,13 @@ NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 REFINE_STARTS, REFINE_DRAWS, REFINE_ROUNDS = 5, 16, 4
 """Acquisition refinement: the best candidates it starts from, the Gaussian draws around each
 per round, and the rounds (the step halves each round, from half the search std)."""
+
+OUTPUT_TRANSFORM_LOG_BAYES_FACTOR = 1.0
+"""``OutputTransform.BOX_COX`` leaves the outputs' own scale for their log only when the log
+likelihood of the goodness under the log's GP is higher by more than this, a Bayes factor
+above e, "positive" evidence on the scale of Kass and Raftery (1995, 2 ln B > 2). Where the
+two explain the outputs about equally well (outputs far from 0, on which the log is nearly
+linear), the search keeps the scale it has without the switch."""
 
 ALL = slice(None)
 """Every run: what ``Search.conditioning`` returns below its limit."""
@@ -111,6 +118,17 @@ class FittedModels:
     def cost_from_scaled(self, scaled: torch.Tensor) -> torch.Tensor:
         low, high = self.log_cost_range
         return torch.exp(low + scaled * max(high - low, 1e-9))
+
+
+class OutputFit(NamedTuple):
+    """An output GP, the transform of its targets, the targets (n,) of every success, and
+    the log likelihood of the goodness it was fit on (``Search.output_model``; NaN where the
+    switch offers one transform and nothing is compared)."""
+
+    output: Surrogate
+    transform: OutputTransformer
+    target: torch.Tensor
+    evidence: float
 
 
 class Scores(NamedTuple):
@@ -268,27 +286,14 @@ class Search:
         front = search_front(data, self.config, heuristics)
         kept = self.conditioning(data, front, rng)
         curve = self.curve_rows(data, kept)
-        transform = output_transform(
+        inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
+        failures = data.failures[kept]
+        imputed = imputed_failures(inputs, failures, heuristics.failure_imputation)
+        options = output_transforms(
             data.goodness[ok], heuristics.output_transform, self.config.sign
         )
-        inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
-        target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
-        kept_ok = ok[kept]
-        kept_target = torch.as_tensor(transform(data.goodness[kept][kept_ok]), dtype=DTYPE)
-        failures = data.failures[kept]
-        modelled = kept_ok | imputed_failures(inputs, failures, heuristics.failure_imputation)
-        worst = float(target.min()) if len(target) else 0.0
-        x = inputs[torch.as_tensor(modelled)]
-        y = torch.full((len(x),), worst, dtype=DTYPE)
-        y[torch.as_tensor(kept_ok[modelled])] = kept_target
-        partial = None
-        if curve is not None:
-            # the transform stays that of the finished runs, so their targets and the Pareto
-            # values do not move; a curve point worse than every finished run gets the worst
-            # one's value under QUANTILE
-            partial_x = torch.as_tensor(features(data.inputs[curve.run]), dtype=DTYPE)
-            partial = (partial_x, curve.progress, transform(curve.goodness))
-        output = _fit_surrogate(self.fit_settings(), x, y, rng, partial)
+        fits = [self.output_model(data, t, kept, imputed, curve, rng) for t in options]
+        output, transform, target = chosen_output_fit(fits)[:3]
         outstanding = torch.as_tensor(features(data.outstanding), dtype=DTYPE)
         fold_outstanding(output, outstanding, heuristics.outstanding_estimator, rng)
         cost, log_cost_range = self.cost_model(data, rng, kept, curve)
@@ -303,6 +308,45 @@ class Search:
             heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy()
         )
         return FittedModels(output, cost, success, transform, pareto, log_cost_range, front)
+
+    def output_model(
+        self,
+        data: StudyData,
+        transform: OutputTransformer,
+        kept: slice | np.ndarray,
+        imputed: np.ndarray,
+        curve: CurvePoints | None,
+        rng: np.random.Generator,
+    ) -> OutputFit:
+        """The output GP of ``data`` under ``transform``: fit on the ``kept`` successes, the
+        kept failures ``imputed`` (bool, one per kept run) at the worst success's target, and
+        the ``curve`` points."""
+        ok, features = data.successes, self.features
+        target = torch.as_tensor(transform(data.goodness[ok]), dtype=DTYPE)
+        kept_ok = ok[kept]
+        kept_goodness = data.goodness[kept][kept_ok]
+        modelled = kept_ok | imputed
+        x = torch.as_tensor(features(data.inputs[kept][modelled]), dtype=DTYPE)
+        y = torch.full((len(x),), float(target.min()) if len(target) else 0.0, dtype=DTYPE)
+        y[torch.as_tensor(kept_ok[modelled])] = torch.as_tensor(
+            transform(kept_goodness), dtype=DTYPE
+        )
+        partial, goodness = None, kept_goodness
+        if curve is not None:
+            # the transform stays that of the finished runs, so their targets and the Pareto
+            # values do not move; a curve point worse than every finished run gets the worst
+            # one's value under QUANTILE
+            partial_x = torch.as_tensor(features(data.inputs[curve.run]), dtype=DTYPE)
+            partial = (partial_x, curve.progress, transform(curve.goodness))
+            goodness = np.concatenate([goodness, curve.goodness])
+        output = _fit_surrogate(self.fit_settings(), x, y, rng, partial)
+        evidence = math.nan
+        if isinstance(transform, BoxCoxTransform):
+            # the likelihood of the goodness itself; the imputed failures' pseudo-targets
+            # are no observed goodness and carry no Jacobian
+            jacobian = float(transform.log_jacobian(goodness).sum())
+            evidence = output.log_marginal_likelihood() + jacobian
+        return OutputFit(output, transform, target, evidence)
 
     def fit_settings(self) -> dict[str, Any]:
         """``fit_gp`` keyword arguments of the output, cost and success GPs: the kernel
@@ -628,6 +672,17 @@ def trust_region_radius(improved: np.ndarray, initial: float, dims: int) -> floa
         elif failures == patience:
             radius, failures = max(radius / 2.0, low), 0
     return radius
+
+
+def chosen_output_fit(fits: list[OutputFit]) -> OutputFit:
+    """The first of ``fits`` (``output_transforms``' order: the one without a choice first),
+    or a later one whose log likelihood is above the first's by more than
+    ``OUTPUT_TRANSFORM_LOG_BAYES_FACTOR``."""
+    best = fits[0]
+    for fit in fits[1:]:
+        if fit.evidence > fits[0].evidence + OUTPUT_TRANSFORM_LOG_BAYES_FACTOR:
+            best = fit if fit.evidence > best.evidence else best
+    return best
 
 
 def imputed_failures(

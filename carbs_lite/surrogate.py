@@ -101,6 +101,14 @@ class FittedGP:
             residual = (model.y - model.mean_function(model.X)).reshape(n, 1)
             self._whitened_y = torch.linalg.solve_triangular(tril, residual, upper=False)
 
+    def log_marginal_likelihood(self) -> float:
+        """log N(y | mean(X), K + (noise + jitter) I) of the conditioning rows' targets under
+        the fitted hyperparameters (Rasmussen and Williams 2006, eq. 2.30), from the cached
+        factorization: -|L^-1 r|^2 / 2 - sum log diag L - n log(2 pi) / 2."""
+        n = self._tril.shape[0]
+        log_det = torch.log(torch.diagonal(self._tril)).sum()
+        return float(-0.5 * self._whitened_y.pow(2).sum() - log_det - 0.5 * n * LOG_2PI)
+
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and variance of f at rows (m, d): two tensors of shape (m,), the mean
         in the units of the fitted targets; LinAlgError if either is not finite."""
@@ -139,6 +147,10 @@ class AtFullProgress:
 
     def __init__(self, model: FittedGP) -> None:
         self.model = model
+
+    def log_marginal_likelihood(self) -> float:
+        """``FittedGP.log_marginal_likelihood`` of every row, finished and partial."""
+        return self.model.log_marginal_likelihood()
 
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``FittedGP.predict`` of rows (m, d) at progress 1."""

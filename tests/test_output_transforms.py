@@ -11,7 +11,7 @@ from carbs_lite.output_transforms import (
     QuantileTransform,
     Standardize,
     normal_scores,
-    output_transform,
+    output_transforms,
 )
 
 
@@ -41,42 +41,24 @@ def _increasing(goodness: np.ndarray, targets: np.ndarray) -> bool:
     return bool(np.all(np.diff(targets[order]) > 0))
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_box_cox_takes_the_log_of_outputs_spread_over_orders_of_magnitude(sign):
-    # a narrow bump's rewards (or a loss closing in on 0): log-uniform outputs, 1e-9 to 1
-    outputs = np.exp(np.random.default_rng(0).uniform(np.log(1e-9), 0.0, 30))
-    goodness = sign * outputs
-    transform = output_transform(goodness, OutputTransform.BOX_COX, sign)
-    targets = transform(goodness)
-    assert transform.log
-    assert targets == pytest.approx(Standardize(sign * np.log(outputs))(sign * np.log(outputs)))
-    assert targets.mean() == pytest.approx(0.0, abs=1e-9) and targets.std() == pytest.approx(1.0)
-    assert _increasing(goodness, targets)
-    assert transform.inverse(targets) == pytest.approx(goodness, rel=1e-9)
-    # standardized, the outputs below 1e-3 all sit within 0.01 of each other; logged, apart
-    small = outputs < 1e-3
-    assert np.ptp(Standardize(goodness)(goodness)[small]) < 0.01 < 1.0 < np.ptp(targets[small])
-
-
-@pytest.mark.parametrize(
-    "outputs",
-    [
-        np.random.default_rng(2).normal(0.0, 1.0, 30),  # not all positive: no log
-        np.array([2.0, 3.0]),  # too few distinct values to choose
-    ],
-)
-def test_box_cox_keeps_outputs_it_cannot_log_as_a_standardization(outputs):
-    transform = BoxCoxTransform(-outputs, -1.0)
-    assert not transform.log
-    assert transform(-outputs) == pytest.approx(Standardize(-outputs)(-outputs))
-    assert transform.inverse(transform(-outputs)) == pytest.approx(-outputs)
+def test_box_cox_log_targets_keep_apart_outputs_spread_over_orders_of_magnitude():
+    # a narrow bump's rewards: log-uniform outputs, 1e-9 to 1, maximized
+    goodness = np.exp(np.random.default_rng(0).uniform(np.log(1e-9), 0.0, 30))
+    identity, log = output_transforms(goodness, OutputTransform.BOX_COX, 1.0)
+    assert identity(goodness) == pytest.approx(Standardize(goodness)(goodness))
+    targets = log(goodness)
+    assert targets == pytest.approx(Standardize(np.log(goodness))(np.log(goodness)))
+    assert log.inverse(targets) == pytest.approx(goodness, rel=1e-9)
+    small = goodness < 1e-3
+    assert np.ptp(identity(goodness)[small]) < 0.01 < 1.0 < np.ptp(targets[small])
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_box_cox_keeps_later_values_outside_the_fitted_range_finite_and_ordered(sign):
+def test_box_cox_targets_increase_with_goodness_also_outside_the_fitted_range(sign):
     outputs = np.array([0.01, 0.02, 0.05, 0.1, 0.5, 2.0, 40.0])
-    transform = BoxCoxTransform(sign * outputs, sign)
-    assert transform.log
+    transform = BoxCoxTransform(sign * outputs, sign, log=True)
+    fitted = transform(sign * outputs)
+    assert fitted.mean() == pytest.approx(0.0, abs=1e-12) and fitted.std() == pytest.approx(1.0)
     later = np.array([-3.0, 0.0, 0.001, 0.005, 60.0])  # below the smallest, even <= 0, and above
     goodness = sign * np.concatenate([later, outputs])
     targets = transform(goodness)
@@ -85,7 +67,31 @@ def test_box_cox_keeps_later_values_outside_the_fitted_range_finite_and_ordered(
     assert np.isfinite(transform.inverse(np.array([1e6, -1e6]))).all()
 
 
-def test_box_cox_of_outputs_far_from_0_is_about_a_standardization():
-    outputs = np.random.default_rng(1).uniform(0.78, 0.81, 30)  # losses of the ads task
-    targets = BoxCoxTransform(-outputs, -1.0)(-outputs)
-    assert np.corrcoef(-outputs, targets)[0, 1] > 0.9999
+def test_box_cox_log_jacobian_is_the_derivative_of_the_targets():
+    goodness = -np.array([0.3, 0.5, 0.9, 2.0, 7.0])  # minimized losses
+    for log in (False, True):
+        transform = BoxCoxTransform(goodness, -1.0, log=log)
+        step = 1e-6
+        slope = (transform(goodness + step) - transform(goodness - step)) / (2 * step)
+        assert transform.log_jacobian(goodness) == pytest.approx(np.log(slope), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        np.random.default_rng(2).normal(0.0, 1.0, 30),  # not all positive: no log
+        np.array([2.0, 3.0, 2.0]),  # too few distinct values to choose
+    ],
+)
+def test_box_cox_offers_only_the_identity_for_outputs_it_cannot_log(outputs):
+    assert len(output_transforms(-outputs, OutputTransform.BOX_COX, -1.0)) == 1
+    if np.any(outputs <= 0):
+        with pytest.raises(ValueError, match="positive outputs"):
+            BoxCoxTransform(-outputs, -1.0, log=True)
+
+
+@pytest.mark.parametrize("kind", [OutputTransform.STANDARDIZE, OutputTransform.QUANTILE])
+def test_the_other_switch_values_offer_one_transform(kind):
+    goodness = np.array([0.1, 0.5, 2.0, 9.0])
+    (transform,) = output_transforms(goodness, kind, 1.0)
+    assert transform.inverse(transform(goodness)) == pytest.approx(goodness)

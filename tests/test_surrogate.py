@@ -215,3 +215,21 @@ def test_fit_gp_refuses_an_unknown_kernel():
     x = torch.zeros(3, 2, dtype=D)
     with pytest.raises(ValueError, match="unknown kernel 'matern12'.*matern52_linear"):
         fit_gp(x, torch.tensor([0.0, 1.0, 2.0], dtype=D), kind="matern12")
+
+
+def test_log_marginal_likelihood_is_that_of_the_conditioning_rows():
+    rng = np.random.default_rng(3)
+    x = torch.as_tensor(rng.uniform(-1, 1, (25, 2)), dtype=D)
+    y = torch.sin(3 * x[:, 0]) + 0.1 * torch.as_tensor(rng.standard_normal(25), dtype=D)
+    fitted = fit_gp(x, y, rng=rng)
+    model = fitted.model
+    with torch.no_grad(), _module_local_params():
+        noise = float(_positive(model, "noise")) + model.jitter
+        covariance = _covariance(model.kernel, model.X) + noise * torch.eye(25, dtype=D)
+        expected = torch.distributions.MultivariateNormal(
+            torch.zeros(25, dtype=D) + model.mean_function(model.X), covariance
+        ).log_prob(model.y)
+    assert fitted.log_marginal_likelihood() == pytest.approx(float(expected), rel=1e-9)
+    # a worse explanation of the same rows (targets shuffled) is less likely under its own fit
+    shuffled = fit_gp(x, y[torch.as_tensor(rng.permutation(25))], rng=rng)
+    assert shuffled.log_marginal_likelihood() < fitted.log_marginal_likelihood()
