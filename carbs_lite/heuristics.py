@@ -341,6 +341,16 @@ class Heuristics:
     rounding, integer and arch params need no gradient. Not in CARBS, whose candidates are
     only the Gaussian draws. Read in ``search.Search.score``."""
 
+    refinement_from_incumbent: bool = False
+    """With ``acquisition_refinement``, also search the acquisition locally around the
+    incumbent, the best successful run under the cost cap: its draws join those around the
+    best candidates in every round (``search.Search.refined``). Optuna's ``GPSampler`` starts
+    one of its L-BFGS-B runs from the incumbent in the same way (``optuna/_gp/optim_mixed.py``,
+    the best observed params as a warm start). Where the model sees no improvement nearby
+    but wide uncertainty far off, the best candidates are all far, and without this the
+    small, sure improvements around the incumbent are never drawn. Read in
+    ``search.Search.refined``."""
+
     failure_imputation: FailureImputation = FailureImputation.FAILED_REGIONS
     """Failed runs that enter the output GP, at the worst successful surrogate value, so that
     its mean falls where runs fail instead of reverting to the prior there, and EI there no

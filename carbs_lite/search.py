@@ -237,12 +237,14 @@ class Search:
     ) -> tuple[np.ndarray, Scores]:
         """``scored``'s candidates (n, d) and scores with the points of a local search of the
         acquisition appended: ``REFINE_ROUNDS`` rounds of ``REFINE_DRAWS`` Gaussian draws
-        around each of the best ``REFINE_STARTS`` so far, at std (mean search std) x 2^-k in
-        round k, rounded, in bounds and new. P_search stays that of the search's Gaussians
+        around each of the best ``REFINE_STARTS`` so far (and around the incumbent, with
+        ``Heuristics.refinement_from_incumbent``), at std (mean search std) x 2^-k in round k,
+        rounded, in bounds and new. P_search stays that of the search's Gaussians
         around ``scored.centers``, so refinement cannot leave the search region for free."""
         candidates, scores, models = scored.candidates, scored.scores, scored.models
         centers, std = scored.centers, scored.std
         base = np.mean(std, axis=0)
+        incumbent = self.incumbent(data) if self.heuristics.refinement_from_incumbent else None
         for k in range(1, REFINE_ROUNDS + 1):
             finite = torch.isfinite(scores.log_acq)
             if not finite.any():
@@ -250,6 +252,8 @@ class Search:
             order = torch.argsort(scores.log_acq, descending=True)[:REFINE_STARTS].numpy()
             order = order[finite.numpy()[order]]
             starts = candidates[order]
+            if incumbent is not None:
+                starts = np.concatenate([incumbent[None, :], starts])
             step = base * 2.0**-k
             rows = np.repeat(starts, REFINE_DRAWS, axis=0)
             step = np.maximum(step[None, :], self.space.min_step_in_basic(rows))
@@ -264,6 +268,18 @@ class Search:
             candidates = np.concatenate([candidates, new])
             scores = Scores(*(torch.cat([a, b]) for a, b in zip(scores, extra, strict=True)))
         return candidates, scores
+
+    def incumbent(self, data: StudyData) -> np.ndarray | None:
+        """The basic input (d,) of the best successful run under ``max_suggestion_cost`` (of
+        every successful run without a cap); None when there is none."""
+        eligible = data.successes.copy()
+        cap = self.config.max_suggestion_cost
+        if cap is not None:
+            eligible &= data.cost <= cap
+        if not eligible.any():
+            return None
+        goodness = np.where(eligible, data.goodness, -np.inf)
+        return data.inputs[int(np.argmax(goodness))]
 
     def pareto_floor(self, models: FittedModels, rng: np.random.Generator) -> float:
         """The lower clamp of the Pareto value (``pareto_clamp``)."""

@@ -34,7 +34,7 @@ from carbs_lite import (
 )
 from carbs_lite import acquisition as acq
 from carbs_lite.pareto import search_front
-from carbs_lite.search import Search
+from carbs_lite.search import REFINE_DRAWS, Search
 from carbs_lite.study_data import StudyData
 from carbs_lite.surrogate import fit_pareto_model
 
@@ -746,6 +746,39 @@ def test_acquisition_refinement_adds_better_points_near_the_best_candidates(para
     lower, upper = _search(on).bounds()
     extra = refined["candidates"][n:]
     assert ((extra >= lower) & (extra <= upper)).all()
+
+
+def test_refinement_from_incumbent_draws_around_the_best_run(params):
+    off = _tuner(params, seed=2, steps=8)
+    on = _variant(off, refinement_from_incumbent=True)
+    data = _data(on)
+    incumbent = _search(on).incumbent(data)
+    assert np.array_equal(incumbent, data.inputs[np.nanargmax(data.goodness)])
+    with_it, without = _scored(on, refine=True), _scored(off, refine=True)
+    n = len(_scored(off)["candidates"])
+
+    def near(scored: dict) -> int:
+        # refinement's last round draws at 1/16 of the search std: within 3 of those steps
+        step = _radius(on) / 16
+        extra = scored["candidates"][n:]
+        return int((np.abs(extra - incumbent).max(axis=1) < 3 * step).sum())
+
+    assert near(with_it) >= near(without) + REFINE_DRAWS // 2
+
+
+def test_the_incumbent_is_the_best_successful_run_under_the_cost_cap():
+    params = [Param("x", LinearSpace(min=0.0, max=10.0), 1.0)]
+    config = TunerConfig(direction="maximize", max_suggestion_cost=5.0)
+    tuner = Tuner(params, config, Heuristics(refinement_from_incumbent=True), seed=0)
+    for x, failed in ((1.0, False), (3.0, False), (4.0, True), (8.0, False)):
+        tuner.observe({"x": x}, math.nan if failed else x, x, is_failure=failed)
+    data = _data(tuner)
+    # x = 8 is the best output but over the cap, x = 4 failed: the incumbent is x = 3
+    incumbent = _search(tuner).incumbent(data)
+    assert np.array_equal(incumbent, data.inputs[1])
+    empty = Tuner(params, config, Heuristics(), seed=0)
+    empty.observe({"x": 8.0}, 8.0, 8.0)
+    assert _search(empty).incumbent(_data(empty)) is None
 
 
 def test_failure_imputation_lowers_the_output_model_where_runs_failed():
