@@ -343,7 +343,7 @@ class Heuristics:
 
     refinement_from_incumbent: bool = False
     """With ``acquisition_refinement``, also search the acquisition locally around the
-    incumbent, the best successful run under the cost cap: its draws join those around the
+    incumbent, the best feasible run (not failed, cost below the cap): its draws join those around the
     best candidates in every round (``search.Search.refined``). Optuna's ``GPSampler`` starts
     one of its L-BFGS-B runs from the incumbent in the same way (``optuna/_gp/optim_mixed.py``,
     the best observed params as a warm start). Where the model sees no improvement nearby

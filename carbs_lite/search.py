@@ -270,12 +270,12 @@ class Search:
         return candidates, scores
 
     def incumbent(self, data: StudyData) -> np.ndarray | None:
-        """The basic input (d,) of the best successful run under ``max_suggestion_cost`` (of
-        every successful run without a cap); None when there is none."""
+        """The basic input (d,) of the best feasible run (``records.is_feasible``: not failed,
+        cost below ``max_suggestion_cost``), the earliest on ties; None when there is none."""
         eligible = data.successes.copy()
         cap = self.config.max_suggestion_cost
         if cap is not None:
-            eligible &= data.cost <= cap
+            eligible &= data.cost < cap
         if not eligible.any():
             return None
         goodness = np.where(eligible, data.goodness, -np.inf)

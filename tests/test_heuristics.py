@@ -96,6 +96,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.conservative_pareto and h.low_cost_bucketing and h.exploration_bias
     assert h.duplicate_filter  # CARBS: off; it costs nothing on the suite, see RESULTS.md
     assert h.acquisition_refinement and h.success_mask  # not in CARBS
+    assert not h.refinement_from_incumbent  # RESULTS.md: no pooled difference
     assert h.failure_imputation is FailureImputation.FAILED_REGIONS  # not in CARBS; RESULTS.md
     assert h.search_radius is SearchRadius.FIXED and h.pareto_model is ParetoModel.FRONT_GP
     assert h.pareto_clamp is ParetoClamp.ALWAYS_BEST  # CARBS: LOG_UNIFORM; RESULTS.md
@@ -766,16 +767,20 @@ def test_refinement_from_incumbent_draws_around_the_best_run(params):
     assert near(with_it) >= near(without) + REFINE_DRAWS // 2
 
 
-def test_the_incumbent_is_the_best_successful_run_under_the_cost_cap():
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_the_incumbent_is_the_best_feasible_run(direction):
     params = [Param("x", LinearSpace(min=0.0, max=10.0), 1.0)]
-    config = TunerConfig(direction="maximize", max_suggestion_cost=5.0)
+    config = TunerConfig(direction=direction, max_suggestion_cost=5.0)
     tuner = Tuner(params, config, Heuristics(refinement_from_incumbent=True), seed=0)
-    for x, failed in ((1.0, False), (3.0, False), (4.0, True), (8.0, False)):
-        tuner.observe({"x": x}, math.nan if failed else x, x, is_failure=failed)
+    # the output improves with x in the study's direction; the cost is x
+    sign = 1.0 if direction == "maximize" else -1.0
+    for x, failed in ((1.0, False), (3.0, False), (4.0, True), (5.0, False), (8.0, False)):
+        tuner.observe({"x": x}, math.nan if failed else sign * x, x, is_failure=failed)
     data = _data(tuner)
-    # x = 8 is the best output but over the cap, x = 4 failed: the incumbent is x = 3
-    incumbent = _search(tuner).incumbent(data)
-    assert np.array_equal(incumbent, data.inputs[1])
+    # x = 8 and x = 5 are better but not under the cap (feasible means cost < cap), x = 4
+    # failed: the incumbent is x = 3, the run Tuner.best() reports
+    assert tuner.best().params == {"x": 3.0}
+    assert np.array_equal(_search(tuner).incumbent(data), data.inputs[1])
     empty = Tuner(params, config, Heuristics(), seed=0)
     empty.observe({"x": 8.0}, 8.0, 8.0)
     assert _search(empty).incumbent(_data(empty)) is None
