@@ -343,15 +343,15 @@ class Heuristics:
 
     refinement_from_incumbent: bool = False
     """With ``acquisition_refinement``, also search the acquisition locally around the
-    incumbent, the best feasible run (not failed, cost below the cap): its draws join those around the
-    best candidates in every round (``search.Search.refined``). Optuna's ``GPSampler`` starts
-    one of its L-BFGS-B runs from the incumbent in the same way (``optuna/_gp/optim_mixed.py``,
-    the best observed params as a warm start). Where the model sees no improvement nearby
-    but wide uncertainty far off, the best candidates are all far, and without this the
-    small, sure improvements around the incumbent are never drawn. Off by default: on the
-    suite and the ads configs (10 seeds) it was even, 51/56 runs better/worse at 15 tries and
-    63/46 at 30 (p >= 0.63), better on the 10-D bump (median best reward 0.95 against 0.90 at
-    100 tries) (ablations/RESULTS.md). Read in ``search.Search.refined``."""
+    incumbent, the best feasible run (not failed, cost below the cap): its draws join those
+    around the best candidates in every round (``search.Search.refined``). Optuna's
+    ``GPSampler`` starts one of its L-BFGS-B runs from the incumbent in the same way
+    (``optuna/_gp/optim_mixed.py``, the best observed params as a warm start). Where the model
+    sees no improvement nearby but wide uncertainty far off, the best candidates are all far,
+    and without this the small, sure improvements around the incumbent are never drawn. Off by
+    default: on the suite and the ads configs (10 seeds) it was even, 51/56 runs better/worse
+    at 15 tries and 63/46 at 30 (p >= 0.63), better on the 10-D bump (median best reward 0.95
+    against 0.90 at 100 tries) (ablations/RESULTS.md). Read in ``search.Search.refined``."""
 
     failure_imputation: FailureImputation = FailureImputation.FAILED_REGIONS
     """Failed runs that enter the output GP, at the worst successful surrogate value, so that

@@ -34,7 +34,7 @@ from carbs_lite.heuristics import (
 )
 from carbs_lite.output_transforms import BoxCoxTransform, OutputTransformer, output_transforms
 from carbs_lite.pareto import Group, front_improvements, search_front
-from carbs_lite.records import Diagnostics
+from carbs_lite.records import Diagnostics, best_feasible
 from carbs_lite.spaces import ParamSpace
 from carbs_lite.study_data import StudyData
 from carbs_lite.surrogate import (
@@ -270,16 +270,12 @@ class Search:
         return candidates, scores
 
     def incumbent(self, data: StudyData) -> np.ndarray | None:
-        """The basic input (d,) of the best feasible run (``records.is_feasible``: not failed,
-        cost below ``max_suggestion_cost``), the earliest on ties; None when there is none."""
-        eligible = data.successes.copy()
-        cap = self.config.max_suggestion_cost
-        if cap is not None:
-            eligible &= data.cost < cap
-        if not eligible.any():
+        """The basic input (d,) of ``data.records``' best feasible run, the one
+        ``records.best_feasible`` (and so ``Tuner.best``) picks; None when there is none."""
+        best = best_feasible(list(data.records), self.config)
+        if best is None:
             return None
-        goodness = np.where(eligible, data.goodness, -np.inf)
-        return data.inputs[int(np.argmax(goodness))]
+        return data.inputs[next(i for i, o in enumerate(data.records) if o is best)]
 
     def pareto_floor(self, models: FittedModels, rng: np.random.Generator) -> float:
         """The lower clamp of the Pareto value (``pareto_clamp``)."""
