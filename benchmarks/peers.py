@@ -2,7 +2,7 @@
 
     python benchmarks/peers.py [--problems NAME ...] [--seeds 10] [--tries 15 30]
                                [--methods carbs gp tpe random] [--workers 2] [--out results.jsonl]
-                               [--tables-only]
+                               [--switch NAME=VALUE ...] [--tables-only]
 
 Every (problem, seed, method) run makes max(--tries) tries, one at a time, starting from the
 search center; all methods of a seed draw their evaluation noise from the same stream
@@ -10,7 +10,9 @@ search center; all methods of a seed draw their evaluation noise from the same s
 appended to ``--out`` (a run already there is skipped), then the tables are printed from it.
 
 - carbs: ``Tuner(params, TunerConfig(direction, max_suggestion_cost=cap), seed=seed)``,
-  suggest -> evaluate -> observe.
+  suggest -> evaluate -> observe. ``--switch`` sets a ``Heuristics`` field (e.g.
+  ``success_model=gp_classification``); give it its own ``--out``, since runs are keyed
+  without it.
 - gp / tpe / random: ``GPSampler(seed, constraints_func)``, ``TPESampler(multivariate=True,
   group=True, seed, constraints_func)``, ``RandomSampler(seed)``, Optuna's other defaults (10
   startup trials: with one seed, GP and TPE make the same first 10 tries as random, the center
@@ -56,6 +58,7 @@ from carbs_lite.arch import ArchSpace
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.bench.suite import PROBLEMS, make_problem
 from carbs_lite.categorical import CategoricalSpace
+from carbs_lite.heuristics import heuristics_from_switches
 from carbs_lite.spaces import LinearSpace, LogSpace, Param, PowerOfTwoSpace
 
 METHODS = ["carbs", "gp", "tpe", "random"]
@@ -175,11 +178,14 @@ class Recorder:
         return evaluation
 
 
-def run_carbs(problem: Problem, seed: int, tries: int, evaluate: Recorder) -> None:
+def run_carbs(
+    problem: Problem, seed: int, tries: int, evaluate: Recorder, switches: tuple[str, ...] = ()
+) -> None:
     from carbs_lite import Tuner, TunerConfig
+    from carbs_lite.heuristics import heuristics_from_switches
 
     config = TunerConfig(direction=problem.direction, max_suggestion_cost=problem.max_cost)
-    tuner = Tuner(problem.params(), config, seed=seed)
+    tuner = Tuner(problem.params(), config, heuristics_from_switches(list(switches)), seed=seed)
     for _ in range(tries):
         suggestion = tuner.suggest()
         evaluation = evaluate(suggestion.params)
@@ -232,8 +238,11 @@ def problem_named(name: str) -> Problem:
     return make_problem(name)
 
 
-def run_one(problem_name: str, method: str, seed: int, tries: int) -> dict[str, Any]:
-    """Run ``method`` on ``problem_name`` for ``tries`` tries; every try and the timings."""
+def run_one(
+    problem_name: str, method: str, seed: int, tries: int, switches: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Run ``method`` on ``problem_name`` for ``tries`` tries (carbs with the ``Heuristics``
+    ``switches``); every try and the timings."""
     import torch
 
     torch.set_num_threads(1)
@@ -241,7 +250,7 @@ def run_one(problem_name: str, method: str, seed: int, tries: int) -> dict[str, 
     recorder = Recorder(problem, seed)
     start = time.perf_counter()
     if method == "carbs":
-        run_carbs(problem, seed, tries, recorder)
+        run_carbs(problem, seed, tries, recorder, switches)
     else:
         run_optuna(method, problem, seed, tries, recorder)
     return {
@@ -284,7 +293,13 @@ def _init_worker() -> None:
 
 
 def run_sweep(
-    path: Path, problems: list[str], methods: list[str], seeds: int, tries: int, workers: int
+    path: Path,
+    problems: list[str],
+    methods: list[str],
+    seeds: int,
+    tries: int,
+    workers: int,
+    switches: tuple[str, ...] = (),
 ) -> None:
     """Run every (problem, seed, method) not yet in ``path`` with ``tries`` tries, appending."""
     done = read_results(path)
@@ -303,7 +318,7 @@ def run_sweep(
         ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool,
         path.open("a") as stream,
     ):
-        pending = {pool.submit(run_one, *job) for job in jobs}
+        pending = {pool.submit(run_one, *job, switches) for job in jobs}
         finished = 0
         while pending:
             complete, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -481,13 +496,26 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results.jsonl"))
+    parser.add_argument("--switch", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--tables-only", action="store_true", help="print the tables of --out, run nothing"
     )
     args = parser.parse_args()
+    try:
+        heuristics_from_switches(args.switch)
+    except ValueError as error:
+        parser.error(f"--switch: {error}")
     _init_worker()
     if not args.tables_only:
-        run_sweep(args.out, args.problems, args.methods, args.seeds, max(args.tries), args.workers)
+        run_sweep(
+            args.out,
+            args.problems,
+            args.methods,
+            args.seeds,
+            max(args.tries),
+            args.workers,
+            tuple(args.switch),
+        )
     runs = read_results(args.out)
     print(f"    python benchmarks/peers.py {' '.join(sys.argv[1:])}\n")
     print(f"{machine()}; {args.seeds} seeds.")

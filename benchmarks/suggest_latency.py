@@ -2,11 +2,14 @@
 suggestion quality of the fast fit versus a long fit (the peer), measured in one run.
 
     python benchmarks/suggest_latency.py [--repeats 5] [--quality-seeds 5] [--quality-steps 50]
+                                         [--failures] [--switch NAME=VALUE ...]
 
 Problem: ``QuadraticCostProblem(dim=9)`` (9 coordinates + 1 cost parameter = 10 dimensions).
 Fast: L-BFGS for 20 iterations on at most 128 points (the defaults). Long: L-BFGS for 300
 iterations on every point. One torch thread. The first fit in the process (warm-up) is
-reported separately.
+reported separately. ``--failures`` fails the observations with x0 > 0.5 (a quarter of the
+box), so that every suggestion also fits the success model. ``--switch`` adds a column: the
+fast fit with those ``Heuristics`` fields, timed in the same run and on the same tuners.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import time
 import numpy as np
 import torch
 
-from carbs_lite import Tuner, TunerConfig
+from carbs_lite import Heuristics, Tuner, TunerConfig
 from carbs_lite.bench.synthetic import QuadraticCostProblem
+from carbs_lite.heuristics import heuristics_from_switches
 
 PROBLEM = QuadraticCostProblem(dim=9)
 FAST = {"fit_iterations": 20, "max_fit_points": 128}
@@ -35,22 +39,38 @@ def _config(fit: dict, resample_frequency: int = 5) -> TunerConfig:
     )
 
 
-def _filled_tuner(count: int, fit: dict, seed: int = 0) -> Tuner:
-    """A tuner holding ``count`` observations at random points; it never re-runs a front point,
-    so every timed ``suggest()`` is a full model fit and search."""
-    tuner = Tuner(PROBLEM.params(), _config(fit, resample_frequency=0), seed=seed)
+def _filled_tuner(
+    count: int,
+    fit: dict,
+    seed: int = 0,
+    failures: bool = False,
+    heuristics: Heuristics | None = None,
+) -> Tuner:
+    """A tuner holding ``count`` observations at random points (those with x0 > 0.5 failed if
+    ``failures``); it never re-runs a front point, so every timed ``suggest()`` is a full
+    model fit and search."""
+    config = _config(fit, resample_frequency=0)
+    tuner = Tuner(PROBLEM.params(), config, heuristics, seed=seed)
     rng = np.random.default_rng(seed)
     lower, upper = tuner.param_space.basic_bounds(pad_integers=False)
     for row in rng.uniform(lower, upper, (count, len(lower))):
         params = tuner.param_space.from_basic(row)
         evaluation = PROBLEM.evaluate(params, rng)
-        tuner.observe(params, evaluation.output, evaluation.cost)
+        failed = failures and params["x0"] > 0.5
+        tuner.observe(params, evaluation.output, evaluation.cost, is_failure=failed)
     return tuner
 
 
-def median_latency(count: int, fit: dict, repeats: int) -> float:
+def median_latency(
+    count: int,
+    fit: dict,
+    repeats: int,
+    failures: bool = False,
+    heuristics: Heuristics | None = None,
+) -> float:
     """Median seconds of one search ``suggest()`` with ``count`` observations."""
-    return median_suggest_seconds(_filled_tuner(count, fit), repeats)
+    tuner = _filled_tuner(count, fit, failures=failures, heuristics=heuristics)
+    return median_suggest_seconds(tuner, repeats)
 
 
 def median_suggest_seconds(tuner: Tuner, repeats: int) -> float:
@@ -84,20 +104,33 @@ def main() -> None:
     parser.add_argument("--quality-seeds", type=int, default=5, help="0 skips the quality runs")
     parser.add_argument("--quality-steps", type=int, default=50)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--failures", action="store_true", help="fail observations with x0 > 0.5")
+    parser.add_argument("--switch", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    try:
+        switched = heuristics_from_switches(args.switch) if args.switch else None
+    except ValueError as error:
+        parser.error(f"--switch: {error}")
     torch.set_num_threads(1)
 
     start = time.perf_counter()
     median_latency(10, FAST, 1)
     print(f"warm-up (first suggest in the process): {time.perf_counter() - start:.2f} s")
-    print("| observations | fast median s | long median s | long / fast |")
-    print("|---|---|---|---|")
+    extra = f" {' '.join(args.switch)} median s | / fast |" if switched else ""
+    print("| observations | fast median s | long median s | long / fast |" + extra)
+    print("|---|---|---|---|" + ("---|---|" if switched else ""))
     for count in args.sizes:
-        fast = median_latency(count, FAST, args.repeats)
-        long = median_latency(count, LONG, max(1, args.repeats // 2)) if count <= 100 else None
+        fast = median_latency(count, FAST, args.repeats, args.failures)
+        long = None
+        if count <= 100:
+            long = median_latency(count, LONG, max(1, args.repeats // 2), args.failures)
         ratio = f"{long / fast:.1f}x" if long else "n/a"
         long_text = f"{long:.3f}" if long else "not run"
-        print(f"| {count} | {fast:.3f} | {long_text} | {ratio} |")
+        row = f"| {count} | {fast:.3f} | {long_text} | {ratio} |"
+        if switched:
+            other = median_latency(count, FAST, args.repeats, args.failures, switched)
+            row += f" {other:.3f} | {other / fast:.2f}x |"
+        print(row)
 
     if args.quality_seeds < 1:
         return

@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Study": "carbs_lite.study",
     "StudyState": "carbs_lite.records",
     "Suggestion": "carbs_lite.records",
+    "SuccessModel": "carbs_lite.heuristics",
     "SurrogateKernel": "carbs_lite.heuristics",
     "Tuner": "carbs_lite.tuner",
     "TunerConfig": "carbs_lite.config",
@@ -84,6 +85,7 @@ __all__ = [
     "Study",
     "StudyState",
     "Suggestion",
+    "SuccessModel",
     "SurrogateKernel",
     "Tuner",
     "TunerConfig",
@@ -123,6 +125,7 @@ if TYPE_CHECKING:
         ParetoModel,
         SearchProbability,
         SearchRadius,
+        SuccessModel,
         SurrogateKernel,
     )
     from carbs_lite.journal import JournalStudy

@@ -1,11 +1,12 @@
 """Heuristics: one documented field per questioned CARBS heuristic (see ablations/).
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
-``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel`` and the exploration bias's
-magnitude (``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
-``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``, ``size_cost_inputs``,
-``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``,
-which have no CARBS counterpart or differ from it by the evidence in ablations/RESULTS.md.
+``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel``, ``success_model`` and the
+exploration bias's magnitude (``TunerConfig.exploration_bias``), see their notes, and
+``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``,
+``size_cost_inputs``, ``acquisition_refinement``, ``success_mask``, ``duplicate_filter`` and
+``failure_imputation``, which have no CARBS counterpart or differ from it by the evidence in
+ablations/RESULTS.md.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -70,6 +71,13 @@ class OutputTransform(Enum):
     QUANTILE = "quantile"
     STANDARDIZE = "standardize"
     BOX_COX = "box_cox"
+
+
+class SuccessModel(Enum):
+    """The model of P(success) (``success_model``)."""
+
+    LABEL_REGRESSION = "label_regression"
+    GP_CLASSIFICATION = "gp_classification"
 
 
 class SurrogateKernel(Enum):
@@ -273,6 +281,19 @@ class Heuristics:
     factor P_success). Without it a far-off candidate in a region the model rules out can win
     on EI alone, since EI there is inflated by the output model's uncertainty. Not in CARBS;
     no effect before the first failure. Read in ``search.Search.scores``."""
+
+    success_model: SuccessModel = SuccessModel.GP_CLASSIFICATION
+    """LABEL_REGRESSION (CARBS): P(success) from a GP regression on +1 / -1 labels, near 0
+    or 1 almost everywhere; on the 2-D failure case of issue #14 it called points past the
+    failures sure successes (an ARD lengthscale fit to 0.03). GP_CLASSIFICATION: probit GP
+    classification under the Laplace approximation (Rasmussen and Williams 2006, section
+    3.4), whose probabilities stay between 0 and 1 where successes and failures mix. Both are
+    in ``success_model``; only studies with failures change. GP_CLASSIFICATION is the
+    default: in the failure cases it failed on fewer late tries (2-D, 25 seeds: 60 of 375
+    against 78, better on 15 seeds and worse on 7; 1-D, seeds 0-4: 5 of 50 against 9) and
+    on the ads configs it was even (40 runs per budget: 11/11 better/worse at 15 tries,
+    16/12 at 30; ``benchmarks/ads_tries.py``: 5/8 seeds, 74% of tries feasible in both)
+    (ablations/RESULTS.md). Read in ``search.Search.fit``."""
 
     duplicate_filter: bool = True
     """Drop candidates within ``TunerConfig.duplicate_tolerance`` (max-norm, basic space) of an

@@ -31,15 +31,20 @@ from carbs_lite.heuristics import (
     FailureImputation,
     Heuristics,
     SearchRadius,
+    SuccessModel,
 )
 from carbs_lite.output_transforms import BoxCoxTransform, OutputTransformer, output_transforms
 from carbs_lite.pareto import Group, front_improvements, search_front
 from carbs_lite.records import Diagnostics, best_feasible
 from carbs_lite.spaces import ParamSpace
 from carbs_lite.study_data import StudyData
+from carbs_lite.success_model import (
+    FittedSuccessModel,
+    fit_label_regression,
+    fit_laplace_classifier,
+)
 from carbs_lite.surrogate import (
     DTYPE,
-    FittedGP,
     ParetoFunction,
     Surrogate,
     fit_gp,
@@ -52,6 +57,11 @@ logger = logging.getLogger(__name__)
 
 NUMERICAL_ERRORS = (torch.linalg.LinAlgError,)
 """Errors from the surrogates that make a step fall back to sampling around the front."""
+
+SUCCESS_MODELS = {
+    SuccessModel.LABEL_REGRESSION: fit_label_regression,
+    SuccessModel.GP_CLASSIFICATION: fit_laplace_classifier,
+}
 
 REFINE_STARTS, REFINE_DRAWS, REFINE_ROUNDS = 5, 16, 4
 """Acquisition refinement: the best candidates it starts from, the Gaussian draws around each
@@ -106,7 +116,7 @@ class FittedModels:
 
     output: Surrogate
     cost: Surrogate
-    success: FittedGP | None
+    success: FittedSuccessModel | None
     transform: OutputTransformer
     pareto: ParetoFunction
     log_cost_range: tuple[float, float]
@@ -312,8 +322,8 @@ class Search:
         scaled = scale_log_cost(np.log(data.cost), log_cost_range)
         success = None
         if failures.any():
-            labels = torch.as_tensor(np.where(failures, 1.0, -1.0), dtype=DTYPE)
-            success = fit_gp(inputs, labels, rng=rng, **self.fit_settings())
+            fit_success = SUCCESS_MODELS[heuristics.success_model]
+            success = fit_success(inputs, torch.as_tensor(failures), rng=rng, **self.fit_settings())
         front_x = np.array([np.mean(scaled[ok][list(g.members)]) for g in front])
         front_y = transform(np.array([g.mean_goodness for g in front]))
         pareto = fit_pareto_model(
@@ -645,8 +655,7 @@ class Search:
         log_ei = acq.log_expected_improvement(mean, var.sqrt(), best, bias)
         log_p_success = torch.zeros_like(mean)
         if models.success is not None:
-            s_mean, s_var = models.success.predict(model_x)
-            log_p_success = torch.special.log_ndtr(-s_mean / s_var.sqrt())
+            log_p_success = models.success.log_success_probability(model_x)
         log_p_search = acq.log_search_probability(
             torch.as_tensor(candidates, dtype=DTYPE),
             torch.as_tensor(centers),

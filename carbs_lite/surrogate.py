@@ -42,6 +42,8 @@ only and worse on the ads task (ablations/RESULTS.md, "Matern 5/2 and a wider no
 prior")."""
 LENGTHSCALE_PRIOR_SCALE = 2.0
 JITTER = 1e-6
+LINEAR_VARIANCE = 0.1
+"""The initial variance of the linear kernel part."""
 LOG_2PI = math.log(2.0 * math.pi)
 MAX_JITTER = 1e-3
 
@@ -49,7 +51,7 @@ _PYRO_SETTINGS_LOCK = threading.RLock()
 
 
 @contextmanager
-def _module_local_params() -> Iterator[None]:
+def module_local_params() -> Iterator[None]:
     """Keep GP parameters inside their modules, not in pyro's global param store.
 
     By default pyro reads a PyroModule's parameters from the global store by name while the
@@ -86,9 +88,9 @@ class FittedGP:
         jitter of ``_factorize``, so predictions work whenever the fit did. Raises
         ``torch.linalg.LinAlgError`` if K is not positive definite even then."""
         model = self.model
-        with torch.no_grad(), _module_local_params():
+        with torch.no_grad(), module_local_params():
             n = model.X.size(0)
-            kernel = _covariance(model.kernel, model.X)
+            kernel = covariance(model.kernel, model.X)
             noise = _positive(model, "noise")
             tril = _cholesky_or_none(kernel, float(model.jitter + noise))
             if tril is None:
@@ -113,13 +115,13 @@ class FittedGP:
         """Posterior mean and variance of f at rows (m, d): two tensors of shape (m,), the mean
         in the units of the fitted targets; LinAlgError if either is not finite."""
         model = self.model
-        with torch.no_grad(), _module_local_params():
+        with torch.no_grad(), module_local_params():
             rows = x - self.x_offset
             cross = torch.linalg.solve_triangular(
-                self._tril, _covariance(model.kernel, model.X, rows), upper=False
+                self._tril, covariance(model.kernel, model.X, rows), upper=False
             ).t()
             mean = cross.matmul(self._whitened_y).reshape(-1) + model.mean_function(rows)
-            prior_var = _covariance(model.kernel, rows, diag=True)
+            prior_var = covariance(model.kernel, rows, diag=True)
             var = (prior_var - cross.pow(2).sum(dim=-1)).clamp(min=0)
         if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
             raise torch.linalg.LinAlgError("GP prediction is not finite")
@@ -135,7 +137,7 @@ class FittedGP:
     def lengthscale(self) -> np.ndarray:
         """Per-dimension lengthscales of the stationary kernel part, (d,)."""
         stationary = _stationary_part(self.model.kernel)
-        with torch.no_grad(), _module_local_params():
+        with torch.no_grad(), module_local_params():
             scale = stationary.lengthscale.detach().reshape(-1).numpy()
         return np.broadcast_to(scale, (self.model.X.shape[1],)).copy()
 
@@ -208,7 +210,7 @@ KERNELS = (*_MATERN, "rbf")
 isotropic RBF (the 1-D Pareto models)."""
 
 
-def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
+def make_kernel(kind: str, dim: int) -> gp.kernels.Kernel:
     """A kernel of ``KERNELS`` on ``dim`` inputs, unit variance and lengthscales (the linear
     part's variance 0.1); ValueError for another name."""
     ones = torch.ones(dim, dtype=DTYPE)
@@ -217,16 +219,17 @@ def _kernel(kind: str, dim: int) -> gp.kernels.Kernel:
     if kind not in _MATERN:
         raise ValueError(f"unknown kernel {kind!r}; known: {', '.join(KERNELS)}")
     matern = _MATERN[kind](dim, variance=torch.tensor(1.0, dtype=DTYPE), lengthscale=ones)
-    return gp.kernels.Sum(matern, gp.kernels.Linear(dim, variance=torch.tensor(0.1, dtype=DTYPE)))
+    linear = gp.kernels.Linear(dim, variance=torch.tensor(LINEAR_VARIANCE, dtype=DTYPE))
+    return gp.kernels.Sum(matern, linear)
 
 
 _MIRRORED_KERNELS = (gp.kernels.RBF, gp.kernels.Matern32, gp.kernels.Matern52, gp.kernels.Linear)
 
 
-def _covariance(
+def covariance(
     kernel: gp.kernels.Kernel, x: torch.Tensor, z: torch.Tensor | None = None, diag: bool = False
 ) -> torch.Tensor:
-    """k(x, z) (n, m) of a kernel made by ``_kernel``, for rows x (n, d) and z (m, d) with d its
+    """k(x, z) (n, m) of a kernel made by ``make_kernel``, for rows x (n, d) and z (m, d) with d its
     ``input_dim``, or with ``diag`` the diagonal k(x, x) (n,); z defaults to x. TypeError for
     another kernel class or one that acts on only some columns (``active_dims``); ValueError
     for rows that are not (n, input_dim).
@@ -234,13 +237,13 @@ def _covariance(
     The tensor operations of pyro's ``forward`` of ``RBF``, ``Matern32``, ``Matern52``,
     ``Linear`` and ``Sum`` (pyro 1.9, ``contrib/gp/kernels``), in the same order, so values and
     gradients are pyro's to the bit while the module keeps its own parameters, as inside
-    ``_module_local_params`` (outside it pyro reads them from its global param store). Calling
+    ``module_local_params`` (outside it pyro reads them from its global param store). Calling
     the modules takes about a third more time per MAP evaluation on 128 rows of 10 columns
     (2.8-3.0 ms against 2.0-2.2 ms), in ``PyroModule.__getattr__`` and module-call hooks; a
     suggestion makes some 60 evaluations.
     """
     if type(kernel) is gp.kernels.Sum:
-        return _covariance(kernel.kern0, x, z, diag) + _covariance(kernel.kern1, x, z, diag)
+        return covariance(kernel.kern0, x, z, diag) + covariance(kernel.kern1, x, z, diag)
     if type(kernel) not in _MIRRORED_KERNELS or kernel.active_dims != list(range(kernel.input_dim)):
         raise TypeError(f"no covariance for this {type(kernel).__name__} kernel")
     z = x if z is None else z
@@ -310,7 +313,7 @@ def _cholesky_or_none(cov: torch.Tensor, jitter: float) -> torch.Tensor | None:
 
 
 def _stationary_part(kernel: gp.kernels.Kernel) -> gp.kernels.Isotropy:
-    """The Matern/RBF part of a kernel made by ``_kernel``."""
+    """The Matern/RBF part of a kernel made by ``make_kernel``."""
     return kernel.kern0 if isinstance(kernel, gp.kernels.Sum) else kernel
 
 
@@ -323,16 +326,32 @@ def _negative_log_posterior(model: gp.models.GPRegression) -> torch.Tensor:
     distributions: the same numbers, at about 60% of the time per evaluation, which the
     optimizer makes some 20 of per fit."""
     n = model.X.shape[0]
-    kernel = _covariance(model.kernel, model.X)
+    kernel = covariance(model.kernel, model.X)
     tril = _cholesky(kernel + _positive(model, "noise") * torch.eye(n, dtype=DTYPE))
     white = torch.linalg.solve_triangular(tril, model.y.reshape(n, 1), upper=False)
     nll = 0.5 * white.pow(2).sum() + tril.diagonal().log().sum() + 0.5 * n * LOG_2PI
     log_noise = _positive(model, "noise").log()
     # log N(log noise | loc, s^2) - log noise: the LogNormal density of the noise itself
     noise_nlp = _normal_nlp(log_noise, NOISE_PRIOR_LOC, NOISE_PRIOR_SCALE) + log_noise
-    log_lengthscale = _positive(_stationary_part(model.kernel), "lengthscale").log()
-    lengthscale_nlp = _normal_nlp(log_lengthscale, 0.0, LENGTHSCALE_PRIOR_SCALE).sum()
-    return nll + noise_nlp + lengthscale_nlp
+    return nll + noise_nlp + lengthscale_prior_nlp(model.kernel)
+
+
+def lengthscale_prior_nlp(kernel: gp.kernels.Kernel) -> torch.Tensor:
+    """-sum log N(log lengthscale | 0, 2^2) over the lengthscales of a kernel made by
+    ``make_kernel``: the prior every GP here puts on them, a scalar tensor."""
+    log_lengthscale = _positive(_stationary_part(kernel), "lengthscale").log()
+    return _normal_nlp(log_lengthscale, 0.0, LENGTHSCALE_PRIOR_SCALE).sum()
+
+
+def variance_prior_nlp(kernel: gp.kernels.Kernel) -> torch.Tensor:
+    """-sum log N(log variance - log initial variance | 0, 2^2) over the variances of the
+    parts of a kernel made by ``make_kernel`` (initial variances 1 and, for the linear part,
+    0.1), a scalar tensor: the lengthscales' prior, centred on the initial values."""
+    parts = (kernel.kern0, kernel.kern1) if isinstance(kernel, gp.kernels.Sum) else (kernel,)
+    return sum(
+        _normal_nlp(_positive(part, "variance").log(), math.log(initial), LENGTHSCALE_PRIOR_SCALE)
+        for part, initial in zip(parts, (1.0, LINEAR_VARIANCE), strict=False)
+    )
 
 
 def _normal_nlp(x: torch.Tensor, loc: float, scale: float) -> torch.Tensor:
@@ -373,7 +392,7 @@ def fit_gp(
 ) -> FittedGP:
     """Fit a GP to rows x (n, d), targets y (n,) with a kernel of ``KERNELS`` (``kind``;
     ValueError for another)."""
-    with _module_local_params():
+    with module_local_params():
         return _fit_gp(x, y, kind, iterations, max_fit_points, rng)
 
 
@@ -395,7 +414,7 @@ def _fit_gp(
     model = gp.models.GPRegression(
         inputs[subset],
         targets[subset],
-        _kernel(kind, x.shape[1]),
+        make_kernel(kind, x.shape[1]),
         noise=torch.tensor(math.exp(NOISE_PRIOR_LOC), dtype=DTYPE),
         jitter=JITTER,
     )

@@ -28,6 +28,7 @@ from carbs_lite import (
     SearchProbability,
     SearchRadius,
     StudyState,
+    SuccessModel,
     SurrogateKernel,
     Tuner,
     TunerConfig,
@@ -36,6 +37,7 @@ from carbs_lite import acquisition as acq
 from carbs_lite.pareto import search_front
 from carbs_lite.search import REFINE_DRAWS, Search
 from carbs_lite.study_data import StudyData
+from carbs_lite.success_model import LabelRegression, LaplaceClassifier
 from carbs_lite.surrogate import fit_pareto_model
 
 _HISTORIES: dict[str, StudyState] = {}
@@ -104,6 +106,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.outstanding_estimator is OutstandingEstimator.THOMPSON
     assert h.output_transform is OutputTransform.BOX_COX  # CARBS: QUANTILE; RESULTS.md
     assert h.surrogate_kernel is SurrogateKernel.MATERN52_LINEAR  # CARBS-style: 3/2; RESULTS.md
+    assert h.success_model is SuccessModel.GP_CLASSIFICATION  # CARBS: LABEL_REGRESSION
     assert not h.front_under_cap
     assert not h.curve_observations  # as CARBS; RESULTS.md
     assert h.cost_mask is CostMask.HARD
@@ -397,9 +400,9 @@ def test_surrogate_kernel():
     matern32 = _variant(matern52, surrogate_kernel=SurrogateKernel.MATERN32_LINEAR)
     for tuner, kernel in ((matern52, gp.kernels.Matern52), (matern32, gp.kernels.Matern32)):
         models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
-        for model in (models.output, models.cost, models.success):
-            assert type(model.model.kernel.kern0) is kernel
-            assert type(model.model.kernel.kern1) is gp.kernels.Linear
+        for fitted in (models.output.model.kernel, models.cost.model.kernel, models.success.kernel):
+            assert type(fitted.kern0) is kernel
+            assert type(fitted.kern1) is gp.kernels.Linear
     assert not np.allclose(_scored(matern52)["mean"], _scored(matern32)["mean"])
 
 
@@ -723,6 +726,27 @@ def test_success_mask_rules_out_candidates_likely_to_fail():
     assert torch.equal(on["log_acq"][~unlikely], off["log_acq"][~unlikely])
     with pytest.raises(ValueError, match="success_confidence"):
         TunerConfig(success_confidence=0.0)
+
+
+def test_success_model_gp_classification_doubts_where_the_regression_is_sure():
+    regression = _failed_history(success_model=SuccessModel.LABEL_REGRESSION)
+    classification = _variant(regression, success_model=SuccessModel.GP_CLASSIFICATION)
+    models = {
+        tuner.heuristics.success_model: _search(tuner).fit(_data(tuner), np.random.default_rng(0))
+        for tuner in (regression, classification)
+    }
+    assert isinstance(models[SuccessModel.LABEL_REGRESSION].success, LabelRegression)
+    assert isinstance(models[SuccessModel.GP_CLASSIFICATION].success, LaplaceClassifier)
+    on, off = _scored(classification), _scored(regression)
+    sure = lambda p: ((p < 0.01) | (p > 0.99)).float().mean()  # noqa: E731
+    # measured: the regression is sure of 95% of the candidates, the classifier of none
+    assert sure(off["log_p_success"].exp()) > 0.5
+    assert sure(on["log_p_success"].exp()) < 0.1
+    # both still put successes below the failures, which start at 0.7
+    x = on["candidates"][:, 0]
+    for terms in (on, off):
+        p = terms["log_p_success"].exp()
+        assert p[x < 0.45].min() > 0.5 and p[x > 0.75].max() < 0.5
 
 
 def _failed_history(seed: int = 0, **switches) -> Tuner:

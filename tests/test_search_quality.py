@@ -41,29 +41,20 @@ def _seeds(in_ci: int) -> list:
 
 CREEPS_TO_THE_EDGE = pytest.mark.xfail(
     strict=True,
-    reason="issue #14's 1-D target missed on seed 4 since EI exploits (standardized outputs, "
-    "bias 0.01): it creeps up to the imputed failures in steps of 0.005-0.04, best 0.534",
-)
-FAILS_THREE_TIMES = pytest.mark.xfail(
-    strict=True,
-    reason="issue #14's 1-D target missed on seed 2 since the output GP may see log outputs "
-    "(output_transform box_cox): 3 failed picks in tries 11-20, best 0.593",
+    reason="issue #14's 1-D target missed on seed 4: three random tries fail at 0.61-0.98, "
+    "the output GP bends down towards their imputed worst value, and EI creeps up to them in "
+    "steps of 0.005-0.04, best 0.548",
 )
 
 
 @pytest.mark.parametrize(
     "seed",
-    [
-        0,
-        1,
-        pytest.param(2, marks=[pytest.mark.slow, FAILS_THREE_TIMES]),
-        pytest.param(3, marks=pytest.mark.slow),
-        pytest.param(4, marks=[pytest.mark.slow, CREEPS_TO_THE_EDGE]),
-    ],
-)
+    [0, 1, *(pytest.param(s, marks=pytest.mark.slow) for s in (2, 3)),
+     pytest.param(4, marks=[pytest.mark.slow, CREEPS_TO_THE_EDGE])],
+)  # fmt: skip
 def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
-    # issue #14's target; measured 2, 2, 3, 2, 0 failures, best 0.585, 0.589, 0.593, 0.592, 0.534
-    # (with standardized outputs 2, 2, 1, 2, 0)
+    # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.591, 0.588, 0.581, 0.589,
+    # 0.548 (with CARBS's label regression as the success model 2, 2, 3, 2, 0)
     runs = _failure_run(seed, dims=1, tries=20)
     assert sum(failed for _, failed in runs[10:]) <= 2
     best = max(x for x, failed in runs if not failed)
@@ -72,8 +63,8 @@ def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
 
 @pytest.mark.parametrize("seed", _seeds(2))
 def test_one_dimension_with_every_failure_imputed_stays_safe(seed):
-    # measured 2, 1, 0, 2, 0 failures, best 0.567, 0.600, 0.593, 0.595, 0.534: every failure
-    # painted at the worst value keeps it as safe as the default, mostly further from the edge
+    # measured 0, 1, 0, 2, 0 failures, best 0.591, 0.595, 0.581, 0.590, 0.548: every failure
+    # painted at the worst value keeps it as safe as the default
     runs = _failure_run(seed, dims=1, tries=20, failure_imputation=FailureImputation.WORST)
     assert sum(failed for _, failed in runs[10:]) <= 2
     assert max(x for x, failed in runs if not failed) >= 0.5
@@ -81,22 +72,22 @@ def test_one_dimension_with_every_failure_imputed_stays_safe(seed):
 
 @pytest.mark.parametrize("seed", _seeds(2))
 def test_one_dimension_without_imputation_fails_less_than_before_the_success_mask(seed):
-    # measured 6, 6, 5, 5, 6 of 10; issue #14 measured 9, 9, 8 (seeds 0-2) before the mask
+    # measured 5, 4, 4, 5, 6 of 10; issue #14 measured 9, 9, 8 (seeds 0-2) before the mask
     runs = _failure_run(seed, dims=1, tries=20, failure_imputation=FailureImputation.NONE)
     assert sum(failed for _, failed in runs[10:]) <= 7
     assert max(x for x, failed in runs if not failed) >= 0.6 - 0.05
 
 
 @pytest.mark.parametrize("seed", _seeds(1))
-def test_two_dimensions_fail_less_with_imputation(seed):
-    # failures in tries 16-30 of 15, seeds 0-4: defaults 3, 2, 4, 4, 3; every failure imputed
-    # 1, 2, 2, 2, 1; none imputed 8, 7, 8, 7, 7 (issue #14 measured 11-15 before the mask
-    # and the imputation; its target is 3); the picks that fail sit on the diagonal edge the
-    # search closes in on
+def test_two_dimensions_fail_on_at_most_a_fifth_of_the_late_tries(seed):
+    # issue #14's target (3 of tries 16-30); measured, seeds 0-4: defaults 2, 3, 2, 3, 2 (CARBS's
+    # label regression as the success model 3, 2, 4, 4, 3); every failure imputed 3, 2, 1, 2, 1
+    # (issue #14 measured 11-15 before the success mask and the imputation); the picks that
+    # fail sit on the diagonal edge the search closes in on
     runs = _failure_run(seed, dims=2, tries=30)
-    assert sum(failed for _, failed in runs[15:]) <= 4
+    assert sum(failed for _, failed in runs[15:]) <= 3
     worst = _failure_run(seed, dims=2, tries=30, failure_imputation=FailureImputation.WORST)
-    assert sum(failed for _, failed in worst[15:]) <= 4
+    assert sum(failed for _, failed in worst[15:]) <= 3
 
 
 def _distinct(params: list[Param], tries: int, seed: int, value) -> int:

@@ -11,12 +11,12 @@ from carbs_lite.arch import ArchSpace
 from carbs_lite.heuristics import OutstandingEstimator
 from carbs_lite.surrogate import (
     _cholesky,
-    _covariance,
-    _kernel,
-    _module_local_params,
     _positive,
+    covariance,
     fit_gp,
     fold_outstanding,
+    make_kernel,
+    module_local_params,
 )
 
 D = torch.float64
@@ -66,11 +66,11 @@ def test_predictions_factorize_whenever_the_fit_did():
     x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], dtype=D)
     model = fit_gp(x, torch.tensor([1.0, 1.1, 2.0, 2.0], dtype=D))
     assert model.model.jitter == 1e-6  # the usual case keeps pyro's default
-    with _module_local_params():  # set them on this model, not in pyro's global store
+    with module_local_params():  # set them on this model, not in pyro's global store
         model.model.kernel.kern0.variance = torch.tensor(1e14, dtype=D)
         model.model.noise = torch.tensor(1e-9, dtype=D)
     query = torch.tensor([[0.5, 0.5]], dtype=D)
-    with torch.no_grad(), _module_local_params():
+    with torch.no_grad(), module_local_params():
         at_default = model.model.kernel(model.model.X) + (1e-9 + 1e-6) * torch.eye(4, dtype=D)
     with pytest.raises(torch.linalg.LinAlgError):
         torch.linalg.cholesky(at_default)
@@ -132,7 +132,7 @@ def test_cached_predictions_equal_pyros_own():
     query = torch.as_tensor(rng.uniform(-1, 1, (7, 3)), dtype=D)
 
     def pyro_predict() -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad(), _module_local_params():
+        with torch.no_grad(), module_local_params():
             mean, var = model.model(query - model.x_offset, full_cov=False, noiseless=True)
         return mean + model.y_offset, var
 
@@ -147,14 +147,14 @@ def test_cached_predictions_equal_pyros_own():
 @pytest.mark.parametrize("dim", [1, 4])
 @pytest.mark.parametrize("kind", ["matern52_linear", "matern32_linear", "rbf"])
 def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
-    """The MAP fit and the predictions use ``_covariance``, not the kernel modules, for speed;
+    """The MAP fit and the predictions use ``covariance``, not the kernel modules, for speed;
     its values and hyperparameter gradients must be exactly pyro's, or every suggestion moves.
     """
     rng = np.random.default_rng(4)
     x = torch.as_tensor(rng.uniform(-1, 1, (30, dim)), dtype=D)
     z = torch.as_tensor(rng.uniform(-1, 1, (9, dim)), dtype=D)
-    with _module_local_params():
-        kernel = _kernel(kind, dim)
+    with module_local_params():
+        kernel = make_kernel(kind, dim)
     with torch.no_grad():
         for value in kernel.parameters():
             value.copy_(torch.as_tensor(rng.normal(0.0, 0.5, value.shape), dtype=D))
@@ -164,14 +164,14 @@ def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
 
     def values_and_gradients(compute) -> list[torch.Tensor]:
         kernel.zero_grad(set_to_none=True)
-        with _module_local_params():
+        with module_local_params():
             parts = [compute(x, None, False), compute(x, z, False), compute(z, None, True)]
             sum(
                 (part * weight).sum() for part, weight in zip(parts, weights, strict=True)
             ).backward()
         return [part.detach() for part in parts] + [p.grad.clone() for p in kernel.parameters()]
 
-    ours = values_and_gradients(lambda a, b, d: _covariance(kernel, a, b, d))
+    ours = values_and_gradients(lambda a, b, d: covariance(kernel, a, b, d))
     pyros = values_and_gradients(lambda a, b, d: kernel(a, b, diag=d))
     assert len(ours) == len(pyros) == 3 + len(list(kernel.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(ours, pyros, strict=True))
@@ -179,16 +179,16 @@ def test_covariance_and_its_gradients_are_pyros_to_the_bit(kind, dim):
 
 def test_covariance_refuses_what_it_does_not_mirror():
     rows = torch.zeros(3, 2, dtype=D)
-    with _module_local_params():
-        kernel = _kernel("matern52_linear", 2)
+    with module_local_params():
+        kernel = make_kernel("matern52_linear", 2)
         with pytest.raises(TypeError, match="Exponential"):
-            _covariance(gp.kernels.Exponential(2), rows)
+            covariance(gp.kernels.Exponential(2), rows)
         with pytest.raises(TypeError, match="RBF"):
-            _covariance(gp.kernels.RBF(1, active_dims=[1]), rows)
+            covariance(gp.kernels.RBF(1, active_dims=[1]), rows)
         with pytest.raises(ValueError, match=r"\(3,\)"):
-            _covariance(kernel, torch.zeros(3, dtype=D), diag=True)
+            covariance(kernel, torch.zeros(3, dtype=D), diag=True)
         with pytest.raises(ValueError, match=r"\(3, 3\)"):
-            _covariance(kernel, rows, torch.zeros(3, 3, dtype=D))
+            covariance(kernel, rows, torch.zeros(3, 3, dtype=D))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -204,7 +204,7 @@ def test_noise_variance_follows_the_data(seed):
     for noise in (0.0, 0.3):
         y = smooth + noise * torch.as_tensor(rng.standard_normal(40), dtype=D)
         y = (y - y.mean()) / y.std()
-        with torch.no_grad(), _module_local_params():
+        with torch.no_grad(), module_local_params():
             fitted[noise] = float(_positive(fit_gp(x, y).model, "noise"))
     assert fitted[0.0] < 1e-4
     # the true noise variance, 0.3^2 / var(y), is 0.31-0.37 on these seeds; fits 0.23-0.28
@@ -223,11 +223,11 @@ def test_log_marginal_likelihood_is_that_of_the_conditioning_rows():
     y = torch.sin(3 * x[:, 0]) + 0.1 * torch.as_tensor(rng.standard_normal(25), dtype=D)
     fitted = fit_gp(x, y, rng=rng)
     model = fitted.model
-    with torch.no_grad(), _module_local_params():
+    with torch.no_grad(), module_local_params():
         noise = float(_positive(model, "noise")) + model.jitter
-        covariance = _covariance(model.kernel, model.X) + noise * torch.eye(25, dtype=D)
+        cov = covariance(model.kernel, model.X) + noise * torch.eye(25, dtype=D)
         expected = torch.distributions.MultivariateNormal(
-            torch.zeros(25, dtype=D) + model.mean_function(model.X), covariance
+            torch.zeros(25, dtype=D) + model.mean_function(model.X), cov
         ).log_prob(model.y)
     assert fitted.log_marginal_likelihood() == pytest.approx(float(expected), rel=1e-9)
     # a worse explanation of the same rows (targets shuffled) is less likely under its own fit
