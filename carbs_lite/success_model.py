@@ -38,8 +38,10 @@ from carbs_lite.surrogate import (
     FittedGP,
     covariance,
     fit_gp,
+    fit_subset,
     lengthscale_prior_nlp,
     make_kernel,
+    minimize_or_restore,
     module_local_params,
     variance_prior_nlp,
 )
@@ -194,31 +196,18 @@ def _fit_hyperparameters(
     the hyperparameters is the mode's, and the objective's gradient includes the mode's
     dependence on them (Rasmussen and Williams 2006, eq. 5.23's implicit term). Keeps the
     initial values, with a warning, if the fit fails."""
-    initial = {k: v.clone() for k, v in kernel.state_dict().items()}
-    optimizer = torch.optim.LBFGS(
-        kernel.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
-    )
     mode = torch.zeros(len(rows), dtype=DTYPE)
 
-    def closure() -> torch.Tensor:
+    def loss() -> torch.Tensor:
         nonlocal mode
-        optimizer.zero_grad()
         cov = covariance(kernel, rows)
         with torch.no_grad():
             mode = _mode(cov, labels, prior_mean, mode)
         step = _ModeStep(cov, labels, prior_mean, mode)
         prior = lengthscale_prior_nlp(kernel) + variance_prior_nlp(kernel)
-        loss = -step.log_marginal_likelihood() + prior
-        loss.backward()
-        return loss
+        return -step.log_marginal_likelihood() + prior
 
-    try:
-        optimizer.step(closure)
-        if not all(torch.isfinite(p).all() for p in kernel.parameters()):
-            raise torch.linalg.LinAlgError("non-finite hyperparameters")
-    except torch.linalg.LinAlgError as error:
-        logger.warning("GP classifier fit failed (%s); keeping initial values", error)
-        kernel.load_state_dict(initial)
+    minimize_or_restore(kernel, loss, iterations, "GP classifier fit")
 
 
 def fit_laplace_classifier(
@@ -239,10 +228,7 @@ def fit_laplace_classifier(
     prior_mean = float(torch.special.ndtri(torch.tensor(share, dtype=DTYPE)))
     x_offset = x.mean(0)
     rows = x - x_offset
-    subset = np.arange(len(x))
-    if len(x) > max_fit_points:
-        rng = rng if rng is not None else np.random.default_rng(0)
-        subset = np.sort(rng.choice(len(x), size=max_fit_points, replace=False))
+    subset = fit_subset(len(x), max_fit_points, rng)
     with module_local_params():
         kernel = make_kernel(kind, x.shape[1])
         _fit_hyperparameters(kernel, rows[subset], labels[subset], prior_mean, iterations)

@@ -361,25 +361,45 @@ def _normal_nlp(x: torch.Tensor, loc: float, scale: float) -> torch.Tensor:
 
 def _optimize(model: gp.models.GPRegression, iterations: int) -> None:
     """Short L-BFGS on the MAP objective; restores the initial values if it fails."""
-    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    minimize_or_restore(
+        model, lambda: _negative_log_posterior(model), iterations, "GP hyperparameter fit"
+    )
+
+
+def minimize_or_restore(
+    module: torch.nn.Module, loss: Callable[[], torch.Tensor], iterations: int, what: str
+) -> None:
+    """At most ``iterations`` of L-BFGS (strong Wolfe line search) on ``module``'s parameters
+    for the scalar ``loss()``. If a step raises LinAlgError, or leaves a parameter or the loss
+    non-finite, the initial values come back and ``what`` is logged as a failed fit."""
+    initial = {k: v.clone() for k, v in module.state_dict().items()}
     optimizer = torch.optim.LBFGS(
-        model.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
+        module.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
     )
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = _negative_log_posterior(model)
-        loss.backward()
-        return loss
+        value = loss()
+        value.backward()
+        return value
 
     try:
         optimizer.step(closure)
-        finite = all(torch.isfinite(p).all() for p in model.parameters())
-        if not finite or not torch.isfinite(_negative_log_posterior(model)):
+        finite = all(torch.isfinite(p).all() for p in module.parameters())
+        if not finite or not torch.isfinite(loss()):
             raise torch.linalg.LinAlgError("non-finite hyperparameters")
     except torch.linalg.LinAlgError as error:
-        logger.warning("GP hyperparameter fit failed (%s); keeping initial values", error)
-        model.load_state_dict(initial)
+        logger.warning("%s failed (%s); keeping initial values", what, error)
+        module.load_state_dict(initial)
+
+
+def fit_subset(count: int, max_fit_points: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Sorted indices of the rows a hyperparameter fit uses: all ``count``, or a random
+    ``max_fit_points`` of them (drawn from ``rng``, default seed 0) when there are more."""
+    if count <= max_fit_points:
+        return np.arange(count)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    return np.sort(rng.choice(count, size=max_fit_points, replace=False))
 
 
 def fit_gp(
@@ -407,10 +427,7 @@ def _fit_gp(
     x_offset = x.mean(0)
     y_offset = float(y.mean())
     inputs, targets = x - x_offset, y - y_offset
-    subset = np.arange(len(x))
-    if len(x) > max_fit_points:
-        rng = rng if rng is not None else np.random.default_rng(0)
-        subset = np.sort(rng.choice(len(x), size=max_fit_points, replace=False))
+    subset = fit_subset(len(x), max_fit_points, rng)
     model = gp.models.GPRegression(
         inputs[subset],
         targets[subset],
