@@ -26,7 +26,6 @@ every run, both models give roughly that share.
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
 import numpy as np
@@ -46,8 +45,6 @@ from carbs_lite.surrogate import (
     variance_prior_nlp,
 )
 
-logger = logging.getLogger(__name__)
-
 NEWTON_ITERATIONS = 30
 NEWTON_TOLERANCE = 1e-10
 """Newton's method for the posterior mode stops after this many steps or once the log
@@ -60,6 +57,7 @@ class FittedSuccessModel(Protocol):
     """A fitted success model."""
 
     kernel: gp.kernels.Kernel
+    """Its covariance, a ``surrogate.make_kernel`` kernel with fitted hyperparameters."""
 
     def log_success_probability(self, x: torch.Tensor) -> torch.Tensor:
         """log P(success) (m,) at surrogate-input rows x (m, d)."""
