@@ -290,7 +290,7 @@ class Heuristics:
     3.4), whose probabilities stay between 0 and 1 where successes and failures mix. Both are
     in ``success_model``; only studies with failures change. GP_CLASSIFICATION is the
     default: in the failure cases it failed on fewer late tries (2-D, 25 seeds: 60 of 375
-    against 78, better on 15 seeds and worse on 7; 1-D, seeds 0-4: 5 of 50 against 9) and
+    against 79, better on 14 seeds and worse on 7; 1-D, seeds 0-4: 5 of 50 against 9) and
     on the ads configs it was even (40 runs per budget: 11/11 better/worse at 15 tries,
     16/12 at 30; ``benchmarks/ads_tries.py``: 5/8 seeds, 74% of tries feasible in both)
     (ablations/RESULTS.md). Read in ``search.Search.fit``."""
