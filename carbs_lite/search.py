@@ -63,9 +63,10 @@ SUCCESS_MODELS = {
     SuccessModel.GP_CLASSIFICATION: fit_laplace_classifier,
 }
 
-REFINE_STARTS, REFINE_DRAWS, REFINE_ROUNDS = 5, 16, 4
-"""Acquisition refinement: the best candidates it starts from, the Gaussian draws around each
-per round, and the rounds (the step halves each round, from half the search std)."""
+REFINE_STARTS, REFINE_DRAWS = 5, 16
+"""Acquisition refinement: the best candidates it starts from and the Gaussian draws around
+each per round (``TunerConfig.refinement_rounds`` rounds; the step halves each round, from half
+the search std)."""
 
 OUTPUT_TRANSFORM_LOG_BAYES_FACTOR = 1.0
 """``OutputTransform.BOX_COX`` leaves the outputs' own scale for their log only when the log
@@ -246,16 +247,17 @@ class Search:
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, Scores]:
         """``scored``'s candidates (n, d) and scores with the points of a local search of the
-        acquisition appended: ``REFINE_ROUNDS`` rounds of ``REFINE_DRAWS`` Gaussian draws
-        around each of the best ``REFINE_STARTS`` so far (and around the incumbent, with
-        ``Heuristics.refinement_from_incumbent``), at std (mean search std) x 2^-k in round k,
-        rounded, in bounds and new. P_search stays that of the search's Gaussians
-        around ``scored.centers``, so refinement cannot leave the search region for free."""
+        acquisition appended: ``TunerConfig.refinement_rounds`` rounds of ``REFINE_DRAWS``
+        Gaussian draws around each of the best ``REFINE_STARTS`` so far (and around the
+        incumbent, with ``Heuristics.refinement_from_incumbent``), at std (mean search std) x
+        2^-k in round k, rounded, in bounds and new. P_search stays that of the search's
+        Gaussians around ``scored.centers``, so refinement cannot leave the search region for
+        free."""
         candidates, scores, models = scored.candidates, scored.scores, scored.models
         centers, std = scored.centers, scored.std
         base = np.mean(std, axis=0)
         incumbent = self.incumbent(data) if self.heuristics.refinement_from_incumbent else None
-        for k in range(1, REFINE_ROUNDS + 1):
+        for k in range(1, self.config.refinement_rounds + 1):
             finite = torch.isfinite(scores.log_acq)
             if not finite.any():
                 break
