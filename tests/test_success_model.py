@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
+from carbs_lite import LinearSpace, Param, Tuner, TunerConfig
 from carbs_lite.success_model import (
     _mode,
     _ModeStep,
@@ -99,3 +102,18 @@ def test_hyperparameter_gradient_includes_the_modes_dependence():
                 lower = float(log_q())
                 flat[0] += 1e-5
             assert analytic == pytest.approx((upper - lower) / 2e-5, rel=1e-4, abs=1e-6), name
+
+
+def test_inputs_near_1e9_leave_the_search_running_and_every_run_recorded():
+    """The module's documented limit: there the classifier raises LinAlgError, and the search
+    falls back to sampling around the front instead of failing the call."""
+    params = [Param("n", LinearSpace(min=0.0, max=1e10), 1e9)]
+    tuner = Tuner(params, TunerConfig(direction="maximize"), seed=0)
+    for _ in range(8):
+        suggestion = tuner.suggest()
+        n = suggestion.params["n"]
+        assert 0.0 <= n <= 1e10
+        failed = n > 6e9
+        tuner.observe(suggestion, math.nan if failed else n / 1e10, 1.0, is_failure=failed)
+    assert len(tuner.observations) == 8
+    assert any(o.is_failure for o in tuner.observations)
