@@ -182,7 +182,6 @@ def run_carbs(
     problem: Problem, seed: int, tries: int, evaluate: Recorder, switches: tuple[str, ...] = ()
 ) -> None:
     from carbs_lite import Tuner, TunerConfig
-    from carbs_lite.heuristics import heuristics_from_switches
 
     config = TunerConfig(direction=problem.direction, max_suggestion_cost=problem.max_cost)
     tuner = Tuner(problem.params(), config, heuristics_from_switches(list(switches)), seed=seed)

@@ -356,11 +356,11 @@ class Heuristics:
     acquisition_refinement: bool = True
     """After scoring the Gaussian candidates, search the acquisition locally from the best
     ``search.REFINE_STARTS`` of them: ``TunerConfig.refinement_rounds`` rounds of draws around
-    the current best, the step halving each round (``search.Search.refined``). The multi-start local optimization of the
-    acquisition that BoTorch's ``optimize_acqf`` (raw samples, then restarts) and Optuna's
-    ``GPSampler`` (L-BFGS-B from the best random points) run, done by sampling so that
-    rounding, integer and arch params need no gradient. Not in CARBS, whose candidates are
-    only the Gaussian draws. Read in ``search.Search.score``."""
+    the current best, the step halving each round (``search.Search.refined``). The multi-start
+    local optimization of the acquisition that BoTorch's ``optimize_acqf`` (raw samples, then
+    restarts) and Optuna's ``GPSampler`` (L-BFGS-B from the best random points) run, done by
+    sampling so that rounding, integer and arch params need no gradient. Not in CARBS, whose
+    candidates are only the Gaussian draws. Read in ``search.Search.score``."""
 
     refinement_from_incumbent: bool = False
     """With ``acquisition_refinement``, also search the acquisition locally around the

@@ -102,7 +102,7 @@ class _ModeStep:
     def __init__(
         self, kernel: torch.Tensor, labels: torch.Tensor, prior_mean: float, f: torch.Tensor
     ) -> None:
-        self.kernel, self.labels, self.prior_mean = kernel, labels, prior_mean
+        self.kernel = kernel
         _, grad, w = _probit_terms(f, labels, prior_mean)
         self.sqrt_w, self.tril = self._factor(w)
         b = w * f + grad
@@ -114,7 +114,8 @@ class _ModeStep:
 
     def _factor(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """W^1/2 (n,) and the Cholesky factor L of B = I + W^1/2 K W^1/2, whose eigenvalues
-        are at least 1, so it needs no jitter."""
+        are at least 1, so it takes no jitter (the module's note says where rounding still
+        breaks it)."""
         sqrt_w = w.clamp_min(1e-12).sqrt()
         n = self.kernel.shape[0]
         b_matrix = torch.eye(n, dtype=DTYPE) + sqrt_w[:, None] * self.kernel * sqrt_w
