@@ -74,13 +74,15 @@ class TunerConfig:
     sample of the rest; ``search.Search.conditioning``): the cubic part of a suggestion."""
     fit_iterations: int = 20
     """L-BFGS iterations per GP fit."""
-    refinement_rounds: int = 4
+    refinement_rounds: int = 8
     """With ``Heuristics.acquisition_refinement``, the rounds of the acquisition's local
-    search; round k draws at 2^-k of the search std, so the last step is 1/16 of it by
-    default. 8 rounds (down to 1/256) closed in further at 30 tries on the suite's problems
-    without failures (45/25 problem-seed pairs better/worse, p = 0.02), digits-mlp and the
-    10-D bump, but kept up to 7 points fewer ads tries feasible; over all 11 problems the lead
-    was not significant (66/43, p = 0.11) (ablations/RESULTS.md)."""
+    search; round k draws at 2^-k of the search std, so the last step is 1/256 of it by
+    default. 8 rounds, with ``Heuristics.cost_mask`` PROBABILITY, are the default: against 4
+    rounds (last step 1/16) with the HARD mask they closed in further at 30 tries (all 11
+    problems of ``benchmarks/peers.py``, 69/39 problem-seed pairs better/worse, p = 0.02), were
+    even at 15 (50/55, p = 0.5), and kept more tries under the cost cap. 8 rounds with the HARD
+    mask had put picks on the cap's edge, where half of them cost too much (ads tries 70%
+    feasible against 74%) (ablations/RESULTS.md, "Refinement rounds")."""
     torch_threads: int = 1
     """Intra-op threads while fitting (one per worker process avoids oversubscription)."""
     early_stopping_probability: float = 0.05

@@ -109,7 +109,7 @@ def test_defaults_reproduce_carbs_except_where_the_ablations_disagree():
     assert h.success_model is SuccessModel.GP_CLASSIFICATION  # CARBS: LABEL_REGRESSION
     assert not h.front_under_cap
     assert not h.curve_observations  # as CARBS; RESULTS.md
-    assert h.cost_mask is CostMask.HARD
+    assert h.cost_mask is CostMask.PROBABILITY  # CARBS: HARD; RESULTS.md
     assert h.initial_design is InitialDesign.SPACE_FILLING_UNDER_CAP  # not CARBS: RESULTS.md
     assert h.inactive_imputation  # no CARBS counterpart: CARBS has no conditional params
     assert h.size_cost_inputs  # no CARBS counterpart: CARBS has no arch spaces
@@ -481,7 +481,7 @@ def test_cost_mask(params):
     history = run(Tuner(params, TunerConfig(direction="minimize"), seed=1), 8)
     cap = float(np.median([o.cost for o in history.observations]))  # some candidates cost more
     config = TunerConfig(direction="minimize", max_suggestion_cost=cap, num_candidates_per_dim=50)
-    hard = Tuner(params, config, seed=1)
+    hard = Tuner(params, config, Heuristics(cost_mask=CostMask.HARD), seed=1)
     for o in history.observations:
         hard.observe(o.params, o.output, o.cost)
     soft = _variant(hard, cost_mask=CostMask.PROBABILITY)
@@ -775,16 +775,18 @@ def test_acquisition_refinement_adds_better_points_near_the_best_candidates(para
 
 def test_more_refinement_rounds_draw_closer_to_the_best_candidates(params):
     tuner = _tuner(params, seed=2, steps=8)
-    longer = Tuner(
-        tuner.param_space.params,
-        dataclasses.replace(tuner.config, refinement_rounds=8),
-        tuner.heuristics,
-        seed=tuner.seed,
-    )
-    for o in tuner.observations:
-        longer.observe(o.params, o.output, o.cost, o.is_failure)
-    n = len(_scored(tuner)["candidates"])
-    four, eight = _scored(tuner, refine=True), _scored(longer, refine=True)
+    assert tuner.config.refinement_rounds == 8
+
+    def with_rounds(rounds: int) -> Tuner:
+        config = dataclasses.replace(tuner.config, refinement_rounds=rounds)
+        other = Tuner(tuner.param_space.params, config, tuner.heuristics, seed=tuner.seed)
+        for o in tuner.observations:
+            other.observe(o.params, o.output, o.cost, o.is_failure)
+        return other
+
+    shorter, longer = with_rounds(4), with_rounds(8)
+    n = len(_scored(shorter)["candidates"])
+    four, eight = _scored(shorter, refine=True), _scored(longer, refine=True)
     assert len(eight["candidates"]) > len(four["candidates"]) > n
     # the same first four rounds, then four more at 1/32 to 1/256 of the search std
     assert np.array_equal(eight["candidates"][: len(four["candidates"])], four["candidates"])
@@ -813,7 +815,7 @@ def test_refinement_from_incumbent_draws_around_the_best_run(params):
     n = len(_scored(off)["candidates"])
 
     def near(scored: dict) -> int:
-        # refinement's last round draws at 1/16 of the search std: within 3 of those steps
+        # refinement draws down to 1/256 of the search std: within 3 steps of 1/16
         step = _radius(on) / 16
         extra = scored["candidates"][n:]
         return int((np.abs(extra - incumbent).max(axis=1) < 3 * step).sum())
