@@ -155,8 +155,9 @@ def pareto_threshold_value(
     mode: ParetoClamp,
     rng: np.random.Generator,
 ) -> float:
-    """Lower clamp for the Pareto value: its value at a random threshold cost, the best front
-    value (ALWAYS_BEST), or -inf (OFF)."""
+    """Lower clamp for the Pareto value: its value at a random threshold cost, its highest
+    value at the front's costs (ALWAYS_BEST; a smoothing model's is below the best run's), or
+    -inf (OFF)."""
     if mode is ParetoClamp.OFF:
         return -math.inf
     if mode is ParetoClamp.ALWAYS_BEST:
