@@ -154,12 +154,16 @@ def pareto_threshold_value(
     scale_log_cost: Callable[[float], float],
     mode: ParetoClamp,
     rng: np.random.Generator,
+    front_values: np.ndarray,
 ) -> float:
     """Lower clamp for the Pareto value: its value at a random threshold cost, its highest
-    value at the front's costs (ALWAYS_BEST; a smoothing model's is below the best run's), or
-    -inf (OFF)."""
+    value at the front's costs (ALWAYS_BEST; a smoothing model's is below the best run's), the
+    highest of ``front_values`` (m,), the front points' own values in the Pareto model's units
+    (INCUMBENT), or -inf (OFF)."""
     if mode is ParetoClamp.OFF:
         return -math.inf
+    if mode is ParetoClamp.INCUMBENT:
+        return float(np.max(front_values))
     if mode is ParetoClamp.ALWAYS_BEST:
         points = torch.as_tensor(front_scaled_log_costs, dtype=DTYPE)
         return float(pareto(points).max())

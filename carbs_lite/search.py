@@ -299,6 +299,7 @@ class Search:
             models.scale_log_cost,
             self.heuristics.pareto_clamp,
             rng,
+            models.transform(np.array([g.mean_goodness for g in models.front])),
         )
 
     def fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:

@@ -137,9 +137,11 @@ def test_pareto_threshold_value_modes():
     rng = np.random.default_rng(2)
     scale = lambda log_cost: log_cost / math.log(10.0)  # noqa: E731
     args = (pareto, front_scaled, front_costs, scale)
-    assert acq.pareto_threshold_value(*args, ParetoClamp.OFF, rng) == -math.inf
-    assert acq.pareto_threshold_value(*args, ParetoClamp.ALWAYS_BEST, rng) == 2.0
-    value = acq.pareto_threshold_value(*args, ParetoClamp.LOG_UNIFORM, rng)
+    values = np.array([0.5, 2.5])  # the front points' own values, above the model's at the top
+    assert acq.pareto_threshold_value(*args, ParetoClamp.OFF, rng, values) == -math.inf
+    assert acq.pareto_threshold_value(*args, ParetoClamp.ALWAYS_BEST, rng, values) == 2.0
+    assert acq.pareto_threshold_value(*args, ParetoClamp.INCUMBENT, rng, values) == 2.5
+    value = acq.pareto_threshold_value(*args, ParetoClamp.LOG_UNIFORM, rng, values)
     assert 0.0 <= value <= 2.0
 
 

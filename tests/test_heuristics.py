@@ -239,6 +239,22 @@ def test_pareto_clamp_raises_the_bar_for_cheap_candidates(params):
     ).any()
 
 
+def test_pareto_clamp_incumbent_measures_ei_against_the_best_run(params):
+    base = Tuner(params, TunerConfig(direction="minimize", num_candidates_per_dim=50))
+    # a front whose last point drops far below the trend: the front GP smooths it away
+    for i, loss in enumerate([8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 0.5]):
+        base.observe({"lr": 10.0 ** (-4 + 0.3 * i), "width": 16 + 40 * i}, loss, 0.16 + 0.4 * i)
+    model_top = _scored(_variant(base, pareto_clamp=ParetoClamp.ALWAYS_BEST))
+    incumbent = _scored(_variant(base, pareto_clamp=ParetoClamp.INCUMBENT))
+    assert torch.equal(
+        torch.as_tensor(model_top["candidates"]), torch.as_tensor(incumbent["candidates"])
+    )
+    # the bar is never lower than the model's top, and higher where the model sat below the run
+    assert incumbent["best"].min() > model_top["best"].min() + 1e-3
+    assert (incumbent["log_ei"] <= model_top["log_ei"] + 1e-9).all()
+    assert (incumbent["log_ei"] < model_top["log_ei"] - 1e-6).any()
+
+
 def test_final_pick_argmax_vs_sampling(params):
     argmax = _tuner(params)
     terms = _scored(argmax)
