@@ -113,7 +113,8 @@ class Proposal:
 
 @dataclass(frozen=True)
 class FittedModels:
-    """Everything fitted for one step."""
+    """Everything fitted for one step; ``front_values`` (m,) are the ``front`` groups' mean
+    goodness in the output model's units, the points the Pareto model was fit on."""
 
     output: Surrogate
     cost: Surrogate
@@ -122,6 +123,7 @@ class FittedModels:
     pareto: ParetoFunction
     log_cost_range: tuple[float, float]
     front: list[Group]
+    front_values: np.ndarray
 
     def scale_log_cost(self, log_cost: Any) -> Any:
         return scale_log_cost(log_cost, self.log_cost_range)
@@ -299,7 +301,7 @@ class Search:
             models.scale_log_cost,
             self.heuristics.pareto_clamp,
             rng,
-            models.transform(np.array([g.mean_goodness for g in models.front])),
+            models.front_values,
         )
 
     def fit(self, data: StudyData, rng: np.random.Generator) -> FittedModels:
@@ -332,7 +334,9 @@ class Search:
         pareto = fit_pareto_model(
             heuristics.pareto_model, front_x, front_y, scaled[ok], target.numpy()
         )
-        return FittedModels(output, cost, success, transform, pareto, log_cost_range, front)
+        return FittedModels(
+            output, cost, success, transform, pareto, log_cost_range, front, front_y
+        )
 
     def output_model(
         self,

@@ -249,7 +249,7 @@ def test_pareto_clamp_incumbent_measures_ei_against_the_best_run(params):
     assert torch.equal(
         torch.as_tensor(model_top["candidates"]), torch.as_tensor(incumbent["candidates"])
     )
-    # the bar is never lower than the model's top, and higher where the model sat below the run
+    # here the best run lies above the front GP's top: the bar is nowhere lower, somewhere higher
     assert incumbent["best"].min() > model_top["best"].min() + 1e-3
     assert (incumbent["log_ei"] <= model_top["log_ei"] + 1e-9).all()
     assert (incumbent["log_ei"] < model_top["log_ei"] - 1e-6).any()
