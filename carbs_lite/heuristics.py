@@ -71,6 +71,7 @@ class OutputTransform(Enum):
     QUANTILE = "quantile"
     STANDARDIZE = "standardize"
     BOX_COX = "box_cox"
+    POWER = "power"
 
 
 class SuccessModel(Enum):
@@ -338,7 +339,10 @@ class Heuristics:
     BOX_COX is: against STANDARDIZE on the suite (16 seeds) it was even at 30 tries (57/53
     pairs) and a little behind at 15 (43/60, p = 0.1), the ads task was unchanged, and on the
     10-D bump the median best reward at 100 tries rose from 0.53 to 0.91 (ablations/RESULTS.md,
-    "Log outputs where the GP likelihood prefers them"). Read in ``search.Search.fit``."""
+    "Log outputs where the GP likelihood prefers them"). POWER also offers the square root (the
+    Box-Cox exponent 1/2, ``output_transforms.BOX_COX_EXPONENTS``): outputs whose log bends
+    them too far and whose own scale squeezes the differences near the optimum, such as a
+    loss with a small cost term beside a bowl. Read in ``search.Search.fit``."""
 
     surrogate_kernel: SurrogateKernel = SurrogateKernel.MATERN52_LINEAR
     """The kernel of the output, cost and success GPs, ARD Matern plus linear in both cases.

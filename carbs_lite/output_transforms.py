@@ -68,27 +68,30 @@ class Standardize:
 
 
 class BoxCoxTransform:
-    """The Box-Cox transform (Box and Cox 1964) with exponent 1 (the outputs as they are) or 0
-    (their log), then standardized.
+    """The Box-Cox transform (Box and Cox 1964), (o^lambda - 1) / lambda and log o at lambda 0,
+    then standardized; exponent 1 keeps the outputs as they are.
 
     It acts on the outputs o = sign x goodness in the user's units, whichever the direction:
     their spread, not the direction, decides how to model them. The result is multiplied by
     ``sign`` and standardized (mean 0, std 1 over the fitted values), so the targets increase
-    with goodness; with ``log`` False they are ``Standardize``'s. The log needs positive
-    outputs; below the smallest fitted output o_min it continues linearly with slope
-    1 / o_min, so that a later value there (a learning-curve point, even one <= 0) stays
-    finite and in order.
+    with goodness; with exponent 1 they are ``Standardize``'s. An exponent below 1 needs
+    positive outputs; below the smallest fitted output o_min the transform continues linearly
+    with its slope there, o_min^(lambda - 1), so that a later value there (a learning-curve
+    point, even one <= 0) stays finite and in order.
 
-    values: goodness (n,) of the fitted runs; sign: +1 (maximize) or -1 (minimize); log: the
-    exponent is 0, not 1. ValueError if ``log`` is asked for outputs that are not all positive.
+    values: goodness (n,) of the fitted runs; sign: +1 (maximize) or -1 (minimize); exponent:
+    lambda in [0, 1]. ValueError for an exponent outside [0, 1], or below 1 for outputs that are
+    not all positive.
     """
 
-    def __init__(self, values: np.ndarray, sign: float, log: bool) -> None:
+    def __init__(self, values: np.ndarray, sign: float, exponent: float = 1.0) -> None:
         goodness = np.asarray(values, dtype=float)
         outputs = sign * goodness
-        if log and not np.all(outputs > 0):
-            raise ValueError("the log transform needs positive outputs")
-        self.sign, self.log = sign, log
+        if not 0.0 <= exponent <= 1.0:
+            raise ValueError(f"Box-Cox exponent {exponent} is outside [0, 1]")
+        if exponent < 1.0 and not np.all(outputs > 0):
+            raise ValueError("a Box-Cox exponent below 1 needs positive outputs")
+        self.sign, self.exponent = sign, float(exponent)
         self.low = float(outputs.min()) if len(outputs) else 1.0
         self.standardize = Standardize(self._powered(goodness))
 
@@ -98,34 +101,58 @@ class BoxCoxTransform:
     def inverse(self, scores: np.ndarray) -> np.ndarray:
         """Targets back to goodness."""
         powered = self.standardize.inverse(np.asarray(scores, dtype=float))
-        if not self.log:
+        if self.exponent == 1.0:
             return powered
-        logs, low = self.sign * powered, self.low
-        below = low + (logs - math.log(low)) * low
-        # a prediction past the largest float's log stays finite: diagnostics are JSON
-        above = np.exp(np.clip(logs, math.log(low), math.log(np.finfo(float).max)))
-        outputs = np.where(logs < math.log(low), below, above)
+        values, low = self.sign * powered, self.low
+        below = low + (values - self._power(low)) / self._slope(low)
+        if self.exponent == 0.0:
+            # a prediction past the largest float's log stays finite: diagnostics are JSON
+            top = math.log(np.finfo(float).max)
+            above = np.exp(np.clip(values, math.log(low), top))
+        else:
+            base = np.maximum(self.exponent * values + 1.0, self.exponent * self._power(low) + 1.0)
+            with np.errstate(over="ignore"):
+                above = np.minimum(base ** (1.0 / self.exponent), np.finfo(float).max)
+        outputs = np.where(values < self._power(low), below, above)
         return self.sign * outputs
 
     def log_jacobian(self, values: np.ndarray) -> np.ndarray:
-        """log |d target / d goodness| at goodness (n,): -log std, and with the log -log
-        max(o, o_min) as well. Added over the fitted rows to a GP's log marginal likelihood
-        of the targets, it gives the likelihood of the goodness itself, which compares
-        transforms (the warped GP of Snelson, Rasmussen and Ghahramani, NeurIPS 2004)."""
+        """log |d target / d goodness| at goodness (n,): -log std + (lambda - 1) log max(o, o_min).
+        Added over the fitted rows to a GP's log marginal likelihood of the targets, it gives
+        the likelihood of the goodness itself, which compares transforms (the warped GP of
+        Snelson, Rasmussen and Ghahramani, NeurIPS 2004)."""
         goodness = np.asarray(values, dtype=float)
         scale = np.full(goodness.shape, -math.log(self.standardize.std))
-        if not self.log:
+        if self.exponent == 1.0:
             return scale
-        return scale - np.log(np.maximum(self.sign * goodness, self.low))
+        return scale + (self.exponent - 1.0) * np.log(np.maximum(self.sign * goodness, self.low))
+
+    def _power(self, outputs: np.ndarray | float) -> np.ndarray:
+        """(o^lambda - 1) / lambda, or log o at lambda 0, of positive outputs."""
+        if self.exponent == 0.0:
+            return np.log(outputs)
+        return (np.power(outputs, self.exponent) - 1.0) / self.exponent
+
+    def _slope(self, outputs: float) -> float:
+        """d/do of ``_power`` at o: o^(lambda - 1)."""
+        return outputs ** (self.exponent - 1.0)
 
     def _powered(self, goodness: np.ndarray) -> np.ndarray:
-        """sign x the chosen power of the outputs of ``goodness`` (n,)."""
-        if not self.log:
+        """sign x the Box-Cox power of the outputs of ``goodness`` (n,)."""
+        if self.exponent == 1.0:
             return goodness
         outputs, low = self.sign * goodness, self.low
-        logs = np.log(np.maximum(outputs, low))
-        return self.sign * np.where(outputs < low, math.log(low) + (outputs - low) / low, logs)
+        powered = self._power(np.maximum(outputs, low))
+        linear = self._power(low) + (outputs - low) * self._slope(low)
+        return self.sign * np.where(outputs < low, linear, powered)
 
+
+BOX_COX_EXPONENTS = {OutputTransform.BOX_COX: (1.0, 0.0), OutputTransform.POWER: (1.0, 0.5, 0.0)}
+"""The Box-Cox exponents each switch value compares, the identity first: BOX_COX the outputs
+or their log; POWER their square root as well. HEBO (Cowen-Rivers et al., JAIR 2022) fits a
+continuous exponent by maximum likelihood of the outputs alone (scikit-learn's
+``PowerTransformer``); here each exponent costs an output-GP fit, and the GP's own likelihood of
+the goodness chooses (``search.chosen_output_fit``)."""
 
 OutputTransformer = QuantileTransform | Standardize | BoxCoxTransform
 """Any of the maps ``output_transform`` returns."""
@@ -136,16 +163,16 @@ def output_transforms(
 ) -> list[OutputTransformer]:
     """The maps from goodness (n,) to output-GP targets fit on ``values`` that the switch
     offers, the first the one to use without a choice: one for QUANTILE and STANDARDIZE; for
-    BOX_COX the identity and, for at least ``MIN_LOG_VALUES`` distinct outputs, all positive,
-    the log (``BoxCoxTransform``), between which the output GP's likelihood chooses
-    (``search.Search.fit``). ``sign``: +1 when the study maximizes its output, -1 when it
-    minimizes it."""
+    BOX_COX and POWER the identity and, for at least ``MIN_LOG_VALUES`` distinct outputs, all
+    positive, the ``BoxCoxTransform`` of each lower exponent of ``BOX_COX_EXPONENTS``, among
+    which the output GP's likelihood chooses (``search.Search.fit``). ``sign``: +1 when the
+    study maximizes its output, -1 when it minimizes it."""
     if kind is OutputTransform.STANDARDIZE:
         return [Standardize(values)]
     if kind is OutputTransform.QUANTILE:
         return [QuantileTransform(values)]
     outputs = sign * np.asarray(values, dtype=float)
-    options = [BoxCoxTransform(values, sign, log=False)]
-    if np.all(outputs > 0) and len(np.unique(outputs)) >= MIN_LOG_VALUES:
-        options.append(BoxCoxTransform(values, sign, log=True))
-    return options
+    exponents = BOX_COX_EXPONENTS[kind]
+    if not np.all(outputs > 0) or len(np.unique(outputs)) < MIN_LOG_VALUES:
+        exponents = exponents[:1]
+    return [BoxCoxTransform(values, sign, exponent) for exponent in exponents]

@@ -69,11 +69,11 @@ each per round (``TunerConfig.refinement_rounds`` rounds; the step halves each r
 the search std)."""
 
 OUTPUT_TRANSFORM_LOG_BAYES_FACTOR = 1.0
-"""``OutputTransform.BOX_COX`` leaves the outputs' own scale for their log only when the log
-likelihood of the goodness under the log's GP is higher by more than this, a Bayes factor
-above e, "positive" evidence on the scale of Kass and Raftery (1995, 2 ln B > 2). Where the
-two explain the outputs about equally well (outputs far from 0, on which the log is nearly
-linear), the search keeps the scale it has without the switch."""
+"""``OutputTransform.BOX_COX`` and ``POWER`` leave the outputs' own scale for another Box-Cox
+exponent only when the log likelihood of the goodness under that exponent's GP is higher by
+more than this, a Bayes factor above e, "positive" evidence on the scale of Kass and Raftery
+(1995, 2 ln B > 2). Where they explain the outputs about equally well (outputs far from 0, on
+which the power is nearly linear), the search keeps the scale it has without the switch."""
 
 ALL = slice(None)
 """Every run: what ``Search.conditioning`` returns below its limit."""

@@ -402,13 +402,38 @@ def test_box_cox_output_transform_takes_the_log_where_the_gp_likelihood_prefers_
     for x, y in rng.uniform(-3.0, 3.0, (12, 2)):
         tuner.observe({"x0": x, "x1": y}, output(x, y), 1.0)
     models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
-    assert models.transform.log is log
+    assert (models.transform.exponent == 0.0) is log
     assert models.transform.inverse(models.transform(_data(tuner).goodness)) == pytest.approx(
         _data(tuner).goodness
     )
     standardized = _variant(tuner, output_transform=OutputTransform.STANDARDIZE)
     scores = (_scored(tuner)["log_ei"], _scored(standardized)["log_ei"])
     assert np.allclose(*scores) is not log
+
+
+@pytest.mark.parametrize(
+    ("direction", "output", "exponent"),
+    [
+        ("maximize", lambda x, y: math.exp(-2 * ((x - 1) ** 2 + (y + 0.5) ** 2)), 0.0),
+        ("minimize", lambda x, y: 0.5 + (x - 1) ** 2 + (y + 0.5) ** 2, 1.0),
+        # a squared bowl: its square root is the quadratic, which BOX_COX can only log
+        ("minimize", lambda x, y: (0.5 + (x - 1) ** 2 + (y + 0.5) ** 2) ** 2, 0.5),
+    ],
+)
+def test_power_output_transform_takes_the_exponent_the_gp_likelihood_prefers(
+    direction, output, exponent
+):
+    params = [Param(f"x{i}", LinearSpace(min=-3.0, max=3.0), 0.0) for i in range(2)]
+    power = dataclasses.replace(Heuristics(), output_transform=OutputTransform.POWER)
+    tuner = Tuner(params, TunerConfig(direction=direction), power, seed=0)
+    rng = np.random.default_rng(1)
+    for x, y in rng.uniform(-3.0, 3.0, (12, 2)):
+        tuner.observe({"x0": x, "x1": y}, output(x, y), 1.0)
+    models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
+    assert models.transform.exponent == exponent
+    box_cox = _variant(tuner, output_transform=OutputTransform.BOX_COX)
+    scores = (_scored(tuner)["log_ei"], _scored(box_cox)["log_ei"])
+    assert np.allclose(*scores) is (exponent != 0.5)
 
 
 def test_surrogate_kernel():

@@ -53,10 +53,11 @@ def test_box_cox_log_targets_keep_apart_outputs_spread_over_orders_of_magnitude(
     assert np.ptp(identity(goodness)[small]) < 0.01 < 1.0 < np.ptp(targets[small])
 
 
+@pytest.mark.parametrize("exponent", [0.0, 0.5])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_box_cox_targets_increase_with_goodness_also_outside_the_fitted_range(sign):
+def test_box_cox_targets_increase_with_goodness_also_outside_the_fitted_range(sign, exponent):
     outputs = np.array([0.01, 0.02, 0.05, 0.1, 0.5, 2.0, 40.0])
-    transform = BoxCoxTransform(sign * outputs, sign, log=True)
+    transform = BoxCoxTransform(sign * outputs, sign, exponent=exponent)
     fitted = transform(sign * outputs)
     assert fitted.mean() == pytest.approx(0.0, abs=1e-12) and fitted.std() == pytest.approx(1.0)
     later = np.array([-3.0, 0.0, 0.001, 0.005, 60.0])  # below the smallest, even <= 0, and above
@@ -67,13 +68,34 @@ def test_box_cox_targets_increase_with_goodness_also_outside_the_fitted_range(si
     assert np.isfinite(transform.inverse(np.array([1e6, -1e6]))).all()
 
 
-def test_box_cox_log_jacobian_is_the_derivative_of_the_targets():
+@pytest.mark.parametrize("exponent", [1.0, 0.5, 0.0])
+def test_box_cox_log_jacobian_is_the_derivative_of_the_targets(exponent):
     goodness = -np.array([0.3, 0.5, 0.9, 2.0, 7.0])  # minimized losses
-    for log in (False, True):
-        transform = BoxCoxTransform(goodness, -1.0, log=log)
-        step = 1e-6
-        slope = (transform(goodness + step) - transform(goodness - step)) / (2 * step)
-        assert transform.log_jacobian(goodness) == pytest.approx(np.log(slope), rel=1e-6)
+    transform = BoxCoxTransform(goodness, -1.0, exponent=exponent)
+    step = 1e-6
+    slope = (transform(goodness + step) - transform(goodness - step)) / (2 * step)
+    # 1e-5: at the smallest output the curvature changes sides, so the central difference is
+    # off by O(step) there
+    assert transform.log_jacobian(goodness) == pytest.approx(np.log(slope), rel=1e-5)
+
+
+def test_box_cox_square_root_lies_between_the_outputs_and_their_log():
+    outputs = np.array([0.25, 1.0, 4.0, 16.0, 64.0])
+    identity, root, log = output_transforms(outputs, OutputTransform.POWER, 1.0)
+    assert (identity.exponent, root.exponent, log.exponent) == (1.0, 0.5, 0.0)
+    assert root(outputs) == pytest.approx(Standardize(np.sqrt(outputs))(np.sqrt(outputs)))
+    assert root.inverse(root(outputs)) == pytest.approx(outputs)
+    # the gap between the two smallest outputs, relative to the whole spread, grows with the
+    # bend: 0.75 / 63.75 as they are, 0.5 / 7.5 square-rooted, log 4 / log 256 in logs
+    gaps = [(t(outputs)[1] - t(outputs)[0]) / np.ptp(t(outputs)) for t in (identity, root, log)]
+    assert gaps == pytest.approx([0.75 / 63.75, 0.5 / 7.5, 0.25])
+    assert len(output_transforms(outputs, OutputTransform.BOX_COX, 1.0)) == 2
+
+
+@pytest.mark.parametrize("exponent", [-0.5, 1.5])
+def test_box_cox_refuses_an_exponent_outside_zero_to_one(exponent):
+    with pytest.raises(ValueError, match="outside"):
+        BoxCoxTransform(np.array([1.0, 2.0]), 1.0, exponent=exponent)
 
 
 @pytest.mark.parametrize(
@@ -84,10 +106,12 @@ def test_box_cox_log_jacobian_is_the_derivative_of_the_targets():
     ],
 )
 def test_box_cox_offers_only_the_identity_for_outputs_it_cannot_log(outputs):
-    assert len(output_transforms(-outputs, OutputTransform.BOX_COX, -1.0)) == 1
+    for kind in (OutputTransform.BOX_COX, OutputTransform.POWER):
+        assert len(output_transforms(-outputs, kind, -1.0)) == 1
     if np.any(outputs <= 0):
-        with pytest.raises(ValueError, match="positive outputs"):
-            BoxCoxTransform(-outputs, -1.0, log=True)
+        for exponent in (0.0, 0.5):
+            with pytest.raises(ValueError, match="positive outputs"):
+                BoxCoxTransform(-outputs, -1.0, exponent=exponent)
 
 
 @pytest.mark.parametrize("kind", [OutputTransform.STANDARDIZE, OutputTransform.QUANTILE])
