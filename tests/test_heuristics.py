@@ -383,24 +383,37 @@ def test_output_transform(params):
     assert not np.allclose(_scored(quantile)["log_ei"], _scored(standardized)["log_ei"])
 
 
+def _bump(x: float, y: float) -> float:
+    return math.exp(-2 * ((x - 1) ** 2 + (y + 0.5) ** 2))
+
+
+def _bowl(x: float, y: float) -> float:
+    return 0.5 + (x - 1) ** 2 + (y + 0.5) ** 2
+
+
+def _twelve_draws(direction: str, output, transform: OutputTransform) -> Tuner:
+    """A tuner with ``transform`` that observed ``output`` at 12 uniform draws on [-3, 3]^2."""
+    params = [Param(f"x{i}", LinearSpace(min=-3.0, max=3.0), 0.0) for i in range(2)]
+    heuristics = dataclasses.replace(Heuristics(), output_transform=transform)
+    tuner = Tuner(params, TunerConfig(direction=direction), heuristics, seed=0)
+    for x, y in np.random.default_rng(1).uniform(-3.0, 3.0, (12, 2)):
+        tuner.observe({"x0": x, "x1": y}, output(x, y), 1.0)
+    return tuner
+
+
 @pytest.mark.parametrize(
     ("direction", "output", "log"),
     [
         # a bump's rewards, ~0 far out: their log is a quadratic, what the GP models best
-        ("maximize", lambda x, y: math.exp(-2 * ((x - 1) ** 2 + (y + 0.5) ** 2)), True),
+        ("maximize", _bump, True),
         # a bowl's losses, evenly spread: the log would bend a quadratic
-        ("minimize", lambda x, y: 0.5 + (x - 1) ** 2 + (y + 0.5) ** 2, False),
+        ("minimize", _bowl, False),
     ],
 )
 def test_box_cox_output_transform_takes_the_log_where_the_gp_likelihood_prefers_it(
     direction, output, log
 ):
-    params = [Param(f"x{i}", LinearSpace(min=-3.0, max=3.0), 0.0) for i in range(2)]
-    box_cox = dataclasses.replace(Heuristics(), output_transform=OutputTransform.BOX_COX)
-    tuner = Tuner(params, TunerConfig(direction=direction), box_cox, seed=0)
-    rng = np.random.default_rng(1)
-    for x, y in rng.uniform(-3.0, 3.0, (12, 2)):
-        tuner.observe({"x0": x, "x1": y}, output(x, y), 1.0)
+    tuner = _twelve_draws(direction, output, OutputTransform.BOX_COX)
     models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
     assert (models.transform.exponent == 0.0) is log
     assert models.transform.inverse(models.transform(_data(tuner).goodness)) == pytest.approx(
@@ -414,21 +427,16 @@ def test_box_cox_output_transform_takes_the_log_where_the_gp_likelihood_prefers_
 @pytest.mark.parametrize(
     ("direction", "output", "exponent"),
     [
-        ("maximize", lambda x, y: math.exp(-2 * ((x - 1) ** 2 + (y + 0.5) ** 2)), 0.0),
-        ("minimize", lambda x, y: 0.5 + (x - 1) ** 2 + (y + 0.5) ** 2, 1.0),
+        ("maximize", _bump, 0.0),
+        ("minimize", _bowl, 1.0),
         # a squared bowl: its square root is the quadratic, which BOX_COX can only log
-        ("minimize", lambda x, y: (0.5 + (x - 1) ** 2 + (y + 0.5) ** 2) ** 2, 0.5),
+        ("minimize", lambda x, y: _bowl(x, y) ** 2, 0.5),
     ],
 )
 def test_power_output_transform_takes_the_exponent_the_gp_likelihood_prefers(
     direction, output, exponent
 ):
-    params = [Param(f"x{i}", LinearSpace(min=-3.0, max=3.0), 0.0) for i in range(2)]
-    power = dataclasses.replace(Heuristics(), output_transform=OutputTransform.POWER)
-    tuner = Tuner(params, TunerConfig(direction=direction), power, seed=0)
-    rng = np.random.default_rng(1)
-    for x, y in rng.uniform(-3.0, 3.0, (12, 2)):
-        tuner.observe({"x0": x, "x1": y}, output(x, y), 1.0)
+    tuner = _twelve_draws(direction, output, OutputTransform.POWER)
     models = _search(tuner).fit(_data(tuner), np.random.default_rng(0))
     assert models.transform.exponent == exponent
     box_cox = _variant(tuner, output_transform=OutputTransform.BOX_COX)
