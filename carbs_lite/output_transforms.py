@@ -15,8 +15,8 @@ import torch
 from carbs_lite.heuristics import OutputTransform
 
 MIN_LOG_VALUES = 3
-"""``output_transforms`` offers the log only for at least this many distinct outputs: with
-fewer, any monotone map fits them equally well."""
+"""``output_transforms`` offers an exponent below 1 (the log, the square root) only for at
+least this many distinct outputs: with fewer, any monotone map fits them equally well."""
 
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
@@ -104,16 +104,18 @@ class BoxCoxTransform:
         if self.exponent == 1.0:
             return powered
         values, low = self.sign * powered, self.low
-        below = low + (values - self._power(low)) / self._slope(low)
+        # the power of the smallest fitted output: below it the transform is linear
+        knee = self._power(low)
+        below = low + (values - knee) / self._slope(low)
         if self.exponent == 0.0:
             # a prediction past the largest float's log stays finite: diagnostics are JSON
             top = math.log(np.finfo(float).max)
-            above = np.exp(np.clip(values, math.log(low), top))
+            above = np.exp(np.clip(values, knee, top))
         else:
-            base = np.maximum(self.exponent * values + 1.0, self.exponent * self._power(low) + 1.0)
+            base = self.exponent * np.maximum(values, knee) + 1.0
             with np.errstate(over="ignore"):
                 above = np.minimum(base ** (1.0 / self.exponent), np.finfo(float).max)
-        outputs = np.where(values < self._power(low), below, above)
+        outputs = np.where(values < knee, below, above)
         return self.sign * outputs
 
     def log_jacobian(self, values: np.ndarray) -> np.ndarray:
