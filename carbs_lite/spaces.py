@@ -190,6 +190,8 @@ class ScalarSpace(Space):
         if math.isinf(low):
             return True  # min = -inf on an unbounded domain: every multiple <= max will do
         first = math.ceil(low / factor) * factor
+        if first < low:  # low / factor rounded down (it underflows to 0 for a subnormal min)
+            first += factor
         if first <= domain_low:  # the domain is open: LogSpace(min=0) starts above 0
             first += factor
         return first <= self.max and self._in_domain(first)
