@@ -394,6 +394,16 @@ class Heuristics:
     at 15 tries and 63/46 at 30 (p >= 0.63), better on the 10-D bump (median best reward 0.95
     against 0.90 at 100 tries) (ablations/RESULTS.md). Read in ``search.Search.refined``."""
 
+    compass_refinement: bool = False
+    """With ``acquisition_refinement``, every round also scores the points of compass search
+    around each start (``search.Search.compass_points``: the start moved by +-step along one
+    axis at a time, Kolda, Lewis and Torczon, SIAM Review 2003), at the round's step. A random
+    Gaussian draw in d dimensions moves every coordinate at once, so near a maximum of the
+    acquisition that lies on one coordinate's limit (a cost param at the cost cap) or in a
+    narrow valley, few draws improve and the local search stalls short of it; compass steps
+    move one coordinate, as the coordinate-wise search over discrete params in Optuna's
+    ``GPSampler`` (``optuna/_gp/optim_mixed.py``) does. Read in ``search.Search.refined``."""
+
     failure_imputation: FailureImputation = FailureImputation.FAILED_REGIONS
     """Failed runs that enter the output GP, at the worst successful surrogate value, so that
     its mean falls where runs fail instead of reverting to the prior there, and EI there no

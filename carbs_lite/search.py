@@ -252,7 +252,8 @@ class Search:
         acquisition appended: ``TunerConfig.refinement_rounds`` rounds of ``REFINE_DRAWS``
         Gaussian draws around each of the best ``REFINE_STARTS`` so far (and around the
         incumbent, with ``Heuristics.refinement_from_incumbent``), at std (mean search std) x
-        2^-k in round k, rounded, in bounds and new. P_search stays that of the search's
+        2^-k in round k (and, with ``Heuristics.compass_refinement``, the ``compass_points`` at
+        that step), rounded, in bounds and new. P_search stays that of the search's
         Gaussians around ``scored.centers``, so refinement cannot leave the search region for
         free."""
         candidates, scores, models = scored.candidates, scored.scores, scored.models
@@ -272,6 +273,8 @@ class Search:
             rows = np.repeat(starts, REFINE_DRAWS, axis=0)
             step = np.maximum(step[None, :], self.space.min_step_in_basic(rows))
             raw = rows + step * rng.standard_normal(rows.shape)
+            if self.heuristics.compass_refinement:
+                raw = np.concatenate([raw, self.compass_points(starts, base * 2.0**-k)])
             taken = np.concatenate([data.taken, candidates])
             new = acq.drop_duplicates(
                 self.prepared(raw), taken, self.config.duplicate_tolerance, True
@@ -282,6 +285,16 @@ class Search:
             candidates = np.concatenate([candidates, new])
             scores = Scores(*(torch.cat([a, b]) for a, b in zip(scores, extra, strict=True)))
         return candidates, scores
+
+    def compass_points(self, starts: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """The 2d points of compass search around each of ``starts`` (m, d): each start moved
+        by +-``step`` (d,) along one axis at a time, never by less than an integer's step
+        (Kolda, Lewis and Torczon, "Optimization by direct search", SIAM Review 2003,
+        section 3), as (2 m d, d) unrounded rows."""
+        dims = starts.shape[1]
+        step = np.maximum(step[None, :], self.space.min_step_in_basic(starts))
+        moves = np.concatenate([np.eye(dims), -np.eye(dims)])
+        return (starts[:, None, :] + moves[None, :, :] * step[:, None, :]).reshape(-1, dims)
 
     def incumbent(self, data: StudyData) -> np.ndarray | None:
         """The basic input (d,) of ``data.records``' best feasible run, the one

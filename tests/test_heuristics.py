@@ -20,6 +20,7 @@ from carbs_lite import (
     Heuristics,
     InitialDesign,
     LinearSpace,
+    LogSpace,
     OutputTransform,
     OutstandingEstimator,
     Param,
@@ -36,6 +37,7 @@ from carbs_lite import (
 from carbs_lite import acquisition as acq
 from carbs_lite.pareto import search_front
 from carbs_lite.search import REFINE_DRAWS, Search
+from carbs_lite.spaces import ParamSpace
 from carbs_lite.study_data import StudyData
 from carbs_lite.success_model import LabelRegression, LaplaceClassifier
 from carbs_lite.surrogate import fit_pareto_model
@@ -870,6 +872,47 @@ def test_refinement_from_incumbent_draws_around_the_best_run(params):
         return int((np.abs(extra - incumbent).max(axis=1) < 3 * step).sum())
 
     assert near(with_it) >= near(without) + REFINE_DRAWS // 2
+
+
+def test_compass_points_move_one_coordinate_by_the_step(params):
+    search = Search(ParamSpace(params), TunerConfig(), Heuristics(compass_refinement=True))
+    starts = np.stack([search.space.to_basic({"lr": 1e-3, "width": 100})] * 2)
+    starts[1, 0] += 0.5
+    # 0.001 basic units is less than one integer step of width (scale 100: 0.01)
+    step = np.array([0.02, 0.001])
+    points = search.compass_points(starts, step).reshape(2, 4, 2)
+    for start, moved in zip(starts, points, strict=True):
+        moves = moved - start
+        assert ((np.abs(moves) > 0).sum(axis=1) == 1).all()
+        assert np.allclose(np.abs(moves).max(axis=1), [0.02, 0.01, 0.02, 0.01])
+        assert np.allclose(moves.sum(axis=0), 0.0)  # one step each way along every axis
+
+
+def _bowl_with_a_cost_param(seed: int, tries: int) -> Tuner:
+    """``tries`` runs of the defaults on a 4-D bowl whose floor 1 / s drops with a cost
+    param s (cost s, cap 50): the acquisition's maximum moves s up to the cap."""
+    params = [Param(f"x{i}", LinearSpace(min=-1.0, max=1.0), 0.0) for i in range(4)]
+    params.append(Param("s", LogSpace(min=1.0, max=100.0), 5.0))
+    config = TunerConfig(direction="minimize", max_suggestion_cost=50.0)
+    tuner = Tuner(params, config, seed=seed)
+    for _ in range(tries):
+        suggestion = tuner.suggest()
+        p = suggestion.params
+        output = sum((p[f"x{i}"] - 0.3) ** 2 for i in range(4)) + 1.0 / p["s"]
+        tuner.observe(suggestion, output, p["s"])
+    return tuner
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compass_refinement_finds_a_higher_acquisition_maximum(seed):
+    off = _bowl_with_a_cost_param(seed, tries=20)
+    on = _variant(off, compass_refinement=True)
+    # measured (seeds 0-5, one candidate set each): the maximum rose on every seed, here from
+    # -2.244 to -2.187 and -3.754 to -3.739, and its cost moved toward the cap (35.8 to 44.6,
+    # 43.4 to 49.0)
+    best_off = _scored(off, refine=True)["log_acq"].max()
+    best_on = _scored(on, refine=True)["log_acq"].max()
+    assert best_on > best_off + 0.01
 
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
