@@ -255,8 +255,9 @@ class Heuristics:
     value, the best front point's mean output, so no candidate is measured against less than
     the best run, as in standard EI; OFF no clamp. The two differ where the Pareto model
     smooths the front: the FRONT_GP is a GP regression on the front points, and its highest
-    value can lie below the best run's.
-    ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
+    value can lie below the best run's. Under the STEP Pareto model (the default) the Pareto
+    value never exceeds the front's best value, so ALWAYS_BEST makes that value the reference
+    at every cost. ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
     problem-seed pairs better/worse, p = 0.009), spending tries on improving cheap front points
     that the best run under the cap does not need; no difference was detectable on the ads
     configs. INCUMBENT moved the picks of the suite's problems with a cost parameter to the
