@@ -139,6 +139,16 @@ class CategoricalSpace(Space):
     def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
         return np.ones_like(x)
 
+    def compass_moves(self, x: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Every other choice's vertex from each row x (n, k): (n, k - 1, k). A one-hot
+        coordinate is no axis to step along: +1 on another choice's coordinate ties it with
+        the current one (argmax takes the first), and -1 on the current one reads as choice 0,
+        so axis steps would reach only lower choices. ``step`` plays no part: every two
+        choices are one move apart."""
+        current = np.argmax(x, axis=1)
+        others = np.array([[j for j in range(self.dim) if j != i] for i in current], dtype=int)
+        return np.eye(self.dim)[others.reshape(len(x), self.dim - 1)]
+
     def to_json(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "choices": list(self.choices)}
 

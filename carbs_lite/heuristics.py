@@ -2,7 +2,7 @@
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
 ``pareto_model``, ``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel``,
-``success_model`` and the exploration bias's magnitude (``TunerConfig.exploration_bias``), see
+``success_model``, ``cost_mask`` and the exploration bias's magnitude (``TunerConfig.exploration_bias``), see
 their notes, and ``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``,
 ``coarse_candidates``, ``size_cost_inputs``, ``acquisition_refinement``,
 ``compass_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``, which
@@ -239,12 +239,15 @@ class Heuristics:
     short of the cost cap. With STEP, EI is measured against the best front value at every
     cost, as in constrained EI (Gardner et al., ICML 2014) and Optuna's ``GPSampler``; the
     cost cap and the front's centers keep the search cost-aware. Together with
-    ``compass_refinement`` it was better on the suite (11 problems, 10 seeds: 64/42
-    problem-seed pairs better/worse at 15 tries, p = 0.02; 67/42 at 30, p = 0.06; 20 seeds on
-    the five problems with a cost param or a narrow optimum: 67/33 at 30 tries, p = 0.001),
-    even on the ads configs in regret; alone it showed no pooled difference
-    (ablations/RESULTS.md, "The EI reference past the dearest front point"). Read in
-    ``search.Search.fit``."""
+    ``compass_refinement`` it was better pooled over the suite (11 problems, 10 seeds: 64/42
+    problem-seed pairs better/worse at 15 tries, p = 0.02; 67/42 at 30, p = 0.06; with 10 more
+    seeds on scaling, quadratic-cost-4d, categorical-4x2d, bbob-mixint-f1-d5 and bbob-f15-d5,
+    the problems where it trailed a peer: 92/63, p = 0.05, and 99/60, p = 0.007), even on the
+    ads configs (14/15 pairs at 30 tries) and better at 10 tries of the ads task (median regret
+    0.00063 against 0.00078, 20 seeds), but with fewer feasible tries on the ads configs
+    (70-73% at 30 tries against 72-79%).
+    Alone it showed no pooled difference (ablations/RESULTS.md, "The EI reference past the
+    dearest front point"). Read in ``search.Search.fit``."""
 
     pareto_clamp: ParetoClamp = ParetoClamp.ALWAYS_BEST
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
@@ -256,8 +259,9 @@ class Heuristics:
     the best run, as in standard EI; OFF no clamp. The two differ where the Pareto model
     smooths the front: the FRONT_GP is a GP regression on the front points, and its highest
     value can lie below the best run's. Under the STEP Pareto model (the default) the Pareto
-    value never exceeds the front's best value, so ALWAYS_BEST makes that value the reference
-    at every cost. ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
+    value never exceeds the front's best value, so ALWAYS_BEST and INCUMBENT both make that
+    value the reference at every cost, and the Pareto model then plays no part in EI (the
+    switch's TOML leaves INCUMBENT out for that reason). ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
     problem-seed pairs better/worse, p = 0.009), spending tries on improving cheap front points
     that the best run under the cap does not need; no difference was detectable on the ads
     configs. INCUMBENT moved the picks of the suite's problems with a cost parameter to the
@@ -411,15 +415,16 @@ class Heuristics:
     compass_refinement: bool = True
     """With ``acquisition_refinement``, every round also scores the points of compass search
     around each start (``search.Search.compass_points``: the start moved by +-step along one
-    axis at a time, Kolda, Lewis and Torczon, SIAM Review 2003), at the round's step. A random
+    basic coordinate at a time, and to each other value of a categorical param, Kolda, Lewis
+    and Torczon, SIAM Review 2003), at the round's step. A random
     Gaussian draw in d dimensions moves every coordinate at once, so near a maximum of the
     acquisition that lies on one coordinate's limit (a cost param at the cost cap) or in a
     narrow valley, few draws improve and the local search stalls short of it; compass steps
     move one coordinate, as the coordinate-wise search over discrete params in Optuna's
     ``GPSampler`` (``optuna/_gp/optim_mixed.py``) does. Not in CARBS. On by default, with
-    ``pareto_model = STEP`` (see its note for the evidence); alone it reached the cap
-    (bbob-mixint-f1-d5: median budget 49.6 against 46.4 of the cap's 50) but was no better
-    pooled (29/21 pairs on five problems at 30 tries). Read in ``search.Search.refined``."""
+    ``pareto_model = STEP`` (see its note for the evidence); alone it was no better pooled
+    (38/38 problem-seed pairs better/worse at 15 tries, 39/40 at 30, on 8 problems, 10 seeds;
+    ablations/RESULTS.md). Read in ``search.Search.refined``."""
 
     failure_imputation: FailureImputation = FailureImputation.FAILED_REGIONS
     """Failed runs that enter the output GP, at the worst successful surrogate value, so that

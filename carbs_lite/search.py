@@ -287,14 +287,12 @@ class Search:
         return candidates, scores
 
     def compass_points(self, starts: np.ndarray, step: np.ndarray) -> np.ndarray:
-        """The 2d points of compass search around each of ``starts`` (m, d): each start moved
-        by +-``step`` (d,) along one axis at a time, never by less than an integer's step
-        (Kolda, Lewis and Torczon, "Optimization by direct search", SIAM Review 2003,
-        section 3), as (2 m d, d) unrounded rows."""
-        dims = starts.shape[1]
+        """The points of compass search around each of ``starts`` (m, d), as unrounded rows
+        (k, d): each start moved by +-``step`` (d,) along one basic coordinate at a time, never
+        by less than an integer's step, and to each other value of a categorical param
+        (``Space.compass_moves``)."""
         step = np.maximum(step[None, :], self.space.min_step_in_basic(starts))
-        moves = np.concatenate([np.eye(dims), -np.eye(dims)])
-        return (starts[:, None, :] + moves[None, :, :] * step[:, None, :]).reshape(-1, dims)
+        return self.space.compass_moves(starts, step).reshape(-1, starts.shape[1])
 
     def incumbent(self, data: StudyData) -> np.ndarray | None:
         """The basic input (d,) of ``data.records``' best feasible run, the one

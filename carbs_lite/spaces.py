@@ -88,6 +88,16 @@ class Space(ABC):
         deviation, so an integer can always reach its neighbours whatever its scale.
         """
 
+    def compass_moves(self, x: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """The moves of compass search from rows x (n, dim) by ``step`` (n, dim): (n, 2 dim,
+        dim), each row moved by +step then by -step along one basic coordinate at a time
+        (Kolda, Lewis and Torczon, "Optimization by direct search", SIAM Review 2003, section
+        3). Unrounded and unclipped; a space whose basic coordinates are not each an axis of
+        its own (a one-hot choice) moves to its neighbouring values instead."""
+        eye = np.eye(self.dim)
+        moves = np.concatenate([eye, -eye])
+        return x[:, None, :] + moves[None, :, :] * step[:, None, :]
+
     def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) as the surrogate models see them; the identity unless the space has
         inactive (conditional) dimensions, which are set to a fixed "absent" value."""
@@ -558,6 +568,17 @@ class ParamSpace:
     def min_step_in_basic(self, x: np.ndarray) -> np.ndarray:
         """Stacked per-dimension neighbour distances for rows (n, dim)."""
         return self._per_param(x, "min_step_in_basic")
+
+    def compass_moves(self, x: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Each param's ``Space.compass_moves`` from rows x (n, dim) by ``step`` (n, dim), the
+        other params' columns kept: (n, m, dim), m the sum of the params' move counts."""
+        blocks = []
+        for param, part in zip(self.params, self.slices, strict=True):
+            moved = param.space.compass_moves(x[:, part], step[:, part])
+            block = np.repeat(x[:, None, :], moved.shape[1], axis=1)
+            block[:, :, part] = moved
+            blocks.append(block)
+        return np.concatenate(blocks, axis=1)
 
     def surrogate_inputs(self, x: np.ndarray) -> np.ndarray:
         """Rows (n, dim) with each param's inactive dimensions imputed (see ``Space``)."""

@@ -43,7 +43,7 @@ CREEPS_TO_THE_EDGE = pytest.mark.xfail(
     strict=True,
     reason="issue #14's 1-D target missed on seed 4: three random tries fail at 0.61-0.98, "
     "the output GP bends down towards their imputed worst value, and EI creeps up to them in "
-    "steps of 0.005-0.04, best 0.548",
+    "steps of 0.005-0.04, best 0.545",
 )
 
 
@@ -53,8 +53,8 @@ CREEPS_TO_THE_EDGE = pytest.mark.xfail(
      pytest.param(4, marks=[pytest.mark.slow, CREEPS_TO_THE_EDGE])],
 )  # fmt: skip
 def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
-    # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.591, 0.588, 0.581, 0.589,
-    # 0.548 (with CARBS's label regression as the success model 2, 2, 3, 2, 0)
+    # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.590, 0.600, 0.581, 0.590,
+    # 0.545 (with CARBS's label regression as the success model 2, 2, 3, 2, 0)
     runs = _failure_run(seed, dims=1, tries=20)
     assert sum(failed for _, failed in runs[10:]) <= 2
     best = max(x for x, failed in runs if not failed)
@@ -78,26 +78,33 @@ def test_one_dimension_without_imputation_fails_less_than_before_the_success_mas
     assert max(x for x, failed in runs if not failed) >= 0.6 - 0.05
 
 
-def test_two_dimensions_fail_on_at_most_a_fifth_of_the_late_tries():
-    # issue #14's target: at most 20% of tries 16-30 fail, here over seeds 0-4 together (15 of
-    # 75). Measured failures per seed 5, 3, 1, 1, 1 (11 of 75); with compass_refinement off
-    # 2, 3, 1, 1, 1, and with CARBS's label regression as the success model 3, 2, 4, 4, 3
-    # (issue #14 measured 11-15 per seed before the success mask and the imputation). The
-    # picks that fail sit on the diagonal edge the search closes in on, each predicted to
-    # succeed with probability 0.5-0.77.
-    failures = [
-        sum(failed for _, failed in _failure_run(seed, dims=2, tries=30)[15:]) for seed in range(5)
-    ]
-    assert sum(failures) <= 15, failures
-    assert max(failures) <= 5, failures
+WALKS_THE_DIAGONAL_EDGE = pytest.mark.xfail(
+    strict=True,
+    reason="issue #14's 2-D target missed on seed 0 since compass steps (compass_refinement): "
+    "they walk the diagonal edge the search closes in on, and 5 of tries 16-30 land just past "
+    "it (sums 1.21-1.26, each predicted to succeed with probability 0.50-0.77)",
+)
 
 
-@pytest.mark.slow
-def test_two_dimensions_with_every_failure_imputed_fail_on_at_most_a_fifth_of_the_late_tries():
-    # measured 3, 2, 1, 1, 1 (8 of 75); with compass_refinement off 2, 2, 1, 1, 1
-    worst = FailureImputation.WORST
-    runs = [_failure_run(seed, dims=2, tries=30, failure_imputation=worst) for seed in range(5)]
-    assert sum(sum(failed for _, failed in run[15:]) for run in runs) <= 15
+@pytest.mark.parametrize(
+    "seed",
+    [pytest.param(0, marks=WALKS_THE_DIAGONAL_EDGE), 1,
+     *(pytest.param(s, marks=pytest.mark.slow) for s in (2, 3, 4))],
+)  # fmt: skip
+def test_two_dimensions_fail_on_at_most_a_fifth_of_the_late_tries(seed):
+    # issue #14's target (3 of tries 16-30); measured, seeds 0-4: defaults 5, 3, 1, 1, 1 (11 of
+    # 75 together); compass_refinement off 2, 3, 1, 1, 1; CARBS's label regression as the
+    # success model 2, 3, 4, 3, 3 (issue #14 measured 11-15 before the success mask and the
+    # imputation)
+    runs = _failure_run(seed, dims=2, tries=30)
+    assert sum(failed for _, failed in runs[15:]) <= 3
+
+
+@pytest.mark.parametrize("seed", _seeds(1))
+def test_two_dimensions_with_every_failure_imputed_fail_on_at_most_a_fifth_of_the_late_tries(seed):
+    # measured 3, 2, 1, 1, 1; with compass_refinement off 2, 2, 1, 1, 1
+    runs = _failure_run(seed, dims=2, tries=30, failure_imputation=FailureImputation.WORST)
+    assert sum(failed for _, failed in runs[15:]) <= 3
 
 
 def _distinct(params: list[Param], tries: int, seed: int, value) -> int:
