@@ -2,11 +2,12 @@
 
 Defaults reproduce CARBS, except ``initial_design``, ``resampling``, ``output_transform``,
 ``pareto_model``, ``pareto_clamp``, ``search_space_probability``, ``surrogate_kernel``,
-``success_model``, ``cost_mask`` and the exploration bias's magnitude (``TunerConfig.exploration_bias``), see
-their notes, and ``inactive_imputation``, ``coarse_initial_design``, ``coherent_steps``,
-``coarse_candidates``, ``size_cost_inputs``, ``acquisition_refinement``,
-``compass_refinement``, ``success_mask``, ``duplicate_filter`` and ``failure_imputation``, which
-have no CARBS counterpart or differ from it by the evidence in ablations/RESULTS.md.
+``success_model``, ``cost_mask`` and the exploration bias's magnitude
+(``TunerConfig.exploration_bias``), see their notes, and ``inactive_imputation``,
+``coarse_initial_design``, ``coherent_steps``, ``coarse_candidates``, ``size_cost_inputs``,
+``acquisition_refinement``, ``compass_refinement``, ``success_mask``, ``duplicate_filter``
+and ``failure_imputation``, which have no CARBS counterpart or differ from it by the evidence
+in ablations/RESULTS.md.
 Numeric magnitudes (radius, frequency, fraction, bias, tolerance, temperature) live in
 ``TunerConfig``; the fields here choose the behaviour. Build variants with
 ``dataclasses.replace(Heuristics(), field=value)``.
@@ -245,9 +246,9 @@ class Heuristics:
     the problems where it trailed a peer: 92/63, p = 0.05, and 99/60, p = 0.007), even on the
     ads configs (14/15 pairs at 30 tries) and better at 10 tries of the ads task (median regret
     0.00063 against 0.00078, 20 seeds), but with fewer feasible tries on the ads configs
-    (70-73% at 30 tries against 72-79%).
-    Alone it showed no pooled difference (ablations/RESULTS.md, "The EI reference past the
-    dearest front point"). Read in ``search.Search.fit``."""
+    (70-73% at 30 tries against 72-79%). Alone it showed no pooled difference
+    (ablations/RESULTS.md, "The EI reference past the dearest front point"). Read in
+    ``search.Search.fit``."""
 
     pareto_clamp: ParetoClamp = ParetoClamp.ALWAYS_BEST
     """Clamp the Pareto value to at least its value at a threshold cost drawn log-uniformly
@@ -261,8 +262,9 @@ class Heuristics:
     value can lie below the best run's. Under the STEP Pareto model (the default) the Pareto
     value never exceeds the front's best value, so ALWAYS_BEST and INCUMBENT both make that
     value the reference at every cost, and the Pareto model then plays no part in EI (the
-    switch's TOML leaves INCUMBENT out for that reason). ALWAYS_BEST is the default: on the suite at 30 tries LOG_UNIFORM was worse (43/69
-    problem-seed pairs better/worse, p = 0.009), spending tries on improving cheap front points
+    switch's TOML leaves INCUMBENT out for that reason). ALWAYS_BEST is the default: on the
+    suite at 30 tries LOG_UNIFORM was worse (43/69 problem-seed pairs better/worse,
+    p = 0.009), spending tries on improving cheap front points
     that the best run under the cap does not need; no difference was detectable on the ads
     configs. INCUMBENT moved the picks of the suite's problems with a cost parameter to the
     cap, but showed no pooled difference from ALWAYS_BEST (ablations/RESULTS.md, "The EI
@@ -416,12 +418,12 @@ class Heuristics:
     """With ``acquisition_refinement``, every round also scores the points of compass search
     around each start (``search.Search.compass_points``: the start moved by +-step along one
     basic coordinate at a time, and to each other value of a categorical param, Kolda, Lewis
-    and Torczon, SIAM Review 2003), at the round's step. A random
-    Gaussian draw in d dimensions moves every coordinate at once, so near a maximum of the
-    acquisition that lies on one coordinate's limit (a cost param at the cost cap) or in a
-    narrow valley, few draws improve and the local search stalls short of it; compass steps
-    move one coordinate, as the coordinate-wise search over discrete params in Optuna's
-    ``GPSampler`` (``optuna/_gp/optim_mixed.py``) does. Not in CARBS. On by default, with
+    and Torczon, SIAM Review 2003), at the round's step. A random Gaussian draw in d
+    dimensions moves every coordinate at once, so near a maximum of the acquisition that lies
+    on one coordinate's limit (a cost param at the cost cap) or in a narrow valley, few draws
+    improve and the local search stalls short of it; compass steps move one coordinate, as the
+    coordinate-wise search over discrete params in Optuna's ``GPSampler``
+    (``optuna/_gp/optim_mixed.py``) does. Not in CARBS. On by default, with
     ``pareto_model = STEP`` (see its note for the evidence); alone it was no better pooled
     (38/38 problem-seed pairs better/worse at 15 tries, 39/40 at 30, on 8 problems, 10 seeds;
     ablations/RESULTS.md). Read in ``search.Search.refined``."""
