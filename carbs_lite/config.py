@@ -57,14 +57,14 @@ class TunerConfig:
     resample_frequency: int = 5
     """Every this many observations a front point is re-run (0: never)."""
     exploration_bias: float = 0.01
-    """Subtracted from the improvement inside EI (``Heuristics.exploration_bias``), in the output
-    model's units (standard deviations of the outputs under the default ``output_transform``):
-    the xi of Lizotte's "Practical Bayesian optimization" (2008), 0.01, also scikit-optimize's
-    default for EI. CARBS uses 1.0, which asks every candidate to beat the best run by a whole
-    standard deviation, so only the most uncertain far-off points keep any EI and the search
-    never closes in; 1.0 was worse on the suite at 30 tries (9/47 problem-seed pairs
-    better/worse than without a bias, p = 4e-6), while no bias at all found an unseen
-    categorical choice later (ablations/RESULTS.md)."""
+    """Subtracted from the improvement inside EI when ``Heuristics.exploration_bias`` is on (off
+    by default: plain EI), in the output model's units (standard deviations of the outputs under
+    the default ``output_transform``): the xi of Lizotte's "Practical Bayesian optimization"
+    (2008), 0.01, also scikit-optimize's default for EI. CARBS uses 1.0, which asks every
+    candidate to beat the best run by a whole standard deviation, so only the most uncertain
+    far-off points keep any EI and the search never closes in; 1.0 was worse on the suite at 30
+    tries (9/47 problem-seed pairs better/worse than without a bias, p = 4e-6)
+    (ablations/RESULTS.md)."""
     duplicate_tolerance: float = 1e-6
     softmax_temperature: float = 0.1
     max_fit_points: int = 128

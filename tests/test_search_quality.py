@@ -49,14 +49,16 @@ def _seeds(in_ci: int, missed: int | None = None, why: str = "") -> list:
 CREEPS_TO_THE_EDGE = (
     "issue #14's 1-D target missed on seed 4: three random tries fail at 0.61-0.98, the output "
     "GP bends down towards their imputed worst value, and EI creeps up to them in steps of "
-    "0.005-0.04, best 0.545"
+    "0.005-0.04, best 0.537"
 )
 
 
 @pytest.mark.parametrize("seed", _seeds(2, missed=4, why=CREEPS_TO_THE_EDGE))
 def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
-    # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.590, 0.600, 0.581, 0.590,
-    # 0.545 (with CARBS's label regression as the success model 2, 2, 3, 2, 0)
+    # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.585, 0.591, 0.574, 0.596,
+    # 0.537 (with an exploration bias of 0.01, the defaults before plain EI: 0.590, 0.600,
+    # 0.581, 0.590, 0.545; with CARBS's label regression as the success model 2, 3, 2, 2, 0
+    # failures)
     runs = _failure_run(seed, dims=1, tries=20)
     assert sum(failed for _, failed in runs[10:]) <= 2
     best = max(x for x, failed in runs if not failed)
@@ -65,7 +67,7 @@ def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
 
 @pytest.mark.parametrize("seed", _seeds(2))
 def test_one_dimension_with_every_failure_imputed_stays_safe(seed):
-    # measured 0, 1, 0, 2, 0 failures, best 0.591, 0.595, 0.581, 0.590, 0.548: every failure
+    # measured 1, 1, 0, 2, 0 failures, best 0.585, 0.590, 0.574, 0.595, 0.537: every failure
     # painted at the worst value keeps it as safe as the default
     runs = _failure_run(seed, dims=1, tries=20, failure_imputation=FailureImputation.WORST)
     assert sum(failed for _, failed in runs[10:]) <= 2
@@ -74,32 +76,25 @@ def test_one_dimension_with_every_failure_imputed_stays_safe(seed):
 
 @pytest.mark.parametrize("seed", _seeds(2))
 def test_one_dimension_without_imputation_fails_less_than_before_the_success_mask(seed):
-    # measured 5, 4, 4, 5, 6 of 10; issue #14 measured 9, 9, 8 (seeds 0-2) before the mask
+    # measured 5, 5, 5, 5, 5 of 10; issue #14 measured 9, 9, 8 (seeds 0-2) before the mask
     runs = _failure_run(seed, dims=1, tries=20, failure_imputation=FailureImputation.NONE)
     assert sum(failed for _, failed in runs[10:]) <= 7
     assert max(x for x, failed in runs if not failed) >= 0.6 - 0.05
 
 
-WALKS_THE_DIAGONAL_EDGE = (
-    "issue #14's 2-D target missed on seed 0 since compass steps (compass_refinement): they "
-    "walk the diagonal edge the search closes in on, and 5 of tries 16-30 land just past it "
-    "(sums 1.21-1.26, each predicted to succeed with probability 0.50-0.77)"
-)
-
-
-@pytest.mark.parametrize("seed", _seeds(2, missed=0, why=WALKS_THE_DIAGONAL_EDGE))
+@pytest.mark.parametrize("seed", _seeds(2))
 def test_two_dimensions_fail_on_at_most_a_fifth_of_the_late_tries(seed):
-    # issue #14's target (3 of tries 16-30); measured, seeds 0-4: defaults 5, 3, 1, 1, 1 (11 of
-    # 75 together); compass_refinement off 2, 3, 1, 1, 1; CARBS's label regression as the
-    # success model 2, 3, 4, 3, 3 (issue #14 measured 11-15 before the success mask and the
-    # imputation)
+    # issue #14's target (3 of tries 16-30); measured, seeds 0-4: 2, 3, 2, 1, 1; with an
+    # exploration bias of 0.01 (the defaults before plain EI) 5, 3, 1, 1, 1, seed 0's compass
+    # steps walking the diagonal edge; CARBS's label regression as the success model 5, 4, 4,
+    # 4, 2 (issue #14 measured 11-15 before the success mask and the imputation)
     runs = _failure_run(seed, dims=2, tries=30)
     assert sum(failed for _, failed in runs[15:]) <= 3
 
 
 @pytest.mark.parametrize("seed", _seeds(1))
 def test_two_dimensions_with_every_failure_imputed_fail_on_at_most_a_fifth_of_the_late_tries(seed):
-    # measured 3, 2, 1, 1, 1; with compass_refinement off 2, 2, 1, 1, 1
+    # measured 2, 2, 0, 1, 1
     runs = _failure_run(seed, dims=2, tries=30, failure_imputation=FailureImputation.WORST)
     assert sum(failed for _, failed in runs[15:]) <= 3
 
