@@ -9,7 +9,8 @@ Fast: L-BFGS for 20 iterations on at most 128 points (the defaults). Long: L-BFG
 iterations on every point. One torch thread. The first fit in the process (warm-up) is
 reported separately. ``--failures`` fails the observations with x0 > 0.5 (a quarter of the
 box), so that every suggestion also fits the success model. ``--switch`` adds a column: the
-fast fit with those ``Heuristics`` fields, timed in the same run and on the same tuners.
+fast fit with those ``Heuristics`` fields, on tuners holding the same observations, its calls
+alternating with the defaults' calls.
 """
 
 from __future__ import annotations
@@ -61,27 +62,28 @@ def _filled_tuner(
     return tuner
 
 
-def median_latency(
-    count: int,
-    fit: dict,
-    repeats: int,
-    failures: bool = False,
-    heuristics: Heuristics | None = None,
-) -> float:
+def median_latency(count: int, fit: dict, repeats: int, failures: bool = False) -> float:
     """Median seconds of one search ``suggest()`` with ``count`` observations."""
-    tuner = _filled_tuner(count, fit, failures=failures, heuristics=heuristics)
-    return median_suggest_seconds(tuner, repeats)
+    return median_suggest_seconds(_filled_tuner(count, fit, failures=failures), repeats)
 
 
 def median_suggest_seconds(tuner: Tuner, repeats: int) -> float:
     """Median seconds of ``repeats`` ``suggest()`` calls on ``tuner``, each forgotten again."""
-    times = []
+    return alternating_medians([tuner], repeats)[0]
+
+
+def alternating_medians(tuners: list[Tuner], repeats: int) -> list[float]:
+    """Median seconds of ``repeats`` ``suggest()`` calls on each of ``tuners``, each forgotten
+    again, the tuners taking turns call by call, so that a drift of the machine's speed or of
+    the process's state (allocator, caches) over the run weighs on all of them alike."""
+    times: list[list[float]] = [[] for _ in tuners]
     for _ in range(repeats):
-        start = time.perf_counter()
-        suggestion = tuner.suggest()
-        times.append(time.perf_counter() - start)
-        tuner.forget(suggestion.id)
-    return statistics.median(times)
+        for tuner, spent in zip(tuners, times, strict=True):
+            start = time.perf_counter()
+            suggestion = tuner.suggest()
+            spent.append(time.perf_counter() - start)
+            tuner.forget(suggestion.id)
+    return [statistics.median(spent) for spent in times]
 
 
 def best_after(steps: int, fit: dict, seed: int) -> float:
@@ -120,7 +122,10 @@ def main() -> None:
     print("| observations | fast median s | long median s | long / fast |" + extra)
     print("|---|---|---|---|" + ("---|---|" if switched else ""))
     for count in args.sizes:
-        fast = median_latency(count, FAST, args.repeats, args.failures)
+        tuners = [_filled_tuner(count, FAST, failures=args.failures)]
+        if switched:
+            tuners.append(_filled_tuner(count, FAST, failures=args.failures, heuristics=switched))
+        fast, *other = alternating_medians(tuners, args.repeats)
         long = None
         if count <= 100:
             long = median_latency(count, LONG, max(1, args.repeats // 2), args.failures)
@@ -128,8 +133,7 @@ def main() -> None:
         long_text = f"{long:.3f}" if long else "not run"
         row = f"| {count} | {fast:.3f} | {long_text} | {ratio} |"
         if switched:
-            other = median_latency(count, FAST, args.repeats, args.failures, switched)
-            row += f" {other:.3f} | {other / fast:.2f}x |"
+            row += f" {other[0]:.3f} | {other[0] / fast:.2f}x |"
         print(row)
 
     if args.quality_seeds < 1:
