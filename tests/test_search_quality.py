@@ -56,7 +56,7 @@ CREEPS_TO_THE_EDGE = (
 @pytest.mark.parametrize("seed", _seeds(2, missed=4, why=CREEPS_TO_THE_EDGE))
 def test_one_dimension_stays_safe_and_closes_in_on_the_edge(seed):
     # issue #14's target; measured 1, 2, 1, 1, 0 failures, best 0.585, 0.591, 0.574, 0.596,
-    # 0.537 (with an exploration bias of 0.01, the defaults before plain EI: 0.590, 0.600,
+    # 0.537 (with an exploration bias of 0.01, the defaults of 0e27a42: 0.590, 0.600,
     # 0.581, 0.590, 0.545; with CARBS's label regression as the success model 2, 3, 2, 2, 0
     # failures)
     runs = _failure_run(seed, dims=1, tries=20)
@@ -85,7 +85,7 @@ def test_one_dimension_without_imputation_fails_less_than_before_the_success_mas
 @pytest.mark.parametrize("seed", _seeds(2))
 def test_two_dimensions_fail_on_at_most_a_fifth_of_the_late_tries(seed):
     # issue #14's target (3 of tries 16-30); measured, seeds 0-4: 2, 3, 2, 1, 1; with an
-    # exploration bias of 0.01 (the defaults before plain EI) 5, 3, 1, 1, 1, seed 0's compass
+    # exploration bias of 0.01 (the defaults of 0e27a42) 5, 3, 1, 1, 1, seed 0's compass
     # steps walking the diagonal edge; CARBS's label regression as the success model 5, 4, 4,
     # 4, 2 (issue #14 measured 11-15 before the success mask and the imputation)
     runs = _failure_run(seed, dims=2, tries=30)
