@@ -215,7 +215,13 @@ class Heuristics:
     85% of the ads tries feasible against TAIL's 74%, but is worse on the real training problem
     (digits-mlp, 2/8 seeds) and not detectably better over the whole suite (``benchmarks/
     peers.py``: 51/58 pairs better/worse at 15 tries, 58/51 at 30, p >= 0.34),
-    so TAIL stays (ablations/RESULTS.md). Read in ``search.Search.scores``."""
+    so TAIL stays (ablations/RESULTS.md). Measured again on 20 seeds once the acquisition was
+    plain EI without a bias: even over the suite (DENSITY better/worse on 103/114 problem-seed
+    pairs at 15 tries, 120/100 at 30, p >= 0.22), better on the ads task (10 tries: 17/3 seeds,
+    86% of tries feasible against 76.5%), worse on the rugged bbob-f15-d5 (1/19 at 15 tries)
+    and below ``tests/test_categorical.py``'s 9 of 10 seeds finding the best choice (8); TAIL
+    stays the default and README recommends DENSITY for the ads task (ablations/RESULTS.md,
+    "P_search at the plain-EI defaults"). Read in ``search.Search.scores``."""
 
     search_radius: SearchRadius = SearchRadius.FIXED
     """FIXED: ``TunerConfig.initial_search_radius`` always. ADAPTIVE: grow x1.25 when an
@@ -417,9 +423,13 @@ class Heuristics:
     (``optuna/_gp/optim_mixed.py``, the best observed params as a warm start). Where the model
     sees no improvement nearby but wide uncertainty far off, the best candidates are all far,
     and without this the small, sure improvements around the incumbent are never drawn. Off by
-    default: on the suite and the ads configs (10 seeds) it was even, 51/56 runs better/worse
-    at 15 tries and 63/46 at 30 (p >= 0.63), better on the 10-D bump (median best reward 0.95
-    against 0.90 at 100 tries) (ablations/RESULTS.md). Read in ``search.Search.refined``."""
+    default: at the plain-EI defaults, on 20 seeds of ``benchmarks/peers.py``, it was better
+    over the suite at 30 tries (133/86 problem-seed pairs better/worse, p = 0.02) and even at
+    15 (109/105), but worse on bbob-f15-d5 at 15 tries (5/15), a little worse on the ads task
+    at 10 tries (``benchmarks/ads_tries.py``, seeds 0-59: 23/37, p = 0.17, median 0.03565
+    against 0.03577, below issue #14's 0.0357) and one failure over issue #14's 2-D target on
+    seed 1 (ablations/RESULTS.md, "Refinement from the incumbent on 20 seeds"). Read in
+    ``search.Search.refined``."""
 
     compass_refinement: bool = True
     """With ``acquisition_refinement``, every round also scores the points of compass search
