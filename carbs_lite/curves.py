@@ -42,8 +42,8 @@ class ProgressPoint:
 
 def check_progress(suggestion: Suggestion, point: ProgressPoint) -> None:
     """ValueError naming what makes ``point`` no valid next intermediate result of
-    ``suggestion``: a step that is not finite or not above the last one, a cost that is not
-    finite and > 0 or is below the last one."""
+    ``suggestion``: a step that is not a finite number >= 0 or not above the last one, a cost
+    that is not finite and > 0 or is below the last one."""
     last = suggestion.progress[-1] if suggestion.progress else None
     check_next_point(f"suggestion {suggestion.id!r}", last, point)
 
@@ -51,8 +51,10 @@ def check_progress(suggestion: Suggestion, point: ProgressPoint) -> None:
 def check_next_point(where: str, last: ProgressPoint | None, point: ProgressPoint) -> None:
     """``check_progress``'s rule for ``point`` after ``last`` (None: the first point), its
     ValueErrors starting with ``where``."""
-    if not math.isfinite(point.step):
-        raise ValueError(f"{where}: step must be a finite number, got {point.step}")
+    if not (math.isfinite(point.step) and point.step >= 0):
+        # a step counts training done (steps, epochs, days): a curve's progress is its
+        # step over the last step, which a negative step would turn into nonsense
+        raise ValueError(f"{where}: step must be a finite number >= 0, got {point.step}")
     if not (math.isfinite(point.cost) and point.cost > 0):
         raise ValueError(f"{where}: cost must be finite and > 0, got {point.cost}")
     if last is not None:

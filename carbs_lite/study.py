@@ -77,7 +77,7 @@ class Study(ABC):
         outstanding suggestion until ``observe`` (or ``stop``) moves it into the observation;
         ``forget`` drops it. A non-finite output is kept as NaN (the run diverged).
         ValueError naming the problem, with nothing recorded, for an unknown or already
-        observed suggestion, a step that is not a finite number above the previous one, or a
+        observed suggestion, a step that is not a finite number >= 0 above the previous one, or a
         cost that is not finite and > 0 or is below the previous one.
         """
 

@@ -240,3 +240,25 @@ def test_a_bad_specs_folder_or_out_path_is_one_line_before_any_run(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "ablation-out").exists()
+
+
+@pytest.mark.parametrize(
+    "switch, message",
+    [
+        ("initial_search_radius=-1", "TunerConfig.initial_search_radius must be > 0"),
+        ("cost_cap_confidence=1.5", "TunerConfig.cost_cap_confidence must be in (0, 1)"),
+    ],
+)
+def test_a_setting_out_of_range_is_one_line_before_any_run(tmp_path, capsys, switch, message):
+    out = tmp_path / "sweep"
+    argv = ["ablate", "--switch", switch, "--problem", "scaling", "--seeds", "1"]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (out / "results.jsonl").exists()
+
+
+def test_a_spec_whose_alternatives_are_not_a_list_is_refused(tmp_path):
+    (tmp_path / "pareto.toml").write_text('field = "pareto_model"\nalternatives = "isotonic"\n')
+    with pytest.raises(ValueError, match="'alternatives' must be a list of values"):
+        switch_specs(tmp_path)

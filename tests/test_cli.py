@@ -671,6 +671,8 @@ def test_proxy_check_on_the_ads_simulator_prints_a_table_a_recommendation_and_a_
         (["--candidates", "3"], "candidates must be an integer >= 5, got 3"),
         (["--threshold", "1.5"], "--threshold: 1.5 is not a correlation in [-1, 1]"),
         (["--fidelities", "x"], "--fidelities: 'x' is not a number"),
+        (["--noise-scale", "nan"], "--noise-scale: nan must be a finite number >= 0"),
+        (["--noise-scale", "-1"], "--noise-scale: -1 must be a finite number >= 0"),
     ],
 )
 def test_proxy_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, message):

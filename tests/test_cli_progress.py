@@ -62,7 +62,8 @@ def test_progress_status_and_observe_close_the_curve(tmp_path, capsys, journal):
     [
         (("2", "0.5", "1"), "step 2 does not come after its last step 2"),
         (("3", "0.5", "0.5"), "cost 0.5 is below the 1 spent by step 2"),
-        (("nan", "0.5", "1"), "step must be a finite number, got nan"),
+        (("nan", "0.5", "1"), "step must be a finite number >= 0, got nan"),
+        (("-1", "0.5", "1"), "step must be a finite number >= 0, got -1"),
         (("3", "0.5", "0"), "--cost: 0 must be a finite number > 0"),
         (("3", "x", "1"), "argument --output: 'x' is not a number"),
     ],

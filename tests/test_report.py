@@ -189,6 +189,39 @@ def test_study_strings_are_escaped_in_the_page(tmp_path):
     assert page.count("</script>") == 2  # plotly.js and the plot calls
 
 
+def test_names_reach_plotly_titles_and_ticks_as_text_not_markup():
+    # plotly renders <b>, <i> and <a> in titles, trace names and tick labels: a param called
+    # "lr<b>x" showed a bold x
+    from carbs_lite import CategoricalSpace, LinearSpace
+
+    metrics = Metrics(output="<i>acc</i>", cost="<b>gpu</b>", step="<sup>epoch</sup>")
+    params = [
+        Param("lr<b>x", LinearSpace(min=0.0, max=1.0), 0.5),
+        Param("opt", CategoricalSpace(choices=["<a href='x'>adam</a>", "sgd"]), "sgd"),
+    ]
+    tuner = Tuner(params, TunerConfig(max_suggestion_cost=5.0), metrics=metrics)
+    for x, opt in ((0.2, "sgd"), (0.7, "<a href='x'>adam</a>")):
+        suggestion = tuner.suggest()
+        tuner.observe_progress(suggestion, 1, 0.5, 1.0)
+        tuner.forget(suggestion)
+        tuner.observe({"lr<b>x": x, "opt": opt}, x, 2.0, extra={"curve": [0.1, x]})
+    texts = []
+    for _, figure in rs.study_figures(tuner.to_state()):
+        layout = figure.to_plotly_json()["layout"]
+        texts += [a["text"] for a in layout.get("annotations", [])]
+        for key, axis in layout.items():
+            if key.startswith(("xaxis", "yaxis")):
+                texts.append((axis.get("title") or {}).get("text") or "")
+        for trace in figure.data:
+            texts.append(trace.name or "")
+            if isinstance(trace.x, tuple) and any(isinstance(v, str) for v in trace.x):
+                texts += [v for v in trace.x if isinstance(v, str)]
+    assert not [t for t in texts if re.search(r"<(b|i|a|sup)\b", t)]
+    assert any("lr&lt;b&gt;x" in t for t in texts)
+    assert "&lt;a href=&#x27;x&#x27;&gt;adam&lt;/a&gt;" in texts
+    assert any(t.startswith("&lt;i&gt;acc&lt;/i&gt;") for t in texts)
+
+
 def test_an_estimated_cost_is_not_drawn_as_an_observed_one(params, minimize):
     # a failed run's cost the cost model filled in used to sit on the predicted = observed line
     tuner = run(Tuner(params, minimize, seed=0), 6)

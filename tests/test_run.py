@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
@@ -75,3 +76,63 @@ def test_run_resumes_a_study_made_before_a_default_changed(tmp_path, capsys):
     assert "holds a study with failure_imputation=none" in capsys.readouterr().err
     assert main([*argv, "--min-qps", "4000"]) == 2
     assert "holds a study with another --min-qps" in capsys.readouterr().err
+
+
+def test_interrupted_run_names_the_command_that_resumes_it(tmp_path, capsys, monkeypatch):
+    study, report = tmp_path / "study.json", tmp_path / "report.html"
+    argv = ["run", "--tries", "3", "--days", "5", "--seed", "2", "--study", str(study)]
+    argv += ["--out", str(report), "--switch", "search_space_probability=density"]
+    train = ModelPerformanceAPI.train_model
+    calls = []
+
+    def interrupted_on_the_second_run(self, *args, **kwargs):
+        calls.append(kwargs["arch"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelPerformanceAPI, "train_model", interrupted_on_the_second_run)
+    assert main(argv) == 130
+    hint = capsys.readouterr().err.split("`")[1]
+    assert hint.startswith("carbs-lite run ")
+    monkeypatch.setattr(ModelPerformanceAPI, "train_model", train)
+    assert main(shlex.split(hint)[1:]) == 0  # the hint as the user would paste it
+    assert "1 of 3 tries done" in capsys.readouterr().out
+    assert len(Tuner.load(study).to_state().observations) == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "recorded"),
+    [("--days", "7", "--days 5"), ("--noise-scale", "0.5", "--noise-scale 1")],
+)
+def test_run_refuses_to_mix_runs_of_another_simulator_setting(
+    tmp_path, capsys, option, value, recorded
+):
+    study = tmp_path / "study.json"
+    argv = ["run", "--tries", "1", "--study", str(study), "--out", str(tmp_path / "r.html")]
+    assert main([*argv, "--days", "5"]) == 0
+    saved = study.read_bytes()
+    capsys.readouterr()
+    days = [] if option == "--days" else ["--days", "5"]
+    assert main([*argv, *days, option, value]) == 2
+    err = capsys.readouterr().err
+    assert f"holds runs trained with {recorded};" in err and err.count("\n") == 1
+    assert study.read_bytes() == saved
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "-1", "x"])
+def test_bad_noise_scale_is_a_usage_error(capsys, scale):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--noise-scale", scale])
+    assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_study_in_a_missing_folder_is_refused_before_any_run(tmp_path, capsys):
+    missing = tmp_path / "nowhere" / "study.json"
+    assert (
+        main(["run", "--tries", "1", "--study", str(missing), "--out", str(tmp_path / "r.html")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "--study" in err and "does not exist" in err and err.count("\n") == 1
+    assert not missing.parent.exists()

@@ -87,7 +87,9 @@ SPECS = "specs"
 
 
 def load_specs(folder: str | Path | Traversable) -> dict[str, dict[str, Any]]:
-    """Every ``*.toml`` in ``folder``: switch name -> {question, alternatives, field}."""
+    """Every ``*.toml`` in ``folder``: switch name -> {question, alternatives, field}.
+    ValueError for a file that is not TOML, lacks ``field`` or ``alternatives``, or whose
+    ``alternatives`` is not a non-empty list."""
     specs = {}
     folder = Path(folder) if isinstance(folder, str) else folder
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -100,6 +102,8 @@ def load_specs(folder: str | Path | Traversable) -> dict[str, dict[str, Any]]:
         for key in ("field", "alternatives"):
             if key not in spec:
                 raise ValueError(f"{path}: missing '{key}'")
+        if not isinstance(spec["alternatives"], list) or not spec["alternatives"]:
+            raise ValueError(f"{path}: 'alternatives' must be a list of values, e.g. [1, 2]")
         specs[spec["field"]] = spec
     return specs
 
@@ -116,7 +120,9 @@ def switch_specs(local: str | Path | None = None) -> dict[str, dict[str, Any]]:
 
 
 def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> list[Variant]:
-    """``NAME`` (every alternative in its TOML) or ``NAME=VALUE``, values in canonical form."""
+    """``NAME`` (every alternative in its TOML) or ``NAME=VALUE``, values in canonical form.
+    ValueError for an unknown name, a value its field does not take, or one out of the
+    field's range (``TunerConfig``'s and ``Heuristics``' own checks)."""
     variants = []
     for text in switches:
         name, _, value = text.partition("=")
@@ -130,9 +136,9 @@ def variants_from(switches: Iterable[str], specs: dict[str, dict[str, Any]]) -> 
         cls = Heuristics if target == "heuristics" else TunerConfig
         for item in values:
             value = coerce_fields(cls, {name: item})[name]
-            variants.append(
-                Variant(name, value.value if isinstance(value, Enum) else value, target)
-            )
+            variant = Variant(name, value.value if isinstance(value, Enum) else value, target)
+            variant.build()  # a value out of its field's range fails here, not in a worker
+            variants.append(variant)
     return variants
 
 

@@ -31,6 +31,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def nonnegative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
     try:
@@ -133,14 +144,21 @@ def _file_error(path: str, error: Exception) -> str:
 
 def report_path(text: str, flag: str = "--out") -> Path:
     """The page path ``text``, checked before any work: ``CommandError`` if it is a folder or
-    a study file, or if its folder is missing or not writable (probed with a temp file)."""
+    a study file, or if its folder is missing or not writable (``writable_file``)."""
+    from carbs_lite.state import study_file_format
+
+    path = writable_file(text, flag)
+    if study_file_format(path) is not None:
+        raise CommandError(f"{flag} {text} holds a carbs_lite study; choose another report path")
+    return path
+
+
+def writable_file(text: str, flag: str) -> Path:
+    """The file path ``text`` of option ``flag``, checked before any work: ``CommandError`` if
+    it is a folder, or if its folder is missing or not writable (probed with a temp file)."""
     path = Path(text)
     if path.is_dir():
         raise CommandError(f"{flag} {text} is a folder; give a file name")
-    from carbs_lite.state import study_file_format
-
-    if study_file_format(path) is not None:
-        raise CommandError(f"{flag} {text} holds a carbs_lite study; choose another report path")
     if not path.parent.is_dir():
         raise CommandError(f"{flag} {text}: folder {path.parent} does not exist")
     try:

@@ -101,17 +101,32 @@ def _titled(name: str, unit: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
+def plot_text(text: str) -> str:
+    """A study's string as a plotly title, trace name or tick label: escaped, since plotly
+    renders some HTML tags there (and shows the escaped characters as themselves)."""
+    return html.escape(text)
+
+
 def output_axis(state: StudyState) -> Axis:
-    """The output's axis title: its name, unit and direction."""
+    """The output's axis title (``plot_text``): its name, unit and direction."""
     metrics = state.metrics
     title = f"{_titled(metrics.output, metrics.output_unit)}, {state.config.direction.value}d"
-    return Axis(title, lambda v: v, False)
+    return Axis(plot_text(title), lambda v: v, False)
+
+
+def _cost_title(metrics: Metrics) -> str:
+    return metrics.cost_name if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
 
 
 def cost_axis(metrics: Metrics) -> Axis:
-    """The cost's axis: the cost itself, or its reciprocal under ``Metrics.cost_inverse``."""
-    title = metrics.cost_name if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
-    return Axis(title, lambda c: [metrics.shown_cost(v) for v in c], True, limit=metrics.limit_name)
+    """The cost's axis (title ``plot_text``): the cost itself, or its reciprocal under
+    ``Metrics.cost_inverse``."""
+    return Axis(
+        plot_text(_cost_title(metrics)),
+        lambda c: [metrics.shown_cost(v) for v in c],
+        True,
+        limit=plot_text(metrics.limit_name),
+    )
 
 
 def cost_span(points: PointsInfo, cost: Axis) -> tuple[float, float] | None:
@@ -178,25 +193,26 @@ def best_so_far_info(state: StudyState) -> BestSoFarInfo:
 
 
 def param_features(state: StudyState) -> dict[str, tuple[list[Any], str]]:
-    """Per panel: x values of every observation and the x axis type ("linear", "log", or
-    "category" for a categorical param, whose values are the choices as text). An arch param
-    gets its size (``ArchSpace.size_inputs``), deepest sub-arch and sub-arch count."""
+    """Per panel, keyed by its title (``plot_text``): x values of every observation and the x
+    axis type ("linear", "log", or "category" for a categorical param, whose values are the
+    choices as ``plot_text``). An arch param gets its size (``ArchSpace.size_inputs``),
+    deepest sub-arch and sub-arch count."""
     features: dict[str, tuple[list[Any], str]] = {}
     for param in state.params:
         values = [o.params[param.name] for o in state.observations]
-        space = param.space
+        space, name = param.space, plot_text(param.name)
         if isinstance(space, ArchSpace):
             rows = np.array([space.to_basic(a) for a in values]).reshape(-1, space.dim)
             sizes = np.power(2.0, space.size_inputs(rows))
-            features[f"{param.name}: weights past the input layer"] = (sizes[:, 0].tolist(), "log")
-            features[f"{param.name}: first-layer width"] = (sizes[:, 1].tolist(), "log")
-            features[f"{param.name}: depth"] = ([max(len(s) for s in a) for a in values], "linear")
-            features[f"{param.name}: sub-arches"] = ([len(a) for a in values], "linear")
+            features[f"{name}: weights past the input layer"] = (sizes[:, 0].tolist(), "log")
+            features[f"{name}: first-layer width"] = (sizes[:, 1].tolist(), "log")
+            features[f"{name}: depth"] = ([max(len(s) for s in a) for a in values], "linear")
+            features[f"{name}: sub-arches"] = ([len(a) for a in values], "linear")
         elif isinstance(space, CategoricalSpace):
-            features[param.name] = ([choice_text(v) for v in values], "category")
+            features[name] = ([plot_text(choice_text(v)) for v in values], "category")
         else:
             log_axis = isinstance(space, LogSpace | PowerOfTwoSpace)
-            features[param.name] = (values, "log" if log_axis else "linear")
+            features[name] = (values, "log" if log_axis else "linear")
     return features
 
 
@@ -304,10 +320,10 @@ def study_figures(state: StudyState) -> list[tuple[str, Any]]:
     points = points_info(state)
     cost = cost._replace(span=cost_span(points, cost))
     history = front_history_info(state)
-    additive = None if metrics.cost_inverse else _titled(metrics.cost, metrics.cost_unit)
+    additive = None if metrics.cost_inverse else cost.title
     figures = [
         (
-            f"{cost.title} vs {metrics.output}",
+            f"{_cost_title(metrics)} vs {metrics.output}",
             fig.scatter_figure(points, history[-1] if history else None, output, cost),
         ),
         ("Pareto front over tries", fig.front_history_figure(history, output, cost)),
@@ -322,7 +338,7 @@ def study_figures(state: StudyState) -> list[tuple[str, Any]]:
     curves = curves_info(state)
     if curves:
         title = f"{metrics.output} by {metrics.step}"
-        figures.append((title, fig.curves_figure(curves, output, metrics.step)))
+        figures.append((title, fig.curves_figure(curves, output, plot_text(metrics.step))))
     task = preset(metrics.task)
     if task is not None:
         figures.extend(task.report_panels(state))

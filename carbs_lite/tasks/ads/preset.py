@@ -13,7 +13,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from carbs_lite.cli.common import CommandError, positive_float
+from carbs_lite.cli.common import CommandError, nonnegative_float, positive_float
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -64,7 +64,7 @@ def add_proxy_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--noise-scale",
-        type=float,
+        type=nonnegative_float,
         default=None,
         help="ads-arch: simulator GLOBAL_NOISE_SCALE (default 1)",
     )

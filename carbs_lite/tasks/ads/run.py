@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from carbs_lite.cli.common import CommandError, positive_float, positive_int, report_path
+from carbs_lite.cli.common import (
+    CommandError,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    report_path,
+    writable_file,
+)
 
 DEFAULT_STUDY = "carbs-lite-study.json"
 
@@ -28,7 +36,10 @@ def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) ->
     run.add_argument("--min-qps", type=positive_float, default=3500.0, help="the QPS floor")
     run.add_argument("--seed", type=int, default=0, help="seeds the tuner and the simulator")
     run.add_argument(
-        "--noise-scale", type=float, default=None, help="simulator GLOBAL_NOISE_SCALE (default 1)"
+        "--noise-scale",
+        type=nonnegative_float,
+        default=None,
+        help="simulator GLOBAL_NOISE_SCALE (default 1)",
     )
     run.add_argument("--study", default=DEFAULT_STUDY, help="the study file, resumed if present")
     run.add_argument("--out", default="carbs-lite-report.html", help="HTML report path")
@@ -48,8 +59,9 @@ def _format_try(result: Any) -> str:
     return line + (f"\n        stopped: {result.stopped}" if result.stopped else "")
 
 
-def _study(args: argparse.Namespace) -> Any:
-    """The study at ``--study``, resumed when it matches the arguments, else a new one."""
+def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
+    """The study at ``--study``, resumed when it matches the arguments and its runs were
+    trained with the same ``simulator`` settings (``_simulator_settings``), else a new one."""
     from carbs_lite.heuristics import Heuristics
     from carbs_lite.state import load_state
     from carbs_lite.tasks.ads.tuning import arch_tuner
@@ -83,12 +95,38 @@ def _study(args: argparse.Namespace) -> Any:
             raise CommandError(
                 f"{path} holds a study with {name}={stored[name]}; pass --study NEW to start afresh"
             )
+    for observation in found.observations:
+        for name, value in simulator.items():
+            if observation.extra.get(name, value) != value:
+                raise CommandError(
+                    f"{path} holds runs trained with --{name.replace('_', '-')} "
+                    f"{observation.extra[name]:g}; pass --study NEW to start afresh"
+                )
     done = len(found.observations)
     defaults = Heuristics().to_json()
     kept = [f"{k}={v}" for k, v in stored.items() if defaults[k] != v]
     settings = f" (its heuristics: {', '.join(kept)})" if kept else ""
     print(f"resuming {path}: {done} of {args.tries} tries done{settings}")
     return study
+
+
+def _simulator_settings(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """What each finished run records of the simulator it was trained in, beside its QPS
+    (``Observation.extra``), so that a resumed study does not mix training lengths or noise."""
+    return {"days": args.days, "noise_scale": float(config["GLOBAL_NOISE_SCALE"])}
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The `carbs-lite run` command that resumes this one: a study resumes only under the
+    settings it was made with, so it repeats each of them."""
+    words = ["carbs-lite", "run", "--study", args.study, "--out", args.out]
+    words += ["--tries", str(args.tries), "--days", str(args.days)]
+    words += ["--min-qps", str(args.min_qps), "--seed", str(args.seed)]
+    if args.noise_scale is not None:
+        words += ["--noise-scale", str(args.noise_scale)]
+    for switch in args.switch:
+        words += ["--switch", switch]
+    return shlex.join(words)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -102,7 +140,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         config["GLOBAL_NOISE_SCALE"] = args.noise_scale
     api = ModelPerformanceAPI(config)
     report_path(args.out)  # before hours of tuning, not after
-    study = _study(args)
+    writable_file(args.study, "--study")
+    simulator = _simulator_settings(args, config)
+    study = _study(args, simulator)
     print(
         f"tuning the built-in ads simulator: {args.tries} tries, {args.days} days, "
         f"qps > {args.min_qps:g}; study kept in {args.study}"
@@ -115,12 +155,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.days,
             on_try=lambda t: print(_format_try(t), flush=True),
             checkpoint=lambda: study.save(args.study),
+            extra=simulator,
         )
     except KeyboardInterrupt:
         kept = len(study.to_state().observations)
         print(
             f"interrupted: {kept} finished tries are kept in {args.study}; "
-            f"`carbs-lite run --study {args.study}` resumes",
+            f"`{_resume_command(args)}` resumes",
             file=sys.stderr,
         )
         return 130

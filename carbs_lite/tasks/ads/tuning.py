@@ -112,15 +112,22 @@ def arch_tuner(
     return Tuner([param], config, heuristics, seed=seed, metrics=METRICS, tries=tries)
 
 
-def observe_try(study: Study, suggestion_or_arch: Any, ne: float, qps: float) -> Observation:
-    """Record one run: output NE, cost 1/qps; NaN NE is a failure. Rejects qps <= 0 or NaN."""
+def observe_try(
+    study: Study,
+    suggestion_or_arch: Any,
+    ne: float,
+    qps: float,
+    extra: dict[str, Any] | None = None,
+) -> Observation:
+    """Record one run: output NE, cost 1/qps, ``extra`` = {"qps": qps} and the given ``extra``
+    (e.g. the simulator's settings); NaN NE is a failure. Rejects qps <= 0 or NaN."""
     cost = _serving_cost(qps)
     ne = float(ne)
     if math.isfinite(ne) and ne <= 0:
         raise ValueError(f"ne must be > 0 (or NaN for a diverged run), got {ne}")
     if not isinstance(suggestion_or_arch, dict) and not hasattr(suggestion_or_arch, "params"):
         suggestion_or_arch = {"arch": suggestion_or_arch}
-    return study.observe(suggestion_or_arch, ne, cost, extra={"qps": float(qps)})
+    return study.observe(suggestion_or_arch, ne, cost, extra={"qps": float(qps), **(extra or {})})
 
 
 def _serving_cost(qps: float) -> float:
@@ -132,11 +139,17 @@ def _serving_cost(qps: float) -> float:
 
 
 def observe_training(
-    study: Study, suggestion: Suggestion, ne: float, qps: float, curve: list[float]
+    study: Study,
+    suggestion: Suggestion,
+    ne: float,
+    qps: float,
+    curve: list[float],
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Observation, int]:
     """Feed a run's daily ``curve`` to the study day by day at cost 1/qps, after the days
     it already holds (a resumed run), and stop it on the first day ``should_stop`` says so;
-    else observe its final ``ne``. Returns the observation and the days trained."""
+    else observe its final ``ne`` (``observe_try``, with ``extra``). Returns the observation
+    and the days trained."""
     cost = _serving_cost(qps)
     pending = outstanding_suggestion(study.to_state(), suggestion)
     done = int(pending.progress[-1].step) if pending.progress else 0
@@ -146,7 +159,7 @@ def observe_training(
         decision = study.stop_decision(suggestion)
         if decision.stop:
             return study.stop(suggestion, decision.reason), day
-    return observe_try(study, suggestion, ne, qps), len(curve)
+    return observe_try(study, suggestion, ne, qps, extra), len(curve)
 
 
 def run_tries(
@@ -156,6 +169,7 @@ def run_tries(
     training_days: int = 60,
     on_try: Callable[[ArchTry], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[ArchTry]:
     """Train the study's outstanding suggestions, then suggest -> train -> observe until it has
     used ``tries`` tries (``StudyState.tries_used``); returns the tries run here, in order.
@@ -163,7 +177,8 @@ def run_tries(
     ``Heuristics.early_stopping`` may stop it early.
 
     ``checkpoint`` is called after every suggestion and every observation (e.g. to save the
-    study), so that an interruption loses at most the run in flight.
+    study), so that an interruption loses at most the run in flight. ``extra`` goes into
+    every finished run's ``Observation.extra`` beside its QPS (``observe_try``).
     """
     results = []
     while True:
@@ -178,7 +193,7 @@ def run_tries(
             return results
         arch = suggestion.params["arch"]
         ne, qps, curve = api.train_model(training_days=training_days, arch=arch, ignore_budget=True)
-        observation, days = observe_training(study, suggestion, ne, qps, curve)
+        observation, days = observe_training(study, suggestion, ne, qps, curve, extra)
         if checkpoint is not None:
             checkpoint()
         index = len(state.observations)
