@@ -51,6 +51,7 @@ from carbs_lite.journal_file import (
     JournalFile,
     applied,
     header_state,
+    is_header_line,
     parse_records,
 )
 from carbs_lite.records import Metrics, Observation, StudyState, Suggestion, suggestion_key
@@ -384,12 +385,7 @@ def _taken_since(
 def is_journal(path: str | Path) -> bool:
     """Whether the file at ``path`` starts like a journal (its first line a journal header)."""
     with open(path, "rb") as stream:
-        first = stream.readline()
-    try:
-        header = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(header, dict) and header.get("format") == FORMAT
+        return is_header_line(stream.readline().rstrip(b"\n"))
 
 
 def create_journal(path: str | Path, state: StudyState, study_type: StudyType) -> JournalStudy:

@@ -85,7 +85,11 @@ class JournalFile:
         size = os.fstat(self._fd).st_size
         data = os.pread(self._fd, max(size - offset, 0), offset)
         end = data.rfind(b"\n") + 1
-        if end < len(data) and self._torn_seen != (offset + end, size):
+        # only a journal's tail can be a torn record: the tail of another file (a snapshot
+        # study without a last newline) is reported as what it is, not as a dead writer's
+        first = data[: data.find(b"\n")] if end else b""
+        torn = end < len(data) and (offset > 0 or is_header_line(first))
+        if torn and self._torn_seen != (offset + end, size):
             self._torn_seen = (offset + end, size)
             logger.warning(
                 "%s: ignoring an unterminated last record at byte %d (%d bytes): its writer "
@@ -131,6 +135,15 @@ class JournalFile:
             os.ftruncate(self._fd, end)
         except OSError as error:
             logger.error("%s: could not cut off a failed append: %s", self.path, error)
+
+
+def is_header_line(line: bytes) -> bool:
+    """Whether ``line`` (without its newline) is a journal header: JSON with this ``FORMAT``."""
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT
 
 
 def header_state(path: Path, lines: Lines) -> dict[str, Any]:

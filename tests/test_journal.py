@@ -240,7 +240,8 @@ def test_an_append_that_fails_part_way_leaves_nothing_behind(tmp_path, params, c
     assert caplog.text == ""
 
 
-def test_a_snapshot_study_is_named_with_how_to_read_it(tmp_path, params):
+def test_a_snapshot_study_is_named_with_how_to_read_it(tmp_path, params, caplog):
+    # it was first logged as a journal whose writer died mid-record
     tuner = Tuner(params, FAST)
     tuner.observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)
     indented, one_line = tmp_path / "saved.json", tmp_path / "one-line.json"
@@ -252,6 +253,7 @@ def test_a_snapshot_study_is_named_with_how_to_read_it(tmp_path, params):
     (tmp_path / "empty.jsonl").touch()
     with pytest.raises(JournalError, match=r"not a carbs_lite journal \(empty file\)"):
         Tuner.open(tmp_path / "empty.jsonl")
+    assert "unterminated" not in caplog.text
 
 
 READ_ONLY_READER = textwrap.dedent(
