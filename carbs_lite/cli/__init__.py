@@ -82,7 +82,11 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
     source = init.add_mutually_exclusive_group(required=True)
     source.add_argument("--space", metavar="FILE", help="a TOML space file (one table per param)")
     source.add_argument("--problem", choices=sorted(PRESETS), help="a task preset")
-    init.add_argument("--direction", choices=["minimize", "maximize"], help="of the output")
+    init.add_argument(
+        "--direction",
+        choices=["minimize", "maximize"],
+        help="of the output (required with --space; a --problem sets its own)",
+    )
     init.add_argument(
         "--cost-cap", type=positive_float, help="runs must cost less than this (default: no cap)"
     )
