@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from carbs_lite import Heuristics, tune_arch
-from carbs_lite.heuristics import heuristics_from_switches
+from carbs_lite.config import heuristics_from_switches
 from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI, get_default_model_config_dict
 from carbs_lite.tasks.ads.tuning import BASELINE_ARCH
 

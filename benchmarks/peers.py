@@ -58,7 +58,7 @@ from carbs_lite.arch import ArchSpace
 from carbs_lite.bench.problem import Evaluation, Problem
 from carbs_lite.bench.suite import PROBLEMS, make_problem
 from carbs_lite.categorical import CategoricalSpace
-from carbs_lite.heuristics import heuristics_from_switches
+from carbs_lite.config import heuristics_from_switches
 from carbs_lite.spaces import LinearSpace, LogSpace, Param, PowerOfTwoSpace
 
 METHODS = ["carbs", "gp", "tpe", "random"]

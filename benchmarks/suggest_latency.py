@@ -24,7 +24,7 @@ import torch
 
 from carbs_lite import Heuristics, Tuner, TunerConfig
 from carbs_lite.bench.synthetic import QuadraticCostProblem
-from carbs_lite.heuristics import heuristics_from_switches
+from carbs_lite.config import heuristics_from_switches
 
 PROBLEM = QuadraticCostProblem(dim=9)
 FAST = {"fit_iterations": 20, "max_fit_points": 128}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from carbs_lite.heuristics import _plain, coerce_fields
+from carbs_lite.heuristics import Heuristics, _plain, coerce_fields
 
 RADIUS_GROWTH, RADIUS_SHRINK, RADIUS_RANGE = 1.25, 0.8, (0.05, 1.0)
 """The adaptive radius's factors on joining the front and on failure, and its range."""
@@ -188,3 +188,42 @@ def adaptive_radius(radius: float, failed: bool, joined_front: bool) -> float:
     the front, clipped to [0.05, 1.0] (``SearchRadius.ADAPTIVE``)."""
     factor = RADIUS_SHRINK if failed else (RADIUS_GROWTH if joined_front else 1.0)
     return float(min(max(radius * factor, RADIUS_RANGE[0]), RADIUS_RANGE[1]))
+
+
+STUDY_DEFINITION = ("direction", "max_suggestion_cost")
+"""``TunerConfig`` fields that define a study (its goal and its cost cap), set by its own
+arguments (`init --direction`, `--cost-cap`, a task's QPS floor), not by a switch."""
+
+
+def settings_from_switches(switches: list[str]) -> tuple[dict[str, Any], Heuristics]:
+    """The ``TunerConfig`` settings (field -> value, for ``TunerConfig(**settings)``) and the
+    ``Heuristics`` that ``NAME=VALUE`` texts (a ``--switch`` option) set, each NAME a field of
+    either (of ``Heuristics`` when of both), as `carbs-lite ablate --list` shows them. ValueError naming the text for one
+    without "=", an unknown NAME, one of ``STUDY_DEFINITION``, or a value its field does not
+    take or holds out of range (``TunerConfig``'s own checks)."""
+    config_fields = {f.name for f in dataclasses.fields(TunerConfig)}
+    heuristic_fields = {f.name for f in dataclasses.fields(Heuristics)}
+    settings, heuristics = {}, {}
+    for text in switches:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise ValueError(f"takes NAME=VALUE, got {text!r}")
+        if name in STUDY_DEFINITION:
+            raise ValueError(f"{name} defines the study, it is not a switch")
+        if name not in config_fields | heuristic_fields:
+            raise ValueError(f"unknown switch {name!r}: not a Heuristics or TunerConfig field")
+        # a name in both (exploration_bias: the switch, and its magnitude) is the
+        # Heuristics switch, as in `carbs-lite ablate`
+        (heuristics if name in heuristic_fields else settings)[name] = value
+    settings = coerce_fields(TunerConfig, settings)
+    TunerConfig(**settings)  # its range checks, at the switch rather than at first use
+    return settings, Heuristics.from_json(heuristics)
+
+
+def heuristics_from_switches(switches: list[str]) -> Heuristics:
+    """``Heuristics`` from ``NAME=VALUE`` texts (``settings_from_switches``); ValueError as
+    there, and for a ``TunerConfig`` setting, which the caller would otherwise ignore."""
+    settings, heuristics = settings_from_switches(switches)
+    if settings:
+        raise ValueError(f"{sorted(settings)}: TunerConfig settings, not Heuristics switches")
+    return heuristics

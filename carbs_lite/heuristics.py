@@ -501,18 +501,6 @@ class Heuristics:
         return cls(**coerce_fields(cls, data))
 
 
-def heuristics_from_switches(switches: list[str]) -> Heuristics:
-    """``Heuristics`` from ``NAME=VALUE`` texts (a ``--switch`` option); ValueError naming the
-    bad one."""
-    values = {}
-    for text in switches:
-        name, sep, value = text.partition("=")
-        if not sep:
-            raise ValueError(f"takes NAME=VALUE, got {text!r}")
-        values[name] = value
-    return Heuristics.from_json(values)
-
-
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 

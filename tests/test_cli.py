@@ -300,12 +300,27 @@ def test_init_switch_is_kept_in_the_study(tmp_path, capsys):
     assert Tuner.load(study).heuristics == heuristics  # and survives a save by `suggest`
 
 
+@pytest.mark.parametrize("extra", [["--problem", "ads-arch"], ["--direction", "minimize"]])
+def test_init_takes_tuner_config_settings_as_switches_as_ablate_lists_them(tmp_path, capsys, extra):
+    study, space = tmp_path / "study.json", tmp_path / "space.toml"
+    space.write_text(SPACE)
+    where = [] if "--problem" in extra else ["--space", str(space)]
+    switches = ["--switch", "cost_cap_confidence=0.5", "--switch", "exploration_bias=on"]
+    assert main(["init", str(study), *where, *extra, *switches]) == 0
+    loaded = Tuner.load(study)
+    assert loaded.config.cost_cap_confidence == 0.5  # default 0.7
+    assert loaded.heuristics.exploration_bias is True  # default off
+    assert loaded.config.direction.value == "minimize"
+
+
 @pytest.mark.parametrize(
     "switch, message",
     [
         ("search_space_probability", "takes NAME=VALUE"),
         ("search_space_probability=wide", "'wide' is not one of ['density', 'tail', 'off']"),
-        ("radius=2", "unknown Heuristics fields: ['radius']"),
+        ("radius=2", "unknown switch 'radius': not a Heuristics or TunerConfig field"),
+        ("cost_cap_confidence=1.5", "TunerConfig.cost_cap_confidence must be in (0, 1)"),
+        ("max_suggestion_cost=3", "max_suggestion_cost defines the study, it is not a switch"),
     ],
 )
 @pytest.mark.parametrize("command", ["init", "run"])

@@ -76,6 +76,8 @@ def test_run_resumes_a_study_made_before_a_default_changed(tmp_path, capsys):
     assert "holds a study with failure_imputation=none" in capsys.readouterr().err
     assert main([*argv, "--min-qps", "4000"]) == 2
     assert "holds a study with another --min-qps" in capsys.readouterr().err
+    assert main([*argv, "--switch", "cost_cap_confidence=0.5"]) == 2
+    assert "holds a study with cost_cap_confidence=0.7;" in capsys.readouterr().err
 
 
 def test_interrupted_run_names_the_command_that_resumes_it(tmp_path, capsys, monkeypatch):

@@ -182,16 +182,18 @@ def _add_switch_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a Heuristics field, e.g. search_space_probability=density (repeatable)",
+        help="set a Heuristics field or TunerConfig setting (`carbs-lite ablate --list` shows "
+        "them), e.g. search_space_probability=density (repeatable)",
     )
 
 
-def _heuristics(switches: list[str]) -> object:
-    """``Heuristics`` from ``--switch NAME=VALUE`` texts; CommandError naming a bad one."""
-    from carbs_lite.heuristics import heuristics_from_switches
+def _settings(switches: list[str]) -> tuple[dict, object]:
+    """``TunerConfig`` settings and ``Heuristics`` from ``--switch NAME=VALUE`` texts
+    (``config.settings_from_switches``); CommandError naming a bad one."""
+    from carbs_lite.config import settings_from_switches
 
     try:
-        return heuristics_from_switches(switches)
+        return settings_from_switches(switches)
     except ValueError as error:
         raise CommandError(f"--switch: {error}") from None
 
@@ -203,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if args.command != "ablate" and hasattr(args, "switch"):
-            args.heuristics = _heuristics(args.switch)
+            args.settings, args.heuristics = _settings(args.switch)
         return args.func(args)
     except CommandError as error:
         print(f"carbs-lite {args.command}: error: {error}", file=sys.stderr)

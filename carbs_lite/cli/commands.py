@@ -69,7 +69,9 @@ def _generic_study(args: argparse.Namespace) -> Tuner:
         raise CommandError(f"{args.space}: {(error.strerror or str(error)).lower()}") from None
     except ValueError as error:
         raise CommandError(str(error)) from None
-    config = TunerConfig(direction=args.direction, max_suggestion_cost=args.cost_cap)
+    config = TunerConfig(
+        direction=args.direction, max_suggestion_cost=args.cost_cap, **args.settings
+    )
     return Tuner(params, config, args.heuristics, args.seed, _metrics(args), args.tries)
 
 

@@ -49,12 +49,14 @@ def add_init_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
 
 def create_study(args: argparse.Namespace, heuristics: Any) -> Tuner:
     """The study `init --problem ads-arch` creates: one arch param, QPS above ``--min-qps``,
-    ``--tries`` tries (10 unless given)."""
+    ``--tries`` tries (10 unless given), the ``TunerConfig`` settings of ``--switch``."""
+    from carbs_lite.config import TunerConfig
     from carbs_lite.tasks.ads.tuning import arch_tuner
 
     tries = args.tries or DEFAULT_TRIES
     min_qps = DEFAULT_MIN_QPS if args.min_qps is None else args.min_qps
-    return arch_tuner(min_qps=min_qps, seed=args.seed, heuristics=heuristics, tries=tries)
+    config = TunerConfig(**args.settings)
+    return arch_tuner(min_qps, args.seed, heuristics, config, tries=tries)
 
 
 def add_proxy_options(parser: argparse.ArgumentParser) -> None:

@@ -62,12 +62,14 @@ def _format_try(result: Any) -> str:
 def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
     """The study at ``--study``, resumed when it matches the arguments and its runs were
     trained with the same ``simulator`` settings (``_simulator_settings``), else a new one."""
+    from carbs_lite.config import TunerConfig
     from carbs_lite.heuristics import Heuristics
     from carbs_lite.state import load_state
     from carbs_lite.tasks.ads.tuning import arch_tuner
     from carbs_lite.tuner import Tuner
 
-    fresh = arch_tuner(args.min_qps, args.seed, args.heuristics, tries=args.tries)
+    config = TunerConfig(**args.settings)
+    fresh = arch_tuner(args.min_qps, args.seed, args.heuristics, config, tries=args.tries)
     path = Path(args.study)
     if not path.exists():
         return fresh
@@ -89,11 +91,13 @@ def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
         raise CommandError(
             f"{path} holds a study with another --min-qps; pass --study NEW to start afresh"
         )
-    stored = found.heuristics.to_json()
+    stored = {"config": found.config.to_json(), "heuristics": found.heuristics.to_json()}
     for name in sorted({text.partition("=")[0] for text in args.switch}):
-        if getattr(wanted.heuristics, name) != getattr(found.heuristics, name):
+        kind = "config" if name in args.settings else "heuristics"
+        if getattr(getattr(wanted, kind), name) != getattr(getattr(found, kind), name):
             raise CommandError(
-                f"{path} holds a study with {name}={stored[name]}; pass --study NEW to start afresh"
+                f"{path} holds a study with {name}={stored[kind][name]}; pass --study NEW to "
+                "start afresh"
             )
     for observation in found.observations:
         for name, value in simulator.items():
@@ -104,7 +108,7 @@ def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
                 )
     done = len(found.observations)
     defaults = Heuristics().to_json()
-    kept = [f"{k}={v}" for k, v in stored.items() if defaults[k] != v]
+    kept = [f"{k}={v}" for k, v in stored["heuristics"].items() if defaults[k] != v]
     settings = f" (its heuristics: {', '.join(kept)})" if kept else ""
     print(f"resuming {path}: {done} of {args.tries} tries done{settings}")
     return study
