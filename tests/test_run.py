@@ -12,19 +12,26 @@ from carbs_lite.cli import main
 from carbs_lite.tasks.ads.simulator import ModelPerformanceAPI
 
 
+def _interrupt_run(monkeypatch, run: int) -> list:
+    """Make the simulator's ``run``-th training a Ctrl-C; returns the archs it is asked for."""
+    train = ModelPerformanceAPI.train_model
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(kwargs["arch"])
+        if len(calls) == run:
+            raise KeyboardInterrupt
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelPerformanceAPI, "train_model", interrupted)
+    return calls
+
+
 def test_interrupted_run_keeps_its_tries_and_resumes(tmp_path, capsys, monkeypatch):
     study, report = tmp_path / "study.json", tmp_path / "report.html"
     argv = ["run", "--tries", "4", "--study", str(study), "--out", str(report)]
     train = ModelPerformanceAPI.train_model
-    calls = []
-
-    def interrupted_on_the_third_run(self, *args, **kwargs):
-        calls.append(kwargs["arch"])
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return train(self, *args, **kwargs)
-
-    monkeypatch.setattr(ModelPerformanceAPI, "train_model", interrupted_on_the_third_run)
+    calls = _interrupt_run(monkeypatch, 3)
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert "interrupted: 2 finished tries are kept" in err and "Traceback" not in err
@@ -85,15 +92,7 @@ def test_interrupted_run_names_the_command_that_resumes_it(tmp_path, capsys, mon
     argv = ["run", "--tries", "3", "--days", "5", "--seed", "2", "--study", str(study)]
     argv += ["--out", str(report), "--switch", "search_space_probability=density"]
     train = ModelPerformanceAPI.train_model
-    calls = []
-
-    def interrupted_on_the_second_run(self, *args, **kwargs):
-        calls.append(kwargs["arch"])
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return train(self, *args, **kwargs)
-
-    monkeypatch.setattr(ModelPerformanceAPI, "train_model", interrupted_on_the_second_run)
+    _interrupt_run(monkeypatch, 2)
     assert main(argv) == 130
     hint = capsys.readouterr().err.split("`")[1]
     assert hint.startswith("carbs-lite run ")
