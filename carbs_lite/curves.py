@@ -90,6 +90,17 @@ def stopped_unbroken(observation: Observation) -> bool:
     return observation.stopped is not None and math.isfinite(observation.output)
 
 
+def stopped_while_spending(observation: Observation) -> bool:
+    """Whether ``observation`` is a try stopped early (``Observation.stopped``) whose cost
+    still grew along its learning curve, so that its cost is what it spent until the stop,
+    not what a run of its config costs. A cost that stays put along the curve (a serving
+    cost, such as the ads task's 1/QPS) is the run's own, stopped or not."""
+    if observation.stopped is None:
+        return False
+    costs = [p.cost for p in learning_curve(observation) if math.isfinite(p.cost)]
+    return len(costs) > 1 and costs[-1] > costs[0]
+
+
 def learning_curve(observation: Observation) -> list[ProgressPoint]:
     """The try's learning curve: ``Observation.curve``, else a list of outputs the user kept
     in ``extra["curve"]`` (as the ads task, the Ray and Optuna integrations did before

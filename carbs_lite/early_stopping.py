@@ -29,9 +29,10 @@ with training, the two are the same). The gains assume the running try is traine
 the finished ones were.
 
 A stopped try is recorded as a failure (``Study.stop``): it has no final result, so it is out
-of the output model, the front and the best pick. The cost model still learns its cost (the
-cost spent, exact for a cost that training does not change, too low for one that grows with
-it), and the success model counts it as failed only if its last result was not finite
+of the output model, the front and the best pick. The cost model learns its cost only where
+training did not change it (a serving cost): one that grew along the curve is the cost spent
+until the stop, too low for a run of that config (``curves.stopped_while_spending``). The
+success model counts it as failed only if its last result was not finite
 (``curves.stopped_unbroken``), so that a region of tries judged not worth finishing is not
 taken for one where runs break.
 """

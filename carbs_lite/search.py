@@ -405,12 +405,21 @@ class Search:
         curve: CurvePoints | None = None,
     ) -> tuple[Surrogate, tuple[float, float]]:
         """GP of scaled log cost (``scale_log_cost``) over the ``kept`` runs of ``data`` on
-        their ``cost_features`` and, if given, the ``curve`` points at their cost so far; and
-        the log-cost range observed over every run (curve points left out)."""
+        their ``cost_features`` (less the tries stopped while their cost still grew,
+        ``StudyData.partial_cost``, while any other run is kept) and, if given, the ``curve``
+        points at their cost so far; and the log-cost range observed over every run (curve
+        points left out)."""
         log_cost = np.log(data.cost)
         log_cost_range = (float(log_cost.min()), float(log_cost.max()))
-        inputs = torch.as_tensor(self.cost_features(data.inputs[kept]), dtype=DTYPE)
-        target = torch.as_tensor(scale_log_cost(log_cost[kept], log_cost_range), dtype=DTYPE)
+        rows = np.arange(len(data.cost))[kept]
+        partial = data.partial_cost[rows]
+        if partial.any() and not partial.all():
+            # such a try's cost is what it spent until its stop, not what a run of its config
+            # costs: taken as a run's cost it taught the model that big configs are cheap, and
+            # the search then proposed runs far over the cap
+            rows = rows[~partial]
+        inputs = torch.as_tensor(self.cost_features(data.inputs[rows]), dtype=DTYPE)
+        target = torch.as_tensor(scale_log_cost(log_cost[rows], log_cost_range), dtype=DTYPE)
         partial = None
         if curve is not None:
             partial_x = torch.as_tensor(self.cost_features(data.inputs[curve.run]), dtype=DTYPE)

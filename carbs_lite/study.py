@@ -112,7 +112,8 @@ class Study(ABC):
     def warm_start(
         self, results: Iterable[Observation], recenter: bool = True
     ) -> list[Observation]:
-        """Record earlier results, e.g. another study's ``observations``, and return them.
+        """Record earlier results, e.g. another study's ``active_observations``, and return
+        them.
 
         Each result is an ``Observation`` (params, output, cost, is_failure, extra) and is
         observed in order as ``observe(params, output, cost, is_failure, extra)`` would: it
@@ -144,8 +145,15 @@ class Study(ABC):
 
     @property
     def observations(self) -> list[Observation]:
-        """Every observation so far, oldest first (a copy)."""
+        """Every observation so far, oldest first (a copy), retracted ones included
+        (``to_state().retracted`` names them)."""
         return self.to_state().observations
+
+    @property
+    def active_observations(self) -> list[Observation]:
+        """The observations not retracted, oldest first (a copy): what another study should
+        ``warm_start`` from, as `carbs-lite init --from` does."""
+        return self.to_state().active_observations
 
     @property
     def outstanding(self) -> list[Suggestion]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from carbs_lite.config import TunerConfig
-from carbs_lite.curves import CurvePoints, curve_points, stopped_unbroken
+from carbs_lite.curves import CurvePoints, curve_points, stopped_unbroken, stopped_while_spending
 from carbs_lite.records import Observation
 from carbs_lite.spaces import ParamSpace
 
@@ -49,6 +49,15 @@ class StudyData:
     def curves(self) -> CurvePoints | None:
         """The learning-curve points of ``records`` (see the class docstring)."""
         return curve_points(list(self.records), self.sign)
+
+    @functools.cached_property
+    def partial_cost(self) -> np.ndarray:
+        """(n,) bool: the tries stopped early while their cost still grew
+        (``curves.stopped_while_spending``), whose ``cost`` is a lower bound on a run's; none
+        when the data has no ``records``."""
+        partial = np.zeros(len(self.cost), dtype=bool)
+        partial[: len(self.records)] = [stopped_while_spending(o) for o in self.records]
+        return partial
 
     @property
     def successes(self) -> np.ndarray:

@@ -99,6 +99,22 @@ def test_results_with_a_step_are_progress_and_a_scheduler_stop_closes_the_curve(
     assert [p.step for p in observation.curve] == [1.0, 2.0] and not searcher.tuner.outstanding
 
 
+def test_a_per_result_cost_metric_leaves_the_trial_out_naming_the_fix(caplog):
+    # GPU hours of each epoch, not a running total: on_trial_complete raised out of the
+    # searcher, Tune called every trial errored and each stayed outstanding in the study
+    searcher = _searcher(cost_metric="gpu_hours")
+    searcher.suggest("t")
+    searcher.on_trial_result("t", {"loss": 1.2, "gpu_hours": 2.0, "training_iteration": 1})
+    searcher.on_trial_result("t", {"loss": 1.0, "gpu_hours": 1.5, "training_iteration": 2})
+    searcher.on_trial_complete("t", {"loss": 1.0, "gpu_hours": 1.5, "training_iteration": 2})
+    assert not searcher.tuner.outstanding and not searcher.tuner.observations
+    assert "trial t left out: cost 1.5 is below the 2" in caplog.text
+    assert "'gpu_hours' as the cost spent so far; report a running total" in caplog.text
+    searcher.suggest("u")  # the search goes on
+    searcher.on_trial_complete("u", {"loss": 0.8, "gpu_hours": 3.0})
+    assert [o.cost for o in searcher.tuner.observations] == [3.0]
+
+
 def test_the_stopper_stops_hopeless_trials_and_they_are_recorded_as_stopped():
     import dataclasses
 

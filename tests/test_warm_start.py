@@ -209,3 +209,16 @@ def test_a_journal_warm_start_keeps_stopped_tries(tmp_path):
         journal.warm_start(source.observations, recenter=False)
     (replayed,) = Tuner.load(path).observations
     assert replayed.stopped == "hopeless" and replayed.curve == source.observations[0].curve
+
+
+def test_a_warm_start_from_another_study_leaves_its_retracted_results_out():
+    # a retracted typo (0.031 for 0.31) became the new study's best and search center
+    old = Tuner(ISSUE_PARAMS, MINIMIZE)
+    old.observe({"x": 10}, 0.31, 1.0)
+    old.observe({"x": 20}, 0.031, 1.0)
+    old.retract(1, "typed 0.031 for 0.31")
+    assert len(old.observations) == 2
+    new = Tuner(ISSUE_PARAMS, MINIMIZE)
+    new.warm_start(old.active_observations)
+    assert [o.params for o in new.observations] == [{"x": 10.0}]
+    assert new.best().output == 0.31 and new.to_state().search_center == {"x": 10.0}

@@ -21,7 +21,10 @@ as ``tune.RunConfig(stop=...)``: a trial it stops is recorded as stopped (``Stud
 as soon as the space and the metric are known, and the search re-centered on the best
 feasible one (``Study.warm_start``), as CARBS does with prior observations.
 
-A result's cost is ``result[cost_metric]`` when ``cost_metric`` is set: a trial that never
+A result's cost is ``result[cost_metric]`` when ``cost_metric`` is set, the cost spent so far
+(a running total, as Ray's ``time_total_s`` is; a per-result cost, which can fall, is refused as
+below: a trial whose final cost is below what its results had already spent is left out with an
+error naming the fix, since the study cannot tell its run's cost). A trial that never
 reports it is a failure at its predicted cost (marked ``cost_estimated``), or left out without a
 prediction, and a point evaluated elsewhere without it is refused; seconds never stand in for
 the cost's units. Without ``cost_metric`` the cost is Ray's ``time_total_s``, else, for a
@@ -53,6 +56,7 @@ from ray.tune.search import Searcher
 from ray.tune.utils import flatten_dict
 
 from carbs_lite.config import Direction, TunerConfig
+from carbs_lite.curves import check_final_cost
 from carbs_lite.heuristics import Heuristics
 from carbs_lite.integrations.param_maps import ParamMap, from_tool, params_of, to_tool
 from carbs_lite.integrations.ray_space import SUPPORTED, domain_maps, finished_trials, flat, nest
@@ -220,6 +224,19 @@ class CarbsSearch(Searcher):
             self._observe_without_cost(trial, extra)
             return
         found = self._observation(trial.suggestion.params, result, error, extra, trial.started)
+        pending = next((s for s in self.tuner.outstanding if s.id == trial.suggestion.id), None)
+        try:
+            check_final_cost(pending.progress if pending else (), found.cost)
+        except ValueError as why:
+            logger.error(
+                "trial %s left out: %s. CarbsSearch reads %r as the cost spent so far; report "
+                "a running total",
+                trial_id,
+                why,
+                self.cost_metric,
+            )
+            self.tuner.forget(trial.suggestion)
+            return
         self.tuner.observe(trial.suggestion, found.output, found.cost, found.is_failure, extra)
 
     def _observe_without_cost(self, trial: _Trial, extra: dict[str, Any]) -> None:
