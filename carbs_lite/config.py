@@ -198,9 +198,10 @@ arguments (`init --direction`, `--cost-cap`, a task's QPS floor), not by a switc
 def settings_from_switches(switches: list[str]) -> tuple[dict[str, Any], Heuristics]:
     """The ``TunerConfig`` settings (field -> value, for ``TunerConfig(**settings)``) and the
     ``Heuristics`` that ``NAME=VALUE`` texts (a ``--switch`` option) set, each NAME a field of
-    either (of ``Heuristics`` when of both), as `carbs-lite ablate --list` shows them. ValueError naming the text for one
-    without "=", an unknown NAME, one of ``STUDY_DEFINITION``, or a value its field does not
-    take or holds out of range (``TunerConfig``'s own checks)."""
+    either (of ``Heuristics`` when of both), as `carbs-lite ablate --list` shows them.
+    ValueError naming the text for one without "=", an unknown NAME, one of
+    ``STUDY_DEFINITION``, or a value its field does not take or holds out of range
+    (``TunerConfig``'s own checks)."""
     config_fields = {f.name for f in dataclasses.fields(TunerConfig)}
     heuristic_fields = {f.name for f in dataclasses.fields(Heuristics)}
     settings, heuristics = {}, {}
