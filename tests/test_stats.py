@@ -79,6 +79,12 @@ def test_too_few_pairs_for_any_verdict_say_so_not_no_effect():
     assert verdict(np.full(9, -0.1), 0.04, comparisons=10) == "helps"
     # a significant p (tied |d| under the normal approximation) is a verdict at any count
     assert verdict(np.array([-1.0] * 5), 0.025) == "helps"
+    # 6 pairs, one tied at 0, which the test drops: the 5 others all one way give p = 0.0625,
+    # the smallest 5 pairs can give, so it read "no detectable effect" where it never could
+    # have read anything else
+    tied = np.array([0.00294, 0.00467, 0.0000128, 0.0, 0.0225, 0.00158])
+    assert wilcoxon_signed_rank(tied) == 0.0625
+    assert verdict(tied, 0.0625) == "too few seeds"
 
 
 def test_verdict_follows_the_changed_pairs_when_most_pairs_tie():
@@ -110,7 +116,9 @@ def test_the_committed_sweep_reads_the_same_as_with_the_hand_written_statistics(
     """tests/fixtures/ablation-sweep.jsonl: 140 runs of `carbs-lite ablate` (4 switches,
     scaling and quadratic-cost-4d, 10 seeds, 12 tries) made on 61b422b; its summary, written
     there by the hand-written Wilcoxon and bootstrap, is ablation-sweep-summary.md. scipy.stats
-    gives the same p, Holm p, confidence interval and verdict on every row."""
+    gives the same p, Holm p, confidence interval and verdict on every row (six verdicts
+    since read "too few seeds": the pair count for a verdict now leaves out the pairs that tie,
+    as the test does)."""
     import json
     from pathlib import Path
 

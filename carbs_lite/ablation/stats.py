@@ -83,15 +83,19 @@ def verdict(
     differences: np.ndarray, adjusted_p: float, comparisons: int = 1, alpha: float = ALPHA
 ) -> str:
     """ "helps" / "hurts" when significant after Holm over ``comparisons``, by the sign of
-    ``signed_rank_sum``; ``TOO_FEW`` when the pairs are too few for any verdict there
-    (``pairs_needed``), so that silence is not read as evidence of no effect.
+    ``signed_rank_sum``; ``TOO_FEW`` when the pairs that differ from 0 (all pairs, when none
+    does) are too few for any verdict there (``pairs_needed``), so that silence is not read
+    as evidence of no effect.
 
     The sign comes from the signed ranks, not the median: when most pairs tie (the switch
     rarely changes a run) the median is 0 while the changed pairs can still agree.
     """
     # pairs_needed assumes the exact test; with tied |d| the normal approximation can go
-    # lower, and a significant p is a verdict whatever the count
-    if adjusted_p >= alpha and len(differences) < pairs_needed(comparisons, alpha):
+    # lower, and a significant p is a verdict whatever the count. The test drops the pairs
+    # that tie at 0 (scipy's zero_method "wilcox"), so only the others count, unless none
+    # differs: a switch that changed no run is judged on how many runs it left unchanged
+    counted = int(np.count_nonzero(differences)) or len(differences)
+    if adjusted_p >= alpha and counted < pairs_needed(comparisons, alpha):
         return TOO_FEW
     direction = signed_rank_sum(differences)
     if adjusted_p >= alpha or direction == 0:
