@@ -405,14 +405,20 @@ class Search:
         curve: CurvePoints | None = None,
     ) -> tuple[Surrogate, tuple[float, float]]:
         """GP of scaled log cost (``scale_log_cost``) over the ``kept`` runs of ``data`` on
-        their ``cost_features`` (less the tries stopped while their cost still grew,
-        ``StudyData.partial_cost``, while any other run is kept) and, if given, the ``curve``
-        points at their cost so far; and the log-cost range observed over every run (curve
-        points left out)."""
+        their ``cost_features`` (less the tries stopped below the cost cap while their cost
+        still grew, ``StudyData.partial_cost``, while any other run is kept) and, if given, the
+        ``curve`` points at their cost so far; and the log-cost range observed over every run
+        (curve points left out)."""
         log_cost = np.log(data.cost)
         log_cost_range = (float(log_cost.min()), float(log_cost.max()))
         rows = np.arange(len(data.cost))[kept]
         partial = data.partial_cost[rows]
+        cap = self.config.max_suggestion_cost
+        if cap is not None:
+            # a try stopped at or past the cap spent at least the cap: as a run's cost, that
+            # lower bound still tells the model its config is over the cap, which is all the
+            # search needs of it (a run that ended at its last step was often stopped there)
+            partial &= data.cost[rows] < cap
         if partial.any() and not partial.all():
             # such a try's cost is what it spent until its stop, not what a run of its config
             # costs: taken as a run's cost it taught the model that big configs are cheap, and

@@ -262,3 +262,10 @@ def test_a_spec_whose_alternatives_are_not_a_list_is_refused(tmp_path):
     (tmp_path / "pareto.toml").write_text('field = "pareto_model"\nalternatives = "isotonic"\n')
     with pytest.raises(ValueError, match="'alternatives' must be a list of values"):
         switch_specs(tmp_path)
+
+
+def test_every_alternative_of_a_packaged_switch_gets_its_own_colour():
+    from carbs_lite.ablation.report import ALTERNATIVE_COLORS, BASELINE_COLOR
+
+    most = max(len(spec["alternatives"]) for spec in switch_specs().values())
+    assert len(set(ALTERNATIVE_COLORS) - {BASELINE_COLOR}) == len(ALTERNATIVE_COLORS) >= most

@@ -218,7 +218,7 @@ def test_tries_stopped_early_do_not_teach_the_cost_model_that_big_configs_are_ch
         for epoch in range(1, 21):
             loss = (math.log10(lr) + 2.5) ** 2 + 10 / math.sqrt(width) + 3.0 / epoch
             tuner.observe_progress(suggestion, epoch, loss, epoch * width / 16 / 20)
-            if tuner.should_stop(suggestion):
+            if epoch < 20 and tuner.should_stop(suggestion):
                 tuner.stop(suggestion, "hopeless")
                 stopped += 1
                 break
@@ -226,6 +226,34 @@ def test_tries_stopped_early_do_not_teach_the_cost_model_that_big_configs_are_ch
             tuner.observe(suggestion, loss, width / 16)
     assert stopped >= 5  # the case needs stopped tries
     assert max(full_costs[config.num_random_samples :]) < 40.0
+
+
+def test_the_cost_model_keeps_a_stopped_try_whose_cost_is_its_runs_or_past_the_cap():
+    # stopped below the cap while its cost grew: out; stopped at the cap (often its last
+    # step): in, its spend already says its config is over the cap; a cost that never grew
+    # (a serving cost such as 1/QPS): in
+    import numpy as np
+    from conftest import study_data
+
+    from carbs_lite.records import Observation
+    from carbs_lite.search import Search
+
+    config = dataclasses.replace(FAST, max_suggestion_cost=10.0)
+    tuner = Tuner(PARAMS, config, STOPPING)
+
+    def stopped(x: float, costs: list[float]) -> Observation:
+        curve = tuple(ProgressPoint(i + 1.0, 1.0, c) for i, c in enumerate(costs))
+        return Observation({"x": x}, 1.0, costs[-1], True, curve=curve, stopped="hopeless")
+
+    runs = [Observation({"x": x}, x, 2.0 + 8 * x) for x in (0.0, 0.25, 0.5)]
+    runs += [stopped(0.9, [1.0, 2.0]), stopped(0.95, [5.0, 10.0]), stopped(0.8, [3.0, 3.0])]
+    data = study_data(tuner.param_space, config, runs)
+    assert data.partial_cost.tolist() == [False] * 3 + [True, True, False]
+    for cap, rows in ((10.0, 5), (None, 4)):  # without a cap no spend says "over the cap"
+        capped = dataclasses.replace(config, max_suggestion_cost=cap)
+        search = Search(tuner.param_space, capped, tuner.heuristics)
+        model, _ = search.cost_model(data, np.random.default_rng(0))
+        assert model.model.X.shape[0] == rows
 
 
 def test_a_stopped_try_is_a_failure_with_its_reason_and_curve():

@@ -233,6 +233,21 @@ def test_an_estimated_cost_is_not_drawn_as_an_observed_one(params, minimize):
     assert all(math.isfinite(c) for c in info.observed_cost[:-1])
 
 
+def test_a_stopped_tries_partial_result_is_not_drawn_as_observed(params, minimize):
+    # its output and cost at the stop sat beside the model's prediction for a whole run, as if
+    # the surrogate were far off; a cost that never grew along its curve is still drawn
+    tuner = run(Tuner(params, minimize, seed=0), 6)
+    for costs in ((0.1, 0.2), (3.0, 3.0)):
+        suggestion = tuner.suggest()
+        for step, cost in enumerate(costs, 1):
+            tuner.observe_progress(suggestion, step, 50.0, cost)
+        tuner.stop(suggestion, "manual")
+    info = rs.diagnostics_info(tuner.to_state())
+    assert math.isnan(info.observed_output[-2]) and math.isnan(info.observed_output[-1])
+    assert math.isnan(info.observed_cost[-2]) and info.observed_cost[-1] == 3.0
+    assert all(math.isfinite(v) for v in info.observed_output[:-2])
+
+
 def test_the_summary_gives_values_with_their_units(params, minimize):
     metrics = Metrics(output="accuracy", output_unit="%", cost="wall time", cost_unit="min")
     tuner = Tuner(params, minimize, seed=0, metrics=metrics)

@@ -51,8 +51,18 @@ VERDICT_COLORS = {
     TOO_FEW: "#d4ac0d",
 }
 BASELINE_COLOR = "#222222"
-ALTERNATIVE_COLORS = ["#e67e22", "#2980b9", "#8e44ad", "#16a085"]
-"""Few enough to tell apart: a switch has at most a handful of alternatives."""
+ALTERNATIVE_COLORS = [
+    "#e67e22",
+    "#2980b9",
+    "#8e44ad",
+    "#16a085",
+    "#c0392b",
+    "#27ae60",
+    "#b7950b",
+    "#e84393",
+]
+"""One per alternative of a switch, none near the baseline's black: the packaged switches
+have at most 5 alternatives (pareto_model), which shared a colour when there were 4."""
 PANEL_COLUMNS = 4
 
 

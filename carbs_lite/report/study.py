@@ -23,7 +23,7 @@ import numpy as np
 
 from carbs_lite.arch import ArchSpace
 from carbs_lite.categorical import CategoricalSpace
-from carbs_lite.curves import ProgressPoint, learning_curve
+from carbs_lite.curves import ProgressPoint, learning_curve, stopped_while_spending
 from carbs_lite.pareto import record_groups, study_front
 from carbs_lite.records import Metrics, StudyState, best_feasible, is_feasible
 from carbs_lite.report import figures as fig
@@ -233,10 +233,15 @@ def diagnostics_info(state: StudyState) -> DiagnosticsInfo:
     return DiagnosticsInfo(
         tries=[t for t, _ in rows],
         predicted_output=[o.diagnostics.predicted_output for _, o in rows],
-        observed_output=[o.output for _, o in rows],
+        # a try stopped early reached its output partway, not the full run's the model predicted
+        observed_output=[math.nan if o.stopped else o.output for _, o in rows],
         predicted_cost=[o.diagnostics.predicted_cost for _, o in rows],
-        # a failed run's cost the cost model estimated is no observation of it
-        observed_cost=[math.nan if o.extra.get("cost_estimated") else o.cost for _, o in rows],
+        # a failed run's cost the cost model estimated is no observation of it, nor is what a
+        # try stopped while its cost grew had spent by its stop
+        observed_cost=[
+            math.nan if o.extra.get("cost_estimated") or stopped_while_spending(o) else o.cost
+            for _, o in rows
+        ],
         terms={n: [getattr(o.diagnostics, n) for _, o in rows] for n in names},
     )
 
