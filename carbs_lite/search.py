@@ -327,6 +327,11 @@ class Search:
         inputs = torch.as_tensor(features(data.inputs[kept]), dtype=DTYPE)
         failures = data.failures[kept]
         imputed = imputed_failures(inputs, failures, heuristics.failure_imputation)
+        if data.unfinished is not None:
+            # a try stopped as not worth finishing, at the worst value too: left out, it
+            # changed nothing in the acquisition, whose maximum stayed at the stopped point,
+            # and the search proposed it (a hair apart) and stopped it again every try
+            imputed |= data.unfinished[kept]
         options = output_transforms(
             data.goodness[ok], heuristics.output_transform, self.config.sign
         )
