@@ -29,7 +29,9 @@ with training, the two are the same). The gains assume the running try is traine
 the finished ones were.
 
 A stopped try is recorded as a failure (``Study.stop``): it has no final result, so it is out
-of the output model, the front and the best pick. The cost model learns its cost only where
+of the front and the best pick, and the output model takes it at the worst value (left out, it
+changed nothing in the acquisition, and the search proposed the stopped point again). The
+cost model learns its cost only where
 training did not change it (a serving cost): one that grew along the curve is the cost spent
 until the stop, too low for a run of that config (``curves.stopped_while_spending``). The
 success model counts it as failed only if its last result was not finite

@@ -455,8 +455,9 @@ class Heuristics:
     failure beside a success, such as an occasional divergence among good archs, is left out
     rather than painting its neighbours as the worst. WORST: every failure. NONE: as CARBS,
     failures stay out of the output model and P_success alone keeps the search away. A try
-    stopped early is not imputed: it was judged not worth finishing, not broken, as the
-    success model also takes it. FAILED_REGIONS is the default: it meets issue #14's 1-D
+    stopped early with a finite result enters at the worst value under every mode (it was
+    judged not worth finishing: left out, the search returned to it), though the success
+    model does not count it as broken. FAILED_REGIONS is the default: it meets issue #14's 1-D
     failure target where NONE fails 3-6 of 10 late tries, and changed few ads runs with no
     detectable effect, while WORST made ads-default worse at 15 tries (p = 0.007)
     (ablations/RESULTS.md). Read in ``search.Search.fit``."""

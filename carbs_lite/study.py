@@ -88,8 +88,8 @@ class Study(ABC):
         """Record the running try of ``suggestion`` (or its id) as stopped early for
         ``reason``: an observation at its last intermediate result (output and cost), with
         ``stopped = reason``, the learning curve and ``extra`` (JSON data, as in ``observe``).
-        It is a failure (``is_failure``): out of the output model, the front and the best
-        pick; the success model counts it as failed only if that result was not finite (see
+        It is a failure (``is_failure``): out of the front and the best pick, in the output
+        model at the worst value (so that the search does not return to it); the success model counts it as failed only if that result was not finite (see
         ``carbs_lite.early_stopping``). ValueError for an unknown or already observed
         suggestion, one with no intermediate result (``forget`` it instead), or an empty
         reason; TypeError for ``extra`` that is not JSON data.

@@ -26,7 +26,8 @@ class StudyData:
     ``inputs`` (n, d), ``cost`` (n,), ``failed`` (n,) bool, ``goodness`` (n,) = sign * output
     (larger is better, NaN for failures), ``outstanding`` (m, d). ``unfinished`` (n,) bool, or
     None for none: tries stopped early with a finite result (``curves.stopped_unbroken``), which are
-    in ``failed`` (no final output: out of the output model and the front) but not in
+    in ``failed`` (no final output: out of the front; the output model takes them at the
+    worst value) but not in
     ``failures``. ``curves``: the tries' learning-curve points (``curves.curve_points``), or
     None for none, read from ``records`` (the observations, with the study's ``sign``) when
     first asked for, since only a search with ``curve_observations`` on needs them; only the

@@ -1034,7 +1034,9 @@ def test_failed_regions_do_not_depend_on_the_order_of_runs_at_one_point():
     assert imputed.tolist() == np.tile([True, True, False], 10).tolist()
 
 
-def test_a_try_stopped_early_stays_out_of_the_output_model():
+def test_a_try_stopped_early_enters_the_output_model_at_the_worst_value():
+    # left out, a stop changed nothing in the acquisition and the search returned to the
+    # stopped point (tests/test_progress.py)
     tuner = _failed_history()
     state = tuner.to_state()
     # the runs at 0.8 and 0.9 were stopped early with a finite last result, not broken
@@ -1047,8 +1049,10 @@ def test_a_try_stopped_early_stays_out_of_the_output_model():
     stopped = Tuner.from_state(dataclasses.replace(state, observations=observations))
     search = _search(stopped)
     models = search.fit(_data(stopped), np.random.default_rng(0))
-    # the successes alone: 0.7 is broken, but its nearest run (0.8) is not
-    assert models.output.model.X.shape[0] == 5
+    # the successes and the two stopped runs: 0.7 is broken, but its nearest run (0.8) is not
+    targets = models.output.model.y
+    assert models.output.model.X.shape[0] == 7
+    assert int((targets == targets.min()).sum()) >= 2
 
 
 def test_failure_imputation_reads_the_former_boolean_of_saved_studies():
