@@ -101,6 +101,7 @@ class StudyType(Protocol):
         heuristics: Heuristics | None,
         seed: int,
         metrics: Metrics | None,
+        tries: int | None,
     ) -> InMemoryStudy: ...
 
     def from_state(self, state: StudyState) -> InMemoryStudy: ...
@@ -419,23 +420,25 @@ def open_journal(
     heuristics: Heuristics | None = None,
     seed: int = 0,
     metrics: Metrics | None = None,
+    tries: int | None = None,
 ) -> JournalStudy:
     """Open the journal at ``path``, creating it first if it is absent and ``params`` are given.
 
     With ``params``, an existing journal must hold the study these arguments describe;
-    ValueError naming what differs. A ``config`` or ``heuristics`` left out (None) is not
-    compared: the journal keeps the settings it was made with, so that a worker restarted
-    after an upgrade that changed a default still opens the study.
+    ValueError naming what differs. A ``config``, ``heuristics`` or ``tries`` budget left out
+    (None) is not compared: the journal keeps the settings it was made with, so that a worker
+    restarted after an upgrade that changed a default still opens the study.
     """
     if params is None:
-        if config is not None or heuristics is not None or metrics is not None:
+        if any(v is not None for v in (config, heuristics, metrics, tries)):
             raise ValueError(
-                "config, heuristics and metrics only apply when creating a study; pass params"
+                "config, heuristics, metrics and tries only apply when creating a study; pass "
+                "params"
             )
         if not Path(path).exists():
             raise FileNotFoundError(f"{path}: no study journal here; pass params to create one")
         return JournalStudy(path, study_type)
-    state = study_type(params, config, heuristics, seed, metrics).to_state()
+    state = study_type(params, config, heuristics, seed, metrics, tries).to_state()
     try:
         return create_journal(path, state, study_type)
     except FileExistsError:
@@ -444,6 +447,8 @@ def open_journal(
     wanted, found = _identity(state.to_json()), _identity(journal._header)
     left_out = {"config": config is None, "heuristics": heuristics is None}
     differing = [k for k in IDENTITY if wanted[k] != found[k] and not left_out.get(k, False)]
+    if tries is not None and journal._header.get("tries") != tries:
+        differing.append("tries")
     if differing:
         journal.close()
         raise ValueError(

@@ -186,8 +186,9 @@ def search_front(data: StudyData, config: TunerConfig, heuristics: Heuristics) -
 def front_points(groups: list[Group], params: list[dict], config: TunerConfig) -> list[ParetoPoint]:
     """Front groups as ``ParetoPoint``s; ``params`` (one dict per success, in the order the
     groups' members index) names each group by its first member."""
+    # + 0.0: a minimized output of 0 comes back as 0.0, not the sign flip's -0.0
     return [
-        ParetoPoint(params[g.members[0]], config.sign * g.mean_goodness, g.cost, g.count)
+        ParetoPoint(params[g.members[0]], config.sign * g.mean_goodness + 0.0, g.cost, g.count)
         for g in groups
     ]
 

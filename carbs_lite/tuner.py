@@ -159,7 +159,11 @@ class Tuner(Study):
                 if proposal.params is not None
                 else self.param_space.from_basic(proposal.x)
             )
+            taken = {o.suggestion_id for o in self._observations} | set(self._outstanding)
             tag = rng.bytes(3).hex()
+            while suggestion_id(self._suggestion_count, tag) in taken:
+                # another study's suggestion observed here can hold this study's next id
+                tag = rng.bytes(3).hex()
             suggestion = Suggestion(
                 suggestion_id(self._suggestion_count, tag), params, proposal.diagnostics
             )
@@ -430,16 +434,18 @@ class Tuner(Study):
         heuristics: Heuristics | None = None,
         seed: int = 0,
         metrics: Metrics | None = None,
+        tries: int | None = None,
     ) -> JournalStudy:
         """The study journal at ``path``, shared by processes (``carbs_lite.journal``).
 
-        Creates the file if it is absent and ``params`` are given; otherwise opens it, for
-        reading only if this process may not write it. With ``params``, an existing journal
-        must hold the study they describe (ValueError naming what differs); a ``config`` or
-        ``heuristics`` left out keeps the journal's own. ``JournalError`` (a
-        ``StateFileError``) if the file is not a journal, e.g. a snapshot from ``save``.
+        Creates the file if it is absent and ``params`` are given (``tries``: its budget of
+        tries, as for ``Tuner``); otherwise opens it, for reading only if this process may not
+        write it. With ``params``, an existing journal must hold the study they describe
+        (ValueError naming what differs); a ``config``, ``heuristics`` or ``tries`` left out
+        keeps the journal's own. ``JournalError`` (a ``StateFileError``) if the file is not a
+        journal, e.g. a snapshot from ``save``.
         """
-        return open_journal(path, cls, params, config, heuristics, seed, metrics)
+        return open_journal(path, cls, params, config, heuristics, seed, metrics, tries)
 
     @classmethod
     def load(cls, path: str | Path) -> Tuner:

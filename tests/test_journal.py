@@ -154,6 +154,22 @@ def test_open_refuses_missing_mismatched_and_foreign_files(tmp_path, params):
         Tuner.open(tmp_path / "state.json")
 
 
+def test_a_journal_made_from_python_keeps_a_tries_budget(tmp_path, params):
+    # as Tuner(..., tries=) and `carbs-lite init --journal --tries` do
+    path = tmp_path / "study.jsonl"
+    with Tuner.open(path, params, FAST, tries=2) as journal:
+        journal.observe(journal.suggest(), 1.0, 1.0)
+    with Tuner.open(path, params, FAST) as journal:
+        assert (journal.to_state().tries, journal.to_state().tries_used) == (2, 1)
+    with pytest.raises(ValueError, match="its tries differs"):
+        Tuner.open(path, params, FAST, tries=3)
+    with pytest.raises(ValueError, match="tries only apply when creating"):
+        Tuner.open(path, tries=2)
+    with pytest.raises(ValueError, match="tries must be an integer >= 1"):
+        Tuner.open(tmp_path / "other.jsonl", params, FAST, tries=0)
+    assert not (tmp_path / "other.jsonl").exists()
+
+
 def test_newer_version_and_malformed_records_raise(tmp_path, params):
     path = tmp_path / "study.jsonl"
     Tuner.open(path, params).observe({"lr": 1e-3, "width": 32}, 1.0, 1.0)

@@ -320,6 +320,21 @@ def test_a_suggestion_of_another_study_with_the_same_id_is_refused(params):
     assert ours.observe(extended, 1.0, 1.0).params == mine.params
 
 
+def test_a_study_never_hands_out_an_id_it_has_recorded_from_another_study(params):
+    # the other study's second suggestion, observed first, holds the id this study would give
+    # its own second suggestion; two runs under one id made retract pick one of them silently
+    other = Tuner(params, FAST, seed=0)
+    other.suggest()
+    foreign = other.suggest()
+    ours = Tuner(params, FAST, seed=0)
+    ours.observe(foreign, 1.0, 1.0)
+    for _ in range(2):
+        ours.observe(ours.suggest(), 1.0, 1.0)
+    ids = [o.suggestion_id for o in ours.observations]
+    assert ids[0] == foreign.id and ids[2].startswith("00001-")
+    assert len(set(ids)) == 3
+
+
 def test_a_rate_shown_inverted_may_end_below_its_curve_and_still_loads(tmp_path, params):
     # 1/QPS is no spend: observe took a final rate below the curve's, but loading the saved
     # file refused it, so the study could not be opened again

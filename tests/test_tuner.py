@@ -48,6 +48,14 @@ def test_nan_and_inf_outputs_are_failures(params):
     assert tuner.best() is None and tuner.pareto_front() == []
 
 
+def test_a_minimized_output_of_zero_is_zero_on_the_front(params, minimize):
+    # the front negates the goodness back into an output, which turned 0 into -0.0
+    tuner = Tuner(params, minimize)
+    tuner.observe({"lr": 1e-3, "width": 32}, 0.0, 1.0)
+    (point,) = tuner.pareto_front()
+    assert math.copysign(1.0, point.output) == 1.0
+
+
 @pytest.mark.parametrize("cost", [0.0, -1.0, math.nan, math.inf, "cheap"])
 def test_bad_cost_is_rejected_and_nothing_recorded(params, cost):
     tuner = Tuner(params)
