@@ -368,6 +368,43 @@ def test_init_refuses_to_overwrite(tmp_path, capsys):
     assert [s.id for s in Tuner.load(study).outstanding] == [ident]
 
 
+def test_init_force_replaces_a_study_of_either_kind_and_nothing_else(tmp_path, capsys):
+    study = _space_study(tmp_path, "--journal")
+    space = tmp_path / "space.toml"
+    argv = ["--space", str(space), "--direction", "minimize", "--force"]
+    assert main(["init", str(study), *argv]) == 0  # the journal, replaced by a snapshot
+    assert Tuner.load(study).observations == []
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    for target in (notes, space):
+        before = target.read_bytes()
+        assert main(["init", str(target), *argv]) == 2
+        err = capsys.readouterr().err
+        assert "is not a carbs_lite study" in err and err.count("\n") == 1
+        assert target.read_bytes() == before
+
+
+def test_a_report_replaces_a_report_but_no_other_file(tmp_path, capsys):
+    study = _space_study(tmp_path)
+    page, space = tmp_path / "report.html", tmp_path / "space.toml"
+    assert main(["report", str(study), "-o", str(page)]) == 0
+    assert main(["report", str(study), "-o", str(page)]) == 0
+    before = space.read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(study), "-o", str(space)]) == 2
+    assert "exists and is not an HTML page" in capsys.readouterr().err
+    assert space.read_bytes() == before
+
+
+def test_observe_takes_the_id_before_or_after_its_options(tmp_path, capsys):
+    study = _space_study(tmp_path)
+    first, _ = _suggest(study, capsys)
+    second, _ = _suggest(study, capsys)
+    assert main(["observe", str(study), first, "--output", "0.5", "--cost", "1"]) == 0
+    assert main(["observe", str(study), "--output", "0.4", "--cost", "1", second]) == 0
+    assert [o.suggestion_id for o in Tuner.load(study).observations] == [first, second]
+
+
 def test_report_is_never_written_over_a_study(tmp_path, capsys):
     study = _space_study(tmp_path)
     other = tmp_path / "other.json"
@@ -426,6 +463,10 @@ def test_a_bad_study_path_is_one_line_exit_2(tmp_path, capsys, make, message, co
         (["observe", "s.json", "x", "--cost", "-1"], "--cost: -1 must be a finite number > 0"),
         (["observe", "s.json", "x", "--output", "inf"], "--output: inf is not a finite number"),
         (["init", "s.json", "--space", "x.toml", "--output-name", " "], "must not be empty"),
+        (["init", "s.json", "--problem", "ads-arch", "--seed", "-1"], "-1 must be an integer >= 0"),
+        (["run", "--seed", "-1"], "--seed: -1 must be an integer >= 0"),
+        (["observe", "s.json", "x", "y", "--cost", "1"], "unrecognized arguments: y"),
+        (["status", "s.json", "--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(capsys, argv, message):
@@ -688,6 +729,8 @@ def test_proxy_check_on_the_ads_simulator_prints_a_table_a_recommendation_and_a_
         (["--fidelities", "x"], "--fidelities: 'x' is not a number"),
         (["--noise-scale", "nan"], "--noise-scale: nan must be a finite number >= 0"),
         (["--noise-scale", "-1"], "--noise-scale: -1 must be a finite number >= 0"),
+        (["--seed", "-1"], "--seed: -1 must be an integer >= 0"),
+        (["--resamples", "0"], "resamples must be an integer >= 100, got 0"),
     ],
 )
 def test_proxy_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, message):

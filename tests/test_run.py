@@ -102,6 +102,31 @@ def test_interrupted_run_names_the_command_that_resumes_it(tmp_path, capsys, mon
     assert len(Tuner.load(study).to_state().observations) == 3
 
 
+def test_a_run_interrupted_before_any_try_finished_says_nothing_was_kept(
+    tmp_path, capsys, monkeypatch
+):
+    # a Ctrl-C in the first suggestion, before the study was first saved
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    study = tmp_path / "study.json"
+    monkeypatch.setattr(Tuner, "suggest", interrupted)
+    assert main(["run", "--tries", "2", "--study", str(study), "--out", str(tmp_path / "r")]) == 130
+    assert "before any try finished; nothing was kept" in capsys.readouterr().err
+    assert not study.exists()
+
+
+def test_run_does_not_take_a_journal_study(tmp_path, capsys):
+    study = tmp_path / "study.json"
+    assert main(["init", str(study), "--problem", "ads-arch", "--journal"]) == 0
+    before = study.read_bytes()
+    capsys.readouterr()
+    assert main(["run", "--tries", "1", "--study", str(study), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "is a study journal; run keeps its study in a snapshot file" in err
+    assert err.count("\n") == 1 and study.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("option", "value", "recorded"),
     [("--days", "7", "--days 5"), ("--noise-scale", "0.5", "--noise-scale 1")],

@@ -44,6 +44,7 @@ from carbs_lite.cli.common import (
     CommandError,
     finite_number,
     metric_name,
+    nonnegative_int,
     positive_float,
     positive_int,
 )
@@ -100,7 +101,7 @@ def _add_init_command(commands: argparse._SubParsersAction) -> argparse.Argument
         ("--step-name", "x axis of learning curves (default: step)"),
     ):
         init.add_argument(flag, type=metric_name, help=meaning)
-    init.add_argument("--seed", type=int, default=0, help="seeds every suggestion")
+    init.add_argument("--seed", type=nonnegative_int, default=0, help="seeds every suggestion")
     init.add_argument("--journal", action="store_true", help="a journal shared by processes")
     init.add_argument("--force", action="store_true", help="replace an existing study")
     init.add_argument(
@@ -129,7 +130,7 @@ def _add_study_commands(commands: argparse._SubParsersAction) -> argparse.Argume
     observe.add_argument("--output", type=finite_number, help="the observed output")
     observe.add_argument("--cost", type=positive_float, help="the run's cost (> 0)")
     observe.add_argument("--failed", action="store_true", help="the run diverged or crashed")
-    observe.set_defaults(func=cmd_observe)
+    observe.set_defaults(func=cmd_observe, id_may_trail=True)
 
     forget = commands.add_parser("forget", help="drop a suggestion that will never come back")
     forget.add_argument("study", help="the study file")
@@ -198,10 +199,26 @@ def _settings(switches: list[str]) -> tuple[dict, object]:
         raise CommandError(f"--switch: {error}") from None
 
 
+def _take_trailing_id(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list
+) -> None:
+    """``observe``'s optional id given after its options (argparse fills an optional
+    positional only before them, and calls it unrecognized after); any other leftover is the
+    usual one-line usage error, exit code 2."""
+    trailing = len(extra) == 1 and not extra[0].startswith("-")
+    if trailing and getattr(args, "id_may_trail", False) and args.id is None:
+        args.id = extra[0]
+        return
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `carbs-lite` console script; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _take_trailing_id(parser, args, extra)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if args.command != "ablate" and hasattr(args, "switch"):

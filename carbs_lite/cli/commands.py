@@ -90,6 +90,7 @@ def _new_study(args: argparse.Namespace) -> Tuner:
 def cmd_init(args: argparse.Namespace) -> int:
     """Create a study file (a snapshot, or with ``--journal`` a shared journal)."""
     from carbs_lite.journal import create_journal
+    from carbs_lite.state import JOURNAL_FORMAT, study_file_format
     from carbs_lite.tuner import Tuner
 
     path = Path(args.study)
@@ -97,11 +98,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise CommandError(f"{path} is a folder")
     if path.exists() and not args.force:
         raise CommandError(f"{path} exists; pass --force to replace it")
+    existing = study_file_format(path) if path.exists() else None
+    if path.exists() and existing is None:
+        raise CommandError(f"{path} is not a carbs_lite study; --force replaces only a study")
     study = _new_study(args)
     copied = _copy_from(args.from_study, study) if args.from_study else ""
     try:
-        if args.journal:
+        if args.journal or existing == JOURNAL_FORMAT:
+            # a snapshot is never saved over a journal (save_state): the old one goes first
             path.unlink(missing_ok=True)
+        if args.journal:
             create_journal(path, study.to_state(), Tuner).close()
         else:
             study.save(path)

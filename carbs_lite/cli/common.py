@@ -53,6 +53,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be an integer >= 0")
+    return value
+
+
 def number(text: str) -> float:
     """An argparse type: any float, NaN and inf included (the study decides what they mean)."""
     try:
@@ -143,14 +154,27 @@ def _file_error(path: str, error: Exception) -> str:
 
 
 def report_path(text: str, flag: str = "--out") -> Path:
-    """The page path ``text``, checked before any work: ``CommandError`` if it is a folder or
-    a study file, or if its folder is missing or not writable (``writable_file``)."""
+    """The page path ``text``, checked before any work: ``CommandError`` if it is a folder, a
+    study file or another file that is not an HTML page (a space file, say), or if its folder
+    is missing or not writable (``writable_file``). An earlier report is replaced."""
     from carbs_lite.state import study_file_format
 
     path = writable_file(text, flag)
     if study_file_format(path) is not None:
         raise CommandError(f"{flag} {text} holds a carbs_lite study; choose another report path")
+    if path.exists() and not _is_html(path):
+        raise CommandError(f"{flag} {text} exists and is not an HTML page; choose another path")
     return path
+
+
+def _is_html(path: Path) -> bool:
+    """Whether the file at ``path`` starts as an HTML page does (a doctype or an html tag)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(256).lstrip().lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype html", b"<html")) or not head
 
 
 def writable_file(text: str, flag: str) -> Path:

@@ -33,7 +33,9 @@ def add_progress_commands(commands: argparse._SubParsersAction) -> argparse.Argu
     progress.add_argument(
         "--step", type=number, required=True, help="steps done so far (epochs, days; increasing)"
     )
-    progress.add_argument("--output", type=number, help="the output at that step")
+    progress.add_argument(
+        "--output", type=number, help="the output at that step (nan: the run diverged there)"
+    )
     progress.add_argument("--cost", type=positive_float, help="the cost spent so far (> 0)")
     progress.set_defaults(func=cmd_progress, failed=False)
 

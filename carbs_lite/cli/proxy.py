@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from carbs_lite.cli.common import CommandError, positive_float, positive_int, report_path
+from carbs_lite.cli.common import (
+    CommandError,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    report_path,
+)
 from carbs_lite.tasks import PRESETS, preset
 
 DEFAULT_REPORT = "proxy-report.html"
@@ -55,8 +61,10 @@ def add_proxy_command(commands: argparse._SubParsersAction) -> None:
     proxy.add_argument(
         "--threshold", type=correlation, default=0.65, help="the Kendall's tau a proxy needs"
     )
-    proxy.add_argument("--resamples", type=positive_int, default=2000, help="bootstrap resamples")
-    proxy.add_argument("--seed", type=int, default=0, help="seeds the configs, runs and bootstrap")
+    proxy.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    proxy.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seeds the configs, runs and bootstrap"
+    )
     proxy.add_argument("--out", default=DEFAULT_REPORT, help="HTML report path")
     for name in names:
         preset(name).add_proxy_options(proxy)

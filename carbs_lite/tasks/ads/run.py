@@ -19,6 +19,7 @@ from typing import Any
 from carbs_lite.cli.common import (
     CommandError,
     nonnegative_float,
+    nonnegative_int,
     positive_float,
     positive_int,
     report_path,
@@ -34,7 +35,9 @@ def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) ->
     run.add_argument("--tries", type=positive_int, default=10, help="training runs in all")
     run.add_argument("--days", type=positive_int, default=60, help="training days per run")
     run.add_argument("--min-qps", type=positive_float, default=3500.0, help="the QPS floor")
-    run.add_argument("--seed", type=int, default=0, help="seeds the tuner and the simulator")
+    run.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seeds the tuner and the simulator"
+    )
     run.add_argument(
         "--noise-scale",
         type=nonnegative_float,
@@ -64,7 +67,7 @@ def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
     trained with the same ``simulator`` settings (``_simulator_settings``), else a new one."""
     from carbs_lite.config import TunerConfig
     from carbs_lite.heuristics import Heuristics
-    from carbs_lite.state import load_state
+    from carbs_lite.state import JOURNAL_FORMAT, load_state, study_file_format
     from carbs_lite.tasks.ads.tuning import arch_tuner
     from carbs_lite.tuner import Tuner
 
@@ -73,6 +76,11 @@ def _study(args: argparse.Namespace, simulator: dict[str, Any]) -> Any:
     path = Path(args.study)
     if not path.exists():
         return fresh
+    if study_file_format(path) == JOURNAL_FORMAT:
+        raise CommandError(
+            f"{path} is a study journal; run keeps its study in a snapshot file (drive a "
+            "journal with suggest and observe, or pass another --study)"
+        )
     try:
         study = Tuner.from_state(load_state(path))
     except (OSError, ValueError) as error:
@@ -163,6 +171,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         kept = len(study.to_state().observations)
+        if not Path(args.study).exists():
+            # the study is saved after each finished try: none finished, none saved
+            print("interrupted before any try finished; nothing was kept", file=sys.stderr)
+            return 130
         print(
             f"interrupted: {kept} finished tries are kept in {args.study}; "
             f"`{_resume_command(args)}` resumes",
