@@ -42,26 +42,25 @@ def nonnegative_float(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+def _integer(text: str, low: int, wording: str) -> int:
+    """``text`` as an integer >= ``low``; ``ArgumentTypeError`` ending in ``wording``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{text} {wording}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    return _integer(text, 1, "must be at least 1")
 
 
 def nonnegative_int(text: str) -> int:
     """An argparse type: an integer >= 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be an integer >= 0")
-    return value
+    return _integer(text, 0, "must be an integer >= 0")
 
 
 def number(text: str) -> float:

@@ -35,9 +35,7 @@ def add_run_command(commands: argparse._SubParsersAction, switch_option: Any) ->
     run.add_argument("--tries", type=positive_int, default=10, help="training runs in all")
     run.add_argument("--days", type=positive_int, default=60, help="training days per run")
     run.add_argument("--min-qps", type=positive_float, default=3500.0, help="the QPS floor")
-    run.add_argument(
-        "--seed", type=nonnegative_int, default=0, help="seeds the tuner and the simulator"
-    )
+    run.add_argument("--seed", type=nonnegative_int, default=0, help="seeds tuner and simulator")
     run.add_argument(
         "--noise-scale",
         type=nonnegative_float,
